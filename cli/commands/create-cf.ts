@@ -1,0 +1,37 @@
+import { REPOSITORY_OPTIONS } from '../args.js';
+import type { CommandSpec } from '../command.js';
+import { openRepository, outputPath } from '../repository.js';
+import { UsageError } from '../../lib/errors.js';
+import { PYTHON_OPTION, STACK_OPTION } from './shared-options.js';
+
+export const command: CommandSpec = {
+  name: 'create-cf',
+  summary: 'Write one CloudFormation template per stage (stackGamma.json ... stackPROD.json).',
+  reads: 'config/config.yaml, config/<Stage>/env.{yaml,yml,json,py} and iam.{yaml,json,py}',
+  writes: 'stack<Stage>.json (or .yaml) for every stage, PROD included, in --out-dir',
+  options: [
+    ...REPOSITORY_OPTIONS,
+    STACK_OPTION,
+    { name: 'stage', type: 'string', valueName: 'STAGE', description: 'Write only this stage\'s template.' },
+    { name: 'out-dir', type: 'string', valueName: 'DIR', defaultText: 'dist in the repository', description: 'Folder for the templates.' },
+    { name: 'format', type: 'string', valueName: 'FORMAT', default: 'json', choices: ['json', 'yaml'], description: 'Template format.' },
+    PYTHON_OPTION,
+  ],
+  examples: ['lambda-cd create-cf --stack MyPipeline', 'lambda-cd create-cf --stack MyPipeline --stage Gamma --format yaml --out-dir /tmp/templates'],
+  notes: ['Templates take the parameters S3Storage and S3Key (the zip\'s bucket and key) and export the function ARN as Name+Stack+Stage.'],
+  async run({ options }) {
+    if (typeof options.stack !== 'string') throw new UsageError('create-cf: --stack NAME is required (or set LAMBDA_CD_STACK)');
+    const repository = openRepository(options);
+    const { runCreateCf } = await import('../../runners/create-cf.js');
+    const result = await runCreateCf({
+      repository,
+      stack: options.stack,
+      stage: options.stage as string | undefined,
+      outDir: outputPath(options, 'out-dir', repository.root, 'dist'),
+      format: options.format as 'json' | 'yaml',
+      python: options.python as string,
+    });
+    for (const file of result.files) process.stdout.write(`${file}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,28 @@
+import type { CommandSpec } from '../command.js';
+
+export const command: CommandSpec = {
+  name: 'generate pipeline',
+  summary: 'Write the CodePipeline CloudFormation template (YAML) that runs the runners for one function repository.',
+  reads: 'nothing',
+  writes: 'the pipeline template (--out)',
+  options: [
+    { name: 'stages', type: 'string', valueName: 'LIST', default: 'Gamma', description: 'Pre-production stages, comma-separated, in order (PROD is always added last).' },
+    { name: 'source', type: 'string', valueName: 'KIND', default: 'codecommit', choices: ['codecommit', 'github'], description: 'Where the source comes from.' },
+    { name: 'image', type: 'string', valueName: 'URI', defaultText: 'the published lambda-cd image', description: "Default for the template's image parameter." },
+    { name: 'notify', type: 'string', valueName: 'EMAIL', description: "Default for the template's failure notification e-mail parameter." },
+    { name: 'out', type: 'string', valueName: 'FILE', default: 'pipeline.yaml', description: 'Where the template is written.' },
+  ],
+  examples: ['lambda-cd generate pipeline --stages Gamma,Beta --source github --notify team@example.com'],
+  async run({ options }) {
+    const { runGeneratePipeline } = await import('../../runners/generate.js');
+    const result = await runGeneratePipeline({
+      stages: (options.stages as string).split(',').map((s) => s.trim()).filter(Boolean),
+      source: options.source as 'codecommit' | 'github',
+      image: options.image as string | undefined,
+      notify: options.notify as string | undefined,
+      outFile: options.out as string,
+    });
+    process.stdout.write(`${result.file}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,54 @@
+import { cpus } from 'node:os';
+import { REPOSITORY_OPTIONS } from '../args.js';
+import type { CommandSpec } from '../command.js';
+import { openRepository, outputPath } from '../repository.js';
+import { UsageError } from '../../lib/errors.js';
+import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, PYTHON_OPTION, STACK_OPTION, TIMEOUT_OPTION } from './shared-options.js';
+
+export const command: CommandSpec = {
+  name: 'integration-test',
+  summary: "Find the deployed function's ARN from the stack's exports and run the integration tests against it.",
+  reads: 'config/config.yaml (Integrationtests or TestFolder), the test folder and its requirements.txt; CloudFormation exports; Lambda',
+  writes: 'a JUnit XML report (.lambda-cd/reports/integration-tests.xml); installed test requirements under --cache-dir',
+  options: [
+    ...REPOSITORY_OPTIONS,
+    STACK_OPTION,
+    { name: 'stage', type: 'string', valueName: 'STAGE', env: 'LAMBDA_CD_STAGE', description: 'The stage whose function is tested. Required.' },
+    { name: 'function-stack', type: 'string', valueName: 'NAME', env: 'LAMBDA_CD_FUNCTION_STACK', description: "The deployed function stack's name: read its outputs with one DescribeStacks call instead of listing exports." },
+    { name: 'invoke', type: 'list', valueName: 'EVENT.json', description: 'Invoke the function with this event first; a function error fails the run.' },
+    { name: 'wait', type: 'number', valueName: 'SECONDS', min: 0, default: 300, description: 'How long to wait for a Pending or updating function to become ready.' },
+    PYTHON_OPTION,
+    JOBS_OPTION,
+    TIMEOUT_OPTION,
+    { name: 'report', type: 'string', valueName: 'FILE', defaultText: '.lambda-cd/reports/integration-tests.xml in the repository', description: 'JUnit XML report path (the generated buildspec reads the default).' },
+    CACHE_DIR_OPTION,
+    INDEX_URL_OPTION,
+    FIND_LINKS_OPTION,
+  ],
+  examples: ['lambda-cd integration-test --stack MyPipeline --stage Gamma', 'AWS_ENDPOINT_URL=http://127.0.0.1:5000 lambda-cd integration-test --stack MyPipeline --stage Gamma --invoke events/ping.json'],
+  notes: [
+    'Each test file runs as `python3 FILE FUNCTION_ARN`; the environment also holds FUNCTION_ARN, FUNCTION_NAME, STAGE, STACK_NAME, AWS_REGION and the stack outputs.',
+    'AWS region and credentials come from the usual AWS environment and profiles; AWS_ENDPOINT_URL points the clients at another endpoint.',
+  ],
+  async run({ options }) {
+    if (typeof options.stack !== 'string') throw new UsageError('integration-test: --stack NAME is required (or set LAMBDA_CD_STACK)');
+    if (typeof options.stage !== 'string') throw new UsageError('integration-test: --stage STAGE is required (or set LAMBDA_CD_STAGE)');
+    const repository = openRepository(options);
+    const { runIntegrationTest } = await import('../../runners/integration-test.js');
+    const result = await runIntegrationTest({
+      repository,
+      stack: options.stack,
+      stage: options.stage,
+      functionStack: options['function-stack'] as string | undefined,
+      invokeEvents: (options.invoke as string[] | undefined) ?? [],
+      waitSeconds: options.wait as number,
+      python: options.python as string,
+      jobs: (options.jobs as number | undefined) ?? cpus().length,
+      timeoutSeconds: options.timeout as number,
+      reportPath: outputPath(options, 'report', repository.root, '.lambda-cd/reports/integration-tests.xml'),
+      cacheDir: outputPath(options, 'cache-dir', repository.root, '.lambda-cd/cache'),
+      pip: { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] },
+    });
+    return result.exitCode;
+  },
+};

@@ -1,0 +1,38 @@
+import { REPOSITORY_OPTIONS } from '../args.js';
+import type { CommandSpec } from '../command.js';
+import { openRepository, outputPath } from '../repository.js';
+import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION } from './shared-options.js';
+
+export const command: CommandSpec = {
+  name: 'package',
+  summary: "Build the deployment zip: requirements.txt installed for Lambda's platform, plus src/.",
+  reads: "config/config.yaml (Runtime, Architecture), requirements.txt, src/; pip's configuration and PIP_* variables",
+  writes: 'dist/function.zip and dist/function.zip.manifest.json (sha256, sizes, installed distributions)',
+  options: [
+    ...REPOSITORY_OPTIONS,
+    { name: 'out', type: 'string', valueName: 'FILE', defaultText: 'dist/function.zip in the repository', description: 'Where the zip is written (atomically).' },
+    CACHE_DIR_OPTION,
+    INDEX_URL_OPTION,
+    FIND_LINKS_OPTION,
+    { name: 'allow-sdist', type: 'boolean', description: 'Build a requirement from its source distribution when no wheel fits (pure Python only).' },
+    PYTHON_OPTION,
+    { name: 'json', type: 'boolean', description: 'Print the manifest as JSON on stdout.' },
+  ],
+  examples: ['lambda-cd package', 'lambda-cd package --path examples/hello-python --out /tmp/function.zip --json'],
+  notes: ['Only wheels Lambda can load are used: manylinux up to the runtime\'s glibc, the function\'s CPU architecture, ABI cpXY/abi3/none.'],
+  async run({ options }) {
+    const repository = openRepository(options);
+    const { runPackage } = await import('../../runners/package.js');
+    const result = await runPackage({
+      repository,
+      outFile: outputPath(options, 'out', repository.root, 'dist/function.zip'),
+      cacheDir: outputPath(options, 'cache-dir', repository.root, '.lambda-cd/cache'),
+      python: options.python as string,
+      allowSdist: options['allow-sdist'] === true,
+      pip: { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] },
+    });
+    if (options.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
+    else process.stdout.write(`${result.zipPath}\nsha256 ${result.manifest.sha256}\n`);
+    return 0;
+  },
+};

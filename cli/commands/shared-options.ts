@@ -1,0 +1,31 @@
+import type { OptionSpec } from '../args.js';
+
+/** Options shared by the commands that install Python packages or run Python. */
+export const PYTHON_OPTION: OptionSpec = {
+  name: 'python', type: 'string', valueName: 'PATH', default: 'python3', env: 'LAMBDA_CD_PYTHON',
+  description: 'Python interpreter that runs tests and pip.',
+};
+export const INDEX_URL_OPTION: OptionSpec = {
+  name: 'index-url', type: 'string', valueName: 'URL', defaultText: "pip's configuration",
+  description: 'Package index for pip (PIP_INDEX_URL and pip.conf are honoured too).',
+};
+export const FIND_LINKS_OPTION: OptionSpec = {
+  name: 'find-links', type: 'list', valueName: 'DIR|URL',
+  description: 'Extra wheel location for pip (PIP_FIND_LINKS is honoured too).',
+};
+export const CACHE_DIR_OPTION: OptionSpec = {
+  name: 'cache-dir', type: 'string', valueName: 'DIR', env: 'LAMBDA_CD_CACHE_DIR', defaultText: '.lambda-cd/cache in the repository',
+  description: 'Where installed requirements are kept between runs (list it in the buildspec cache.paths).',
+};
+export const STACK_OPTION: OptionSpec = {
+  name: 'stack', type: 'string', valueName: 'NAME', env: 'LAMBDA_CD_STACK',
+  description: 'The pipeline stack name; part of the alias and export names (Name+Stack+Stage). Required.',
+};
+export const JOBS_OPTION: OptionSpec = {
+  name: 'jobs', type: 'number', valueName: 'N', min: 1, defaultText: 'number of CPUs',
+  description: 'Test files run at once.',
+};
+export const TIMEOUT_OPTION: OptionSpec = {
+  name: 'timeout', type: 'number', valueName: 'SECONDS', min: 1, default: 300,
+  description: 'A test file running longer is stopped with its process tree and counted as failed.',
+};

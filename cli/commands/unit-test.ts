@@ -1,0 +1,38 @@
+import { cpus } from 'node:os';
+import { REPOSITORY_OPTIONS } from '../args.js';
+import type { CommandSpec } from '../command.js';
+import { openRepository, outputPath } from '../repository.js';
+import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, PYTHON_OPTION, TIMEOUT_OPTION } from './shared-options.js';
+
+export const command: CommandSpec = {
+  name: 'unit-test',
+  summary: "Run the function's unit tests (config.yaml Unittests) after installing their requirements.",
+  reads: 'config/config.yaml (Unittests), the test folder and its requirements.txt, requirements.txt, src/',
+  writes: 'a JUnit XML report (.lambda-cd/reports/unit-tests.xml); installed test requirements under --cache-dir',
+  options: [
+    ...REPOSITORY_OPTIONS,
+    PYTHON_OPTION,
+    JOBS_OPTION,
+    TIMEOUT_OPTION,
+    { name: 'report', type: 'string', valueName: 'FILE', defaultText: '.lambda-cd/reports/unit-tests.xml in the repository', description: 'JUnit XML report path (the generated buildspec reads the default).' },
+    CACHE_DIR_OPTION,
+    INDEX_URL_OPTION,
+    FIND_LINKS_OPTION,
+  ],
+  examples: ['lambda-cd unit-test', 'lambda-cd unit-test --path examples/hello-python --jobs 4 --timeout 60'],
+  notes: ['Each test file runs as `python3 FILE` from the repository root with src/ and the installed requirements on PYTHONPATH; a non-zero exit is a failure.'],
+  async run({ options }) {
+    const repository = openRepository(options);
+    const { runUnitTest } = await import('../../runners/unit-test.js');
+    const result = await runUnitTest({
+      repository,
+      python: options.python as string,
+      jobs: (options.jobs as number | undefined) ?? cpus().length,
+      timeoutSeconds: options.timeout as number,
+      reportPath: outputPath(options, 'report', repository.root, '.lambda-cd/reports/unit-tests.xml'),
+      cacheDir: outputPath(options, 'cache-dir', repository.root, '.lambda-cd/cache'),
+      pip: { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] },
+    });
+    return result.exitCode;
+  },
+};

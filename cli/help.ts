@@ -1,0 +1,54 @@
+import { version } from '../lib/version.js';
+import type { OptionSpec } from './args.js';
+import type { CommandSpec } from './command.js';
+
+const EXIT_CODES = 'Exit codes: 0 ok, 1 tests or checks failed, 2 bad usage or configuration, 3 environment or AWS failure.';
+
+export function mainHelp(commands: CommandSpec[], group?: string): string {
+  const shown = group ? commands.filter((c) => c.name.startsWith(`${group} `)) : commands;
+  const width = Math.max(...shown.map((c) => c.name.length));
+  const lines = [
+    `lambda-cd ${version()}: continuous delivery for Python AWS Lambda functions`,
+    '',
+    `Usage: lambda-cd ${group ?? '<command>'} ${group ? '<target>' : ''} [options]`.replace(/\s+\[/, ' ['),
+    '',
+    'Commands:',
+    ...shown.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `lambda-cd <command> --help` for what a command reads and writes, its options and an example.',
+    'Every runner takes --path DIR (the function repository; default the current directory).',
+    EXIT_CODES,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export function commandHelp(command: CommandSpec): string {
+  const positionals = (command.positionals ?? []).map((p) => (p.required ? ` <${p.name}>` : ` [${p.name}]`)).join('');
+  const lines = [`Usage: lambda-cd ${command.name}${positionals} [options]`, '', command.summary, '', `Reads:  ${command.reads}`, `Writes: ${command.writes}`, ''];
+  if (command.positionals?.length) {
+    lines.push('Arguments:');
+    for (const p of command.positionals) lines.push(`  ${p.name.padEnd(24)}${p.description}`);
+    lines.push('');
+  }
+  lines.push('Options:');
+  const options = [...command.options, { name: 'help', type: 'boolean', description: 'Show this help.' } as OptionSpec];
+  for (const option of options) {
+    const flag = `--${option.name}${option.type === 'boolean' ? '' : ` ${option.valueName ?? 'VALUE'}`}`;
+    lines.push(`  ${flag.padEnd(24)}${option.description}${describeDefault(option)}`);
+  }
+  lines.push('', 'Examples:', ...command.examples.map((e) => `  ${e}`));
+  if (command.notes?.length) lines.push('', ...command.notes);
+  lines.push('', EXIT_CODES, '');
+  return lines.join('\n');
+}
+
+function describeDefault(option: OptionSpec): string {
+  const parts: string[] = [];
+  if (option.choices) parts.push(`one of ${option.choices.join(', ')}`);
+  if (option.defaultText !== undefined) parts.push(`default: ${option.defaultText}`);
+  else if (option.default !== undefined && option.type !== 'boolean') parts.push(`default: ${Array.isArray(option.default) ? option.default.join(',') : option.default}`);
+  if (option.type === 'list') parts.push('repeatable');
+  if (option.env) parts.push(`env ${option.env}`);
+  return parts.length ? ` (${parts.join('; ')})` : '';
+}

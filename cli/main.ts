@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+/**
+ * lambda-cd's entry point. Start-up cost matters (every build phase starts one), so this file
+ * imports nothing heavy: `--version` reads package.json and exits; a command loads its own
+ * spec module, and that loads its runner only when it runs.
+ */
+import { version } from '../lib/version.js';
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const { dispatch } = await import('./dispatch.js');
+  return dispatch(argv);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (error: unknown) => {
+    const { reportError } = await import('./dispatch.js');
+    process.exitCode = reportError(error);
+  },
+);

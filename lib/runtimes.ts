@@ -1,0 +1,30 @@
+/**
+ * Python runtimes Lambda offers for .zip functions today, and the glibc of the Amazon
+ * Linux each runs on (it bounds which manylinux wheels load there).
+ */
+export interface RuntimeInfo {
+  /** "3.12" */
+  pythonVersion: string;
+  /** glibc minor version of the runtime's OS: manylinux_2_X wheels load when X <= this. */
+  glibcMinor: number;
+  /** Lambda has announced or passed the deprecation date: still deployable, but warn. */
+  deprecated: boolean;
+}
+
+export const RUNTIMES: Record<string, RuntimeInfo> = {
+  'python3.10': { pythonVersion: '3.10', glibcMinor: 26, deprecated: true },
+  'python3.11': { pythonVersion: '3.11', glibcMinor: 26, deprecated: false },
+  'python3.12': { pythonVersion: '3.12', glibcMinor: 34, deprecated: false },
+  'python3.13': { pythonVersion: '3.13', glibcMinor: 34, deprecated: false },
+  'python3.14': { pythonVersion: '3.14', glibcMinor: 34, deprecated: false },
+};
+
+export const DEFAULT_RUNTIME = 'python3.12';
+
+export const ARCHITECTURES = ['x86_64', 'arm64'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/** The CPU name that wheel platform tags use for a Lambda architecture. */
+export function wheelMachine(architecture: Architecture): 'x86_64' | 'aarch64' {
+  return architecture === 'arm64' ? 'aarch64' : 'x86_64';
+}

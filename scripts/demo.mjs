@@ -1,0 +1,31 @@
+// `npm run demo`: runs the offline runners on the bundled example and shows what each produced.
+// pip resolves the example's requirement (python-dateutil) through pip's own configuration.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const example = path.join(root, 'examples/hello-python');
+const cli = path.join(root, 'build/cli/main.js');
+
+function step(title, args) {
+  console.log(`\n=== lambda-cd ${args.join(' ')}   (${title})`);
+  const result = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.log(`\nlambda-cd ${args[0]} exited ${result.status}`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+step('unit tests', ['unit-test', '--path', example]);
+step('deployment zip', ['package', '--path', example]);
+step('one template per stage', ['create-cf', '--path', example, '--stack', 'DemoPipeline']);
+
+console.log('\n=== what was produced in examples/hello-python:');
+for (const dir of ['dist', '.lambda-cd/reports']) {
+  const full = path.join(example, dir);
+  for (const name of readdirSync(full).sort()) {
+    console.log(`  ${path.join(dir, name).padEnd(44)} ${statSync(path.join(full, name)).size} bytes`);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Real wheels built offline, so tests never touch a package index. A wheel is a zip with a
+ * NAME-VERSION.dist-info/ holding METADATA, WHEEL and RECORD (PEP 427); pip installs these
+ * like any other.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+
+export interface WheelSpec {
+  name: string;
+  version: string;
+  /** Wheel tag, e.g. `py3-none-any` or `cp312-cp312-manylinux_2_17_x86_64`. */
+  tag?: string;
+  /** Files inside the wheel (path -> content), e.g. {'mypkg/__init__.py': 'X = 1\n'}. */
+  files: Record<string, string | Buffer>;
+  requires?: string[];
+}
+
+const WHEEL_WRITER = `
+import sys, json, zipfile
+out, entries = sys.argv[1], json.load(sys.stdin)
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    for name, hex_data in entries:
+        z.writestr(name, bytes.fromhex(hex_data))
+`;
+
+function normalize(name: string): string {
+  return name.replace(/[-_.]+/g, '_');
+}
+
+function recordHash(data: Buffer): string {
+  return `sha256=${createHash('sha256').update(data).digest('base64url')}`;
+}
+
+/** Writes the wheel into `wheelhouse` and returns its path. */
+export async function buildWheel(wheelhouse: string, spec: WheelSpec): Promise<string> {
+  await mkdir(wheelhouse, { recursive: true });
+  const tag = spec.tag ?? 'py3-none-any';
+  const distInfo = `${normalize(spec.name)}-${spec.version}.dist-info`;
+  const filename = `${normalize(spec.name)}-${spec.version}-${tag}.whl`;
+  const [python, abi, platform] = tag.split('-');
+  const pure = abi === 'none' && platform === 'any';
+  const metadata = [`Metadata-Version: 2.1`, `Name: ${spec.name}`, `Version: ${spec.version}`, ...(spec.requires ?? []).map((r) => `Requires-Dist: ${r}`), ''].join('\n');
+  const wheel = [`Wheel-Version: 1.0`, `Generator: lambda-cd-tests`, `Root-Is-Purelib: ${pure}`, ...platform!.split('.').map((p) => `Tag: ${python}-${abi}-${p}`), ''].join('\n');
+  const entries: [string, Buffer][] = [
+    ...Object.entries(spec.files).map(([name, content]) => [name, Buffer.from(content)] as [string, Buffer]),
+    [`${distInfo}/METADATA`, Buffer.from(metadata)],
+    [`${distInfo}/WHEEL`, Buffer.from(wheel)],
+  ];
+  const record = [...entries.map(([name, data]) => `${name},${recordHash(data)},${data.length}`), `${distInfo}/RECORD,,`, ''].join('\n');
+  entries.push([`${distInfo}/RECORD`, Buffer.from(record)]);
+  const out = path.join(wheelhouse, filename);
+  await execa('python3', ['-c', WHEEL_WRITER, out], { input: JSON.stringify(entries.map(([n, d]) => [n, d.toString('hex')])) });
+  return out;
+}
+
+/**
+ * Environment for pip that sees only `wheelhouse`: no index, no user or global pip.conf,
+ * so no test waits on network retries or depends on this machine's mirror.
+ */
+export function offlinePipEnv(wheelhouse: string): Record<string, string> {
+  return {
+    PIP_CONFIG_FILE: '/dev/null',
+    PIP_NO_INDEX: '1',
+    PIP_FIND_LINKS: wheelhouse,
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    PIP_NO_INPUT: '1',
+  };
+}
+
+/** A stand-in for python-dateutil (the example's requirement) with the one function it uses. */
+export async function buildExampleWheels(wheelhouse: string): Promise<void> {
+  await buildWheel(wheelhouse, {
+    name: 'python-dateutil',
+    version: '2.9.0.post0',
+    files: {
+      'dateutil/__init__.py': '',
+      'dateutil/parser.py': 'from datetime import datetime\n\ndef isoparse(text):\n    return datetime.fromisoformat(text)\n',
+    },
+  });
+}
