@@ -1,0 +1,58 @@
+/**
+ * Process execution: every child process lambda-cd starts goes through here. Commands are
+ * argument arrays, never shell strings.
+ */
+import { execa } from 'execa';
+import { EnvironmentError } from './errors.js';
+
+export interface RunOptions {
+  cwd?: string;
+  /** Added to (not replacing) the current environment. */
+  env?: Record<string, string | undefined>;
+  input?: string;
+  timeoutMs?: number;
+  /** Pass the child's stderr through to ours (long pip runs show their own progress). */
+  inheritStderr?: boolean;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+/** Runs `file args` and returns its outcome; only a missing executable throws (EnvironmentError, exit 3). */
+export async function run(file: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const start = performance.now();
+  const result = await execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    input: options.input,
+    timeout: options.timeoutMs,
+    reject: false,
+    stripFinalNewline: false,
+    stderr: options.inheritStderr ? 'inherit' : 'pipe',
+  });
+  if ((result as { code?: string }).code === 'ENOENT' || (result.failed && result.exitCode === undefined && /ENOENT/.test(String(result.message)))) {
+    throw new EnvironmentError(`${file}: command not found (is it installed and on PATH?)`);
+  }
+  return {
+    exitCode: result.exitCode ?? (result.timedOut ? 124 : 1),
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+    timedOut: Boolean(result.timedOut),
+    durationMs: performance.now() - start,
+  };
+}
+
+/** Like `run`, but a non-zero exit is an EnvironmentError naming what failed and the end of its stderr. */
+export async function runChecked(file: string, args: string[], what: string, options: RunOptions = {}): Promise<RunResult> {
+  const result = await run(file, args, options);
+  if (result.exitCode !== 0) {
+    const tail = result.stderr.trim().split('\n').slice(-3).join(' | ');
+    throw new EnvironmentError(`${what} failed (exit ${result.exitCode}${result.timedOut ? ', timed out' : ''})${tail ? `: ${tail}` : ''}`);
+  }
+  return result;
+}
