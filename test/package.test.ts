@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -76,6 +76,16 @@ describe('lambda-cd package', () => {
       expect(result.stderr.trim().split('\n').filter((line) => line.includes('error:'))).toHaveLength(1);
       expect(existsSync(path.join(root, 'dist'))).toBe(false);
     }
+  });
+
+  it('re-checks the tags in each installed WHEEL file, whatever the file name claimed', async () => {
+    const liars = await tempDir('lambda-cd-liars-');
+    const built = await buildWheel(liars, { name: 'liar', version: '1.0', tag: 'cp312-cp312-linux_x86_64', files: { 'liar/__init__.py': '' } });
+    await rename(built, path.join(liars, 'liar-1.0-cp312-cp312-manylinux_2_17_x86_64.whl'));
+    const root = await functionRepo('liar\n');
+    const result = await runCli(['package', '--path', root], { env: offlinePipEnv(liars) });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/requirements\.txt: liar 1\.0: the installed wheel \(cp312-cp312-linux_x86_64\) does not load on Lambda \(python3\.12, x86_64\): only linux_x86_64 wheels/);
   });
 
   it('says when a wheel exists only for the other architecture', () => {
@@ -216,5 +226,54 @@ describe('lambda-cd package', () => {
     expect(zip).toHaveProperty(['dateutil/parser.py']);
     expect(Object.keys(zip).some((name) => name.startsWith('tests') || name.startsWith('config'))).toBe(false);
     expect((await stat(path.join(example, 'out/f.zip.manifest.json'))).isFile()).toBe(true);
+  });
+});
+
+/** An sdist built by an in-tree backend (no build tools from an index needed) producing a wheel with `tag`. */
+async function buildSdist(folder: string, name: string, tag: string): Promise<void> {
+  const backend = `
+import os, zipfile
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name = "${name}-1.0-${tag}.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
+        z.writestr("${name}/__init__.py", "FROM_SDIST = True\\n")
+        z.writestr("${name}-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: ${name}\\nVersion: 1.0\\n")
+        z.writestr("${name}-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: ${tag}\\n")
+        z.writestr("${name}-1.0.dist-info/RECORD", "")
+    return name
+`;
+  const script = `
+import io, sys, tarfile
+files = {"pyproject.toml": '[build-system]\\nrequires = []\\nbuild-backend = "backend"\\nbackend-path = ["."]\\n',
+         "PKG-INFO": "Metadata-Version: 2.1\\nName: ${name}\\nVersion: 1.0\\n", "backend.py": sys.stdin.read()}
+with tarfile.open(sys.argv[1], "w:gz") as tar:
+    for path, text in files.items():
+        data = text.encode()
+        info = tarfile.TarInfo("${name}-1.0/" + path)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+`;
+  await execa('python3', ['-c', script, path.join(folder, `${name}-1.0.tar.gz`)], { input: backend });
+}
+
+describe('lambda-cd package --allow-sdist', () => {
+  it('builds a pure-Python sdist, and refuses one whose build is not pure', async () => {
+    const sdists = await tempDir('lambda-cd-sdists-');
+    await buildSdist(sdists, 'puresrc', 'py3-none-any');
+    await buildSdist(sdists, 'nativesrc', 'cp311-cp311-linux_x86_64');
+    const pure = await functionRepo('puresrc\n');
+    const refused = await runCli(['package', '--path', pure], { env: offlinePipEnv(sdists) });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/puresrc: .*only a source distribution .*--allow-sdist/);
+    const built = await runCli(['package', '--path', pure, '--allow-sdist', '--json'], { env: offlinePipEnv(sdists) });
+    expect(built.exitCode, built.stderr).toBe(0);
+    expect(JSON.parse(built.stdout).distributions).toEqual([{ name: 'puresrc', version: '1.0', wheelTag: 'py3-none-any' }]);
+    expect((await readZip(path.join(pure, 'dist/function.zip')))['puresrc/__init__.py']!.content).toBe('FROM_SDIST = True\n');
+
+    const native = await functionRepo('nativesrc\n');
+    const notPure = await runCli(['package', '--path', native, '--allow-sdist'], { env: offlinePipEnv(sdists) });
+    expect(notPure.exitCode).toBe(2);
+    expect(notPure.stderr).toMatch(/requirements\.txt: nativesrc: built from its sdist \(--allow-sdist\), but the result is not pure Python \(cp311-cp311-linux_x86_64\)/);
+    expect(existsSync(path.join(native, 'dist/function.zip'))).toBe(false);
   });
 });
