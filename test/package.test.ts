@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -158,6 +158,17 @@ describe('lambda-cd package', () => {
     expect(reused.exitCode, reused.stderr).toBe(0);
     expect(reused.stderr).toContain('no pip run');
     expect((await readZip(path.join(root, 'dist/function.zip')))['app.py']!.content).toContain('return 2');
+
+    // An entry made by another pip version is rebuilt (pip runs and fails: its wheel is gone).
+    const [entry] = await readdir(path.join(root, '.lambda-cd/cache/package'));
+    const indexFile = path.join(root, '.lambda-cd/cache/package', entry!, 'index.json');
+    await writeFile(indexFile, (await readFile(indexFile, 'utf8')).replace(/"pip":"[^"]*"/, '"pip":"0.1 3.0"'));
+    const stale = await packageRepo(root, [], env);
+    expect(stale.stderr).toContain('resolving and installing');
+    expect(stale.exitCode).toBe(2);
+    await buildWheel(ownWheels, { name: 'purelib', version: '1.0', files: { 'purelib/__init__.py': '' } });
+    expect((await packageRepo(root, [], env)).exitCode).toBe(0);
+    await rm(path.join(ownWheels, 'purelib-1.0-py3-none-any.whl'));
 
     await writeFile(path.join(root, 'requirements.txt'), 'purelib\nbigdata\n');
     const changed = await packageRepo(root, [], env);
