@@ -2,7 +2,7 @@
  * Process execution: every child process lambda-cd starts goes through here. Commands are
  * argument arrays, never shell strings.
  */
-import { execa } from 'execa';
+import type { execa as Execa } from 'execa';
 import { EnvironmentError } from './errors.js';
 
 export interface RunOptions {
@@ -23,9 +23,17 @@ export interface RunResult {
   durationMs: number;
 }
 
+let execaModule: Promise<typeof Execa> | undefined;
+/** execa costs ~90 ms to load: only commands that start a process pay for it, once. */
+function loadExeca(): Promise<typeof Execa> {
+  execaModule ??= import('execa').then((module) => module.execa);
+  return execaModule;
+}
+
 /** Runs `file args` and returns its outcome; only a missing executable throws (EnvironmentError, exit 3). */
 export async function run(file: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   const start = performance.now();
+  const execa = await loadExeca();
   const result = await execa(file, args, {
     cwd: options.cwd,
     env: options.env,

@@ -248,12 +248,12 @@ async function prepareDependencies(options: PackageOptions, pip: Promise<string>
   await mkdir(site, { recursive: true });
   try {
     const started = performance.now();
-    const pipUsed = await pip;
     progress('package', `resolving and installing requirements.txt for ${repository.runtime} ${repository.architecture} (pip, manylinux wheels up to glibc 2.${target.glibcMinor})`);
     await installForLambda({
       python: options.python, requirementsFile, requirementsLabel: 'requirements.txt', targetDir: site, target, runtime: repository.runtime,
       pip: options.pip, allowSdist: options.allowSdist, sdistWheelDir: path.join(building, 'sdist-wheels'),
     });
+    const pipUsed = await pip;
     const installed = await readInstalledDistributions(site);
     verifyInstalledWheels(installed, target, repository.runtime);
     const files = await collectSiteFiles(site);
