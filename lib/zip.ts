@@ -25,6 +25,8 @@ export interface FileToZip {
   /** Path on disk. */
   path: string;
   executable: boolean;
+  /** When known, the largest files are started first (they bound the parallel compression). */
+  size?: number;
 }
 
 /** One entry whose data is ready, compressed, in a blob file. Directories have no blob. */
@@ -47,7 +49,10 @@ export interface ZipWritten {
 }
 
 const DEFLATE_LEVEL = 6; // zip's default: the same sizes as `zip -r`
-const WHOLE_FILE_LIMIT = 4 * 1024 * 1024; // smaller files are read whole; larger ones stream
+const WHOLE_FILE_LIMIT = 4 * 1024 * 1024; // smaller files are read whole; larger ones go in chunks
+const CHUNK = 1024 * 1024;
+const WINDOW = 32 * 1024; // deflate's history
+const PARALLEL_CHUNKS = 4;
 const DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1;
 const MAX_ENTRIES = 0xffff; // without zip64
 const MAX_OFFSET = 0xffffffff;
@@ -83,6 +88,46 @@ class Blob {
     await this.handle.close();
   }
 
+  /**
+   * A large file in 1 MB chunks deflated in parallel on the thread pool (as pigz does):
+   * every chunk but the last ends on a sync flush, and each starts with the previous 32 KB
+   * as its dictionary, so the concatenation is one deflate stream nearly as small as a
+   * serial one. One big shared library no longer bounds the whole compression.
+   */
+  private async deflateLarge(file: string, size: number, offset: number): Promise<{ crc: number; compressedSize: number }> {
+    const handle = await open(file, 'r');
+    const pending: Promise<Buffer>[] = [];
+    let position = offset;
+    const writeNext = async () => {
+      const data = await pending.shift()!;
+      await this.writeAt(position, data);
+      position += data.length;
+    };
+    try {
+      let crc = 0;
+      let dictionary: Buffer | undefined;
+      for (let read = 0; read < size; ) {
+        const chunk = Buffer.allocUnsafe(Math.min(CHUNK, size - read));
+        for (let filled = 0; filled < chunk.length; ) {
+          const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, read + filled);
+          if (bytesRead === 0) throw new Error(`${file}: changed while being zipped`);
+          filled += bytesRead;
+        }
+        read += chunk.length;
+        crc = crc32(chunk, crc);
+        const finishFlush = read >= size ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH;
+        pending.push(deflateRaw(chunk, { level: DEFLATE_LEVEL, finishFlush, ...(dictionary ? { dictionary } : {}) }));
+        dictionary = chunk.subarray(Math.max(0, chunk.length - WINDOW));
+        if (pending.length >= PARALLEL_CHUNKS) await writeNext();
+      }
+      while (pending.length > 0) await writeNext();
+      return { crc, compressedSize: position - offset };
+    } finally {
+      await Promise.allSettled(pending);
+      await handle.close();
+    }
+  }
+
   /** Compresses `file` into this blob; stores it instead when deflate does not make it smaller. */
   async add(file: FileToZip): Promise<ZipEntry> {
     const offset = this.length;
@@ -95,20 +140,10 @@ class Blob {
       await this.writeAt(offset, stored ? data : compressed);
       Object.assign(entry, { crc: crc32(data), size: data.length, method: stored ? 0 : 8, compressedSize: stored ? data.length : compressed.length });
     } else {
-      let crc = 0;
-      let position = offset;
-      const input = createReadStream(file.path, { highWaterMark: 1024 * 1024 });
-      input.on('data', (chunk) => (crc = crc32(chunk as Buffer, crc)));
-      const deflate = input.pipe(zlib.createDeflateRaw({ level: DEFLATE_LEVEL }));
-      input.on('error', (error) => deflate.destroy(error));
-      for await (const chunk of deflate) {
-        await this.writeAt(position, chunk as Buffer);
-        position += (chunk as Buffer).length;
-      }
-      Object.assign(entry, { crc, compressedSize: position - offset });
+      Object.assign(entry, await this.deflateLarge(file.path, size, offset));
       if (entry.compressedSize >= size) {
-        position = offset;
-        for await (const chunk of createReadStream(file.path, { highWaterMark: 1024 * 1024 })) {
+        let position = offset;
+        for await (const chunk of createReadStream(file.path, { highWaterMark: CHUNK })) {
           await this.writeAt(position, chunk as Buffer);
           position += (chunk as Buffer).length;
         }
@@ -127,6 +162,7 @@ class Blob {
 export async function compressFiles(files: FileToZip[], blobPrefix: string, options: { concurrency?: number; onProgress?: (files: number, bytes: number) => void } = {}): Promise<ZipEntry[]> {
   const workers = Math.max(1, Math.min(options.concurrency ?? 4, files.length));
   const entries: ZipEntry[] = new Array(files.length);
+  const order = files.map((_, index) => index).sort((a, b) => (files[b]!.size ?? 0) - (files[a]!.size ?? 0));
   let next = 0;
   let done = 0;
   let bytes = 0;
@@ -135,7 +171,7 @@ export async function compressFiles(files: FileToZip[], blobPrefix: string, opti
       const blob = await Blob.create(`${blobPrefix}-${worker}.bin`);
       try {
         while (next < files.length) {
-          const index = next++;
+          const index = order[next++]!;
           entries[index] = await blob.add(files[index]!);
           bytes += entries[index]!.size;
           options.onProgress?.(++done, bytes);

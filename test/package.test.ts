@@ -124,6 +124,19 @@ describe('lambda-cd package', () => {
     expect(result.stderr).toMatch(/\[package\] zipping 12 files|\[package\] zipping \d+ files \(.*\): 3 from src\//);
   });
 
+  it('compresses a large file in parallel chunks that read back intact', async () => {
+    const root = await functionRepo('');
+    const large = Buffer.alloc(6 * 1024 * 1024 + 12345);
+    let seed = 7;
+    for (let i = 0; i < large.length; i++) large[i] = i % 3 === 0 ? (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff : i & 0x3f;
+    await writeFile(path.join(root, 'src/model.bin'), large);
+    const result = await packageRepo(root);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const check = 'import sys, zipfile, hashlib\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\ni = z.getinfo("model.bin")\nprint(hashlib.sha256(z.read(i)).hexdigest(), i.compress_type, i.compress_size < i.file_size)';
+    const { stdout } = await execa('python3', ['-c', check, path.join(root, 'dist/function.zip')]);
+    expect(stdout).toBe(`${createHash('sha256').update(large).digest('hex')} 8 True`);
+  });
+
   it('gives byte-identical zips for the same inputs, whatever the umask, mtimes or cache state', async () => {
     const build = async (umask: string, mtime: Date) => {
       const root = await functionRepo('fastcalc==1.0\n', '', { 'src/lib/a.py': 'A = 1\n', 'src/lib/b.py': 'B = 2\n' });
