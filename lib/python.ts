@@ -96,7 +96,12 @@ export function verifyInstalledWheels(distributions: InstalledDistribution[], ta
   }
 }
 
-const NETWORK_FAILURE = /Could not fetch URL|ConnectionError|Failed to establish a new connection|Max retries exceeded|ProxyError|SSLError|Read timed out|Temporary failure in name resolution|No space left on device/;
+const NETWORK_FAILURE = /ConnectionError|Failed to establish a new connection|Max retries exceeded|ProxyError|SSLError|Read timed out|Temporary failure in name resolution/;
+
+/** A URL as it may be shown: without user and password. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@\s]*@/, '//');
+}
 
 /** The project name of a requirement specifier (`Foo[bar]>=1; python_version>"3"` -> `Foo`). */
 export function requirementName(spec: string): string {
@@ -137,6 +142,9 @@ export async function installForLambda(request: LambdaInstallRequest): Promise<v
     if (!missing || NETWORK_FAILURE.test(output)) throw pipFailure(result.stderr, request.requirementsLabel);
     const name = requirementName(missing);
     const offered = await offeredFiles(request, missing);
+    if (offered.files.length === 0 && offered.unreachable) {
+      throw new EnvironmentError(`pip could not reach ${offered.unreachable} while looking for ${missing} (check --index-url/--find-links, PIP_INDEX_URL and pip.conf, and the network)`);
+    }
     const reason = offered.versions ?? explainNoCompatibleWheel(offered.files, request.target, request.runtime);
     const onlySdist = offered.files.some(isSdist) && !built.has(normalizeProjectName(name));
     if (request.allowSdist && onlySdist && offered.versions === undefined) {
@@ -173,7 +181,7 @@ function pipFailure(stderr: string, label: string): Error {
  * logs every file it skips and why at -vv; we judge those file names ourselves.
  * `versions` is set when files fit but no version matches the specifier.
  */
-async function offeredFiles(request: LambdaInstallRequest, spec: string): Promise<{ files: string[]; versions?: string }> {
+async function offeredFiles(request: LambdaInstallRequest, spec: string): Promise<{ files: string[]; versions?: string; unreachable?: string }> {
   const scratch = await mkdtemp(path.join(tmpdir(), 'lambda-cd-offered-'));
   try {
     const result = await run(request.python, ['-m', 'pip', 'download', '--no-deps', '--dest', scratch, '-vv', '--progress-bar', 'off',
@@ -185,7 +193,12 @@ async function offeredFiles(request: LambdaInstallRequest, spec: string): Promis
       .filter((file) => normalizeProjectName(file.replace(/-\d.*$/, '')) === wanted);
     const versions = /\(from versions: ([^)]+)\)/.exec(output)?.[1];
     const matchingVersionMissing = files.length === 0 && versions !== undefined && versions !== 'none';
-    return { files: [...new Set(files)], versions: matchingVersionMissing ? `no version matching it among the compatible ones (${versions})` : undefined };
+    const fetchFailure = /^Could not fetch URL (\S+?):? (.*?)(?: - skipping)?$/m.exec(output);
+    return {
+      files: [...new Set(files)],
+      versions: matchingVersionMissing ? `no version matching it among the compatible ones (${versions})` : undefined,
+      unreachable: fetchFailure ? `${redactUrl(fetchFailure[1]!)} (${fetchFailure[2]!.split(':')[0]})` : undefined,
+    };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -9,8 +9,8 @@
  *    only on names, modes and contents: not on umask, mtimes, time zone or order on disk.
  *
  * Both steps stream through fixed-size buffers, so memory stays flat however large the
- * package. (archiver, which we used first, cannot append entries compressed earlier;
- * that is what makes a rebuild with only src/ changed cheap.)
+ * package. Not archiver: it cannot append entries compressed in an earlier run, and that
+ * reuse is what makes a rebuild with only src/ changed cheap.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync, writeSync } from 'node:fs';

@@ -248,7 +248,8 @@ async function prepareDependencies(options: PackageOptions, pip: Promise<string>
   await mkdir(site, { recursive: true });
   try {
     const started = performance.now();
-    progress('package', `resolving and installing requirements.txt for ${repository.runtime} ${repository.architecture} (pip, manylinux wheels up to glibc 2.${target.glibcMinor})`);
+    const listed = requirements.toString('utf8').split('\n').filter((line) => /^\s*[A-Za-z0-9]/.test(line)).length;
+    progress('package', `resolving and installing requirements.txt (${listed} requirement${listed === 1 ? '' : 's'}) for ${repository.runtime} ${repository.architecture} (pip, manylinux wheels up to glibc 2.${target.glibcMinor})`);
     await installForLambda({
       python: options.python, requirementsFile, requirementsLabel: 'requirements.txt', targetDir: site, target, runtime: repository.runtime,
       pip: options.pip, allowSdist: options.allowSdist, sdistWheelDir: path.join(building, 'sdist-wheels'),

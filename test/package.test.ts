@@ -88,6 +88,15 @@ describe('lambda-cd package', () => {
     expect(result.stderr).toMatch(/requirements\.txt: liar 1\.0: the installed wheel \(cp312-cp312-linux_x86_64\) does not load on Lambda \(python3\.12, x86_64\): only linux_x86_64 wheels/);
   });
 
+  it('reports an unreachable index as an environment failure (exit 3), without credentials', async () => {
+    const root = await functionRepo('purelib\n');
+    const env = { PIP_CONFIG_FILE: '/dev/null', PIP_FIND_LINKS: '', PIP_RETRIES: '0', PIP_TIMEOUT: '1' };
+    const result = await runCli(['package', '--path', root, '--index-url', 'http://user:s3cret@127.0.0.1:9/simple'], { env });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toMatch(/pip could not reach http:\/\/127\.0\.0\.1:9\/simple\/purelib\/ \(connection error\) while looking for purelib/);
+    expect(result.stderr).not.toContain('s3cret');
+  });
+
   it('says when a wheel exists only for the other architecture', () => {
     const target = { pythonVersion: '3.12', glibcMinor: 34, architecture: 'arm64' as const };
     expect(explainNoCompatibleWheel(['fast-1.0-cp312-cp312-manylinux_2_17_x86_64.whl'], target, 'python3.12')).toBe('no wheel for arm64 (aarch64); wheels exist only for x86_64');
