@@ -128,7 +128,7 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>): Promi
       throw new CheckFailedError(`the function would be ${formatBytes(unzippedSize)} unzipped, over Lambda's limit of ${formatBytes(limits.maxUnzippedBytes)} (function and layers together); largest: ${largest(groups)}`);
     }
     const fileCount = src.length + depEntries.length;
-    progress('package', `zipping ${fileCount.toLocaleString('en-US')} files (${formatBytes(unzippedSize)}): ${src.length.toLocaleString('en-US')} from src/, ${depEntries.length.toLocaleString('en-US')} installed`);
+    progress('package', `zipping ${count(fileCount, 'file')} (${formatBytes(unzippedSize)}): ${src.length.toLocaleString('en-US')} from src/, ${depEntries.length.toLocaleString('en-US')} installed`);
     const work = path.join(options.cacheDir, 'package', `.work-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(work, { recursive: true });
     try {
@@ -154,7 +154,7 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>): Promi
       if (manifest.zipSize > limits.warnZippedBytes) {
         warn(`${displayPath(options.outFile)} is ${formatBytes(manifest.zipSize)}, over ${formatBytes(limits.warnZippedBytes)}: too large for direct upload to Lambda (deploy it through S3, as the generated templates do); largest: ${largest(groups)}`);
       }
-      progress('package', `${displayPath(options.outFile)}: ${formatBytes(manifest.zipSize)} zipped, ${formatBytes(unzippedSize)} unzipped, ${fileCount.toLocaleString('en-US')} files, ${dependencies.distributions.length} distributions (${formatDuration(performance.now() - started)})`);
+      progress('package', `${displayPath(options.outFile)}: ${formatBytes(manifest.zipSize)} zipped, ${formatBytes(unzippedSize)} unzipped, ${count(fileCount, 'file')}, ${count(dependencies.distributions.length, 'distribution')} (${formatDuration(performance.now() - started)})`);
       return { zipPath: options.outFile, manifestPath, manifest, cacheHit: dependencies.cacheHit };
     } finally {
       await rm(work, { recursive: true, force: true });
@@ -164,6 +164,11 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>): Promi
     await Promise.all([rm(options.outFile, { force: true }), rm(manifestPath, { force: true })]);
     throw error;
   }
+}
+
+/** `1 file`, `1,234 files`. */
+function count(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function lambdaTarget(repository: RepositoryConfig): LambdaTarget {
@@ -239,7 +244,7 @@ async function prepareDependencies(options: PackageOptions, pip: Promise<string>
   if (cached) {
     const now = new Date();
     await utimes(path.join(entryDir, 'index.json'), now, now).catch(() => undefined);
-    progress('package', `requirements unchanged: reusing ${cached.distributions.length} installed distributions from ${displayPath(entryDir)} (no pip run)`);
+    progress('package', `requirements unchanged: reusing ${count(cached.distributions.length, 'installed distribution')} from ${displayPath(entryDir)} (no pip run)`);
     return { entries: cached.entries, folder: entryDir, distributions: cached.distributions, groups: cached.groups, cacheHit: true, pip: cached.pip };
   }
 
@@ -265,7 +270,7 @@ async function prepareDependencies(options: PackageOptions, pip: Promise<string>
       groups[`${distribution.distInfo}/`] = label;
     }
     const bytes = files.reduce((sum, file) => sum + file.size, 0);
-    progress('package', `installed ${installed.length} distributions (${files.length.toLocaleString('en-US')} files, ${formatBytes(bytes)}) in ${formatDuration(performance.now() - started)}; compressing them into the cache`);
+    progress('package', `installed ${count(installed.length, 'distribution')} (${count(files.length, 'file')}, ${formatBytes(bytes)}) in ${formatDuration(performance.now() - started)}; compressing them into the cache`);
     const entries = await compressFiles(files, path.join(building, 'blob'));
     for (const entry of entries) entry.blob = path.basename(entry.blob!);
     const distributions = installed.map(({ name, version, wheelTag }) => ({ name, version, wheelTag }));
@@ -274,12 +279,15 @@ async function prepareDependencies(options: PackageOptions, pip: Promise<string>
     await rm(path.join(building, 'sdist-wheels'), { recursive: true, force: true });
     const index: CacheIndex = { format: CACHE_FORMAT, entries, distributions, groups: ownGroups, pip: pipUsed };
     await writeFile(path.join(building, 'index.json'), JSON.stringify(index));
-    await rename(building, entryDir).catch(async (error: NodeJS.ErrnoException) => {
+    if (existsSync(entryDir) && !(await readCacheIndex(entryDir))) await rm(entryDir, { recursive: true, force: true }); // unusable: older format, lost blobs
+    const stored = await rename(building, entryDir).then(() => index, async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-      await rm(building, { recursive: true, force: true }); // another run stored the same key first
+      // Another run stored the same key meanwhile: use its entry (our offsets do not fit its blobs).
+      await rm(building, { recursive: true, force: true });
+      return (await readCacheIndex(entryDir)) ?? Promise.reject(new Error(`${displayPath(entryDir)}: cache entry written by another run is unreadable`));
     });
     await pruneCache(cacheRoot, key);
-    return { entries, folder: entryDir, distributions, groups: ownGroups, cacheHit: false, pip: pipUsed };
+    return { entries: stored.entries, folder: entryDir, distributions: stored.distributions, groups: stored.groups, cacheHit: false, pip: stored.pip };
   } catch (error) {
     await rm(building, { recursive: true, force: true });
     throw error;
