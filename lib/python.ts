@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, EnvironmentError } from './errors.js';
-import { run } from './exec.js';
+import { run, runQuick } from './exec.js';
 import {
   cpythonTag, expandTags, explainNoCompatibleWheel, formatTags, lambdaPlatformTags, normalizeProjectName, parseWheelFilename,
   tagsCompatible, type LambdaTarget, type WheelTag,
@@ -37,7 +37,7 @@ export function lambdaPipTargetArgs(target: LambdaTarget): string[] {
 
 /** The version of pip that `python` runs (part of the package cache key). Exit 3 when there is none. */
 export async function pipVersion(python: string): Promise<string> {
-  const result = await run(python, ['-c', 'import sys, pip; print(pip.__version__, "%d.%d" % sys.version_info[:2])']);
+  const result = await runQuick(python, ['-c', 'import sys, pip; print(pip.__version__, "%d.%d" % sys.version_info[:2])']);
   if (result.exitCode !== 0) throw new EnvironmentError(`${python}: pip is not available (${result.stderr.trim().split('\n').pop() ?? 'import pip failed'})`);
   return result.stdout.trim();
 }
