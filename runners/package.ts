@@ -152,7 +152,7 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>): Promi
         return manifest;
       });
       if (manifest.zipSize > limits.warnZippedBytes) {
-        warn(`${displayPath(options.outFile)} is ${formatBytes(manifest.zipSize)}, over ${formatBytes(limits.warnZippedBytes)}: too large for direct upload to Lambda (deploy it through S3, as the generated templates do); largest: ${largest(groups)}`);
+        warn(`${displayPath(options.outFile)} is ${formatBytes(manifest.zipSize)}, over ${formatBytes(limits.warnZippedBytes)}: too large for direct upload to Lambda (deploy it from S3); largest: ${largest(groups)}`);
       }
       progress('package', `${displayPath(options.outFile)}: ${formatBytes(manifest.zipSize)} zipped, ${formatBytes(unzippedSize)} unzipped, ${count(fileCount, 'file')}, ${count(dependencies.distributions.length, 'distribution')} (${formatDuration(performance.now() - started)})`);
       return { zipPath: options.outFile, manifestPath, manifest, cacheHit: dependencies.cacheHit };
