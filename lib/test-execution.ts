@@ -188,25 +188,29 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
   }
 
   const all = [...(options.earlier ?? []), ...outcomes];
-  const count = (status: CaseStatus) => all.filter((o) => o.status === status).length;
   const cases = all.filter((o) => !coveredByFramework(o)).map((o) => junitCase(o, options.suiteName));
-  await writeJUnit(options.reportPath, [{ name: options.suiteName, timestamp, cases, embedded: all.flatMap((o) => o.embedded ?? []) }]);
-  const failed = count('failed');
+  const embedded = all.flatMap((o) => o.embedded ?? []);
+  await writeJUnit(options.reportPath, [{ name: options.suiteName, timestamp, cases, embedded }]);
+  // The summary counts what the report holds: files, or the tests a framework reported in them.
+  const count = (status: CaseStatus) => cases.filter((c) => c.status === status).length;
+  const failed = count('failed') + embedded.reduce((sum, part) => sum + part.failures + part.errors, 0);
+  const skipped = count('skipped') + embedded.reduce((sum, part) => sum + part.skipped, 0);
+  const passed = count('passed') + embedded.reduce((sum, part) => sum + part.tests - part.failures - part.errors - part.skipped, 0);
   return {
     outcomes: all,
-    passed: count('passed'),
+    passed,
     failed,
-    skipped: count('skipped'),
+    skipped,
     durationMs: performance.now() - start,
     reportPath: options.reportPath,
-    exitCode: failed > 0 ? EXIT.failed : EXIT.ok,
+    exitCode: failed > 0 || all.some((o) => o.status === 'failed') ? EXIT.failed : EXIT.ok,
   };
 }
 
 /** A file whose framework reported its own cases needs no case of its own, unless it failed outside them. */
 function coveredByFramework(outcome: TestOutcome): boolean {
   const embedded = outcome.embedded ?? [];
-  if (embedded.length === 0) return false;
+  if (embedded.reduce((sum, part) => sum + part.tests, 0) === 0) return false;
   const frameworkFailures = embedded.reduce((sum, part) => sum + part.failures + part.errors, 0);
   return outcome.status !== 'failed' || frameworkFailures > 0;
 }
@@ -230,7 +234,7 @@ export function formatSummary(suite: SuiteRun): string {
     lines.push('Failed:');
     for (const outcome of failed) lines.push(`  ${outcome.name} (${outcome.detail})`);
   }
-  lines.push(`Ran ${suite.outcomes.length} test${suite.outcomes.length === 1 ? "" : "s"} in ${formatDuration(suite.durationMs)}; JUnit report ${displayPath(suite.reportPath)}`);
+  lines.push(`Finished in ${formatDuration(suite.durationMs)}; JUnit report: ${displayPath(suite.reportPath)}`);
   lines.push(`${suite.passed} passed, ${suite.failed} failed${suite.skipped > 0 ? `, ${suite.skipped} skipped` : ''}`);
   return `${lines.join('\n')}\n`;
 }
