@@ -78,7 +78,11 @@ async function findExport(client: CloudFormationClient, exportName: string): Pro
 /** Resolves the ARN: one DescribeStacks with `functionStack`, else the export `exportName`. */
 export async function resolveDeployedFunction(exportName: string, functionStack: string | undefined): Promise<Omit<DeployedFunction, 'name'>> {
   const client = await cloudFormationClient();
-  const region = await call('resolving the AWS region', () => client.config.region());
+  const region = await call('resolving the AWS region', () => client.config.region()).catch((error: Error) => {
+    // An empty or malformed AWS_REGION gets the SDK's hostname error; say what to fix instead.
+    if (/Region not accepted/i.test(error.message)) throw new EnvironmentError(`AWS region is not valid (${error.message.replace(/^.*?Region not accepted: /, '')}); set AWS_REGION to a region such as us-east-1`);
+    throw error;
+  });
   if (functionStack) {
     const stack = await describeStack(client, functionStack);
     const outputs = stack?.Outputs ?? [];

@@ -191,6 +191,15 @@ describe('integration-test', () => {
     expect(bad.stderr).toContain('nope.json: expected a JSON event file, found no such file');
   });
 
+  it('no AWS region is exit 3 saying what to set', async () => {
+    const root = await integrationRepo({ 'tests/integrationtests/test_env.py': CHECK_ENV });
+    const result = await runCli(['integration-test', '--path', root, '--stack', STACK, '--stage', 'Gamma'], {
+      env: { ...env, AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, AWS_PROFILE: undefined, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toContain('no AWS region; set AWS_REGION');
+  });
+
   it('--stage and --stack are required (or their environment variables)', async () => {
     const result = await runCli(['integration-test', '--path', EXAMPLE, '--stack', STACK], { env: { ...env, LAMBDA_CD_STAGE: '' } });
     expect(result.exitCode).toBe(2);
