@@ -139,7 +139,8 @@ export async function installForLambda(request: LambdaInstallRequest): Promise<v
     if (result.exitCode === 0) return;
     const output = `${result.stdout}\n${result.stderr}`;
     const missing = /No matching distribution found for (.+)$/m.exec(output)?.[1]?.trim();
-    if (!missing || NETWORK_FAILURE.test(output)) throw pipFailure(result.stderr, request.requirementsLabel);
+    // pip says only "no matching distribution" even when an index was unreachable: ask which files exist.
+    if (!missing) throw pipFailure(result.stderr, request.requirementsLabel);
     const name = requirementName(missing);
     const offered = await offeredFiles(request, missing);
     if (offered.files.length === 0 && offered.unreachable) {
@@ -188,8 +189,10 @@ async function offeredFiles(request: LambdaInstallRequest, spec: string): Promis
       ...lambdaPipTargetArgs(request.target), ...pipSourceArgs(request.pip), spec]);
     const output = `${result.stdout}\n${result.stderr}`;
     const wanted = normalizeProjectName(requirementName(spec));
-    const files = [...output.matchAll(/^Skipping link: .*?(\S+)\s*$/gm)]
-      .map((match) => decodeURIComponent(match[1]!.split('#')[0]!.split('/').pop() ?? ''))
+    // `  Skipping link: <reason>: <url>[ (from <index page>)]`
+    const files = [...output.matchAll(/^\s*Skipping link: (.*)$/gm)]
+      .map((match) => match[1]!.replace(/\s+\(from \S+\)\s*$/, '').trim().split(/\s+/).pop() ?? '')
+      .map((url) => decodeURIComponent(url.split('#')[0]!.split('/').pop() ?? ''))
       .filter((file) => normalizeProjectName(file.replace(/-\d.*$/, '')) === wanted);
     const versions = /\(from versions: ([^)]+)\)/.exec(output)?.[1];
     const matchingVersionMissing = files.length === 0 && versions !== undefined && versions !== 'none';

@@ -88,6 +88,16 @@ describe('lambda-cd package', () => {
     expect(result.stderr).toMatch(/requirements\.txt: liar 1\.0: the installed wheel \(cp312-cp312-linux_x86_64\) does not load on Lambda \(python3\.12, x86_64\): only linux_x86_64 wheels/);
   });
 
+  it('judges the files a package index offers (not only find-links) when none fits the architecture', async () => {
+    const index = await tempDir('lambda-cd-index-');
+    const wheel = await buildWheel(path.join(index, 'files'), { name: 'x86only', version: '1.0', tag: 'cp312-cp312-manylinux_2_17_x86_64', files: { 'x86only/__init__.py': '' } });
+    await writeFiles(index, { 'simple/x86only/index.html': `<html><body><a href="../../files/${path.basename(wheel)}#sha256=${await sha256(wheel)}">${path.basename(wheel)}</a></body></html>\n` });
+    const root = await functionRepo('x86only\n', 'Architecture: arm64\n');
+    const result = await runCli(['package', '--path', root, '--index-url', `file://${index}/simple`], { env: { PIP_CONFIG_FILE: '/dev/null', PIP_FIND_LINKS: '' } });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('lambda-cd: error: requirements.txt: x86only: no wheel Lambda can load (python3.12, arm64): no wheel for arm64 (aarch64); wheels exist only for x86_64');
+  });
+
   it('reports an unreachable index as an environment failure (exit 3), without credentials', async () => {
     const root = await functionRepo('purelib\n');
     const env = { PIP_CONFIG_FILE: '/dev/null', PIP_FIND_LINKS: '', PIP_RETRIES: '0', PIP_TIMEOUT: '1' };
