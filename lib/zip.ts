@@ -54,7 +54,7 @@ const CHUNK = 1024 * 1024;
 const WINDOW = 32 * 1024; // deflate's history
 const PARALLEL_CHUNKS = 4;
 const DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1;
-const MAX_ENTRIES = 0xffff; // without zip64
+export const MAX_ZIP_ENTRIES = 0xffff; // without zip64
 const MAX_OFFSET = 0xffffffff;
 const deflateRaw = promisify(zlib.deflateRaw);
 
@@ -270,7 +270,7 @@ function header(entry: ZipEntry, name: Buffer, central: boolean, localOffset = 0
  * a path on disk. Returns the zip's size and sha256.
  */
 export async function writeZip(file: string, entries: ZipEntry[], resolveBlob: (blob: string) => string = (blob) => blob): Promise<ZipWritten> {
-  if (entries.length > MAX_ENTRIES) throw new RangeError(`${entries.length} files: more than a zip without zip64 holds (${MAX_ENTRIES})`);
+  if (entries.length > MAX_ZIP_ENTRIES) throw new RangeError(`${entries.length} files: more than a zip without zip64 holds (${MAX_ZIP_ENTRIES})`);
   const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
   const fd = openSync(file, 'w');
   const blobs = new Map<string, number>();

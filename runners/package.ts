@@ -18,7 +18,7 @@ import { isInside, toPosix } from '../lib/paths.js';
 import { installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
 import { RUNTIMES } from '../lib/runtimes.js';
 import type { LambdaTarget } from '../lib/wheel-tags.js';
-import { compareNames, compressFiles, directoryEntries, writeZip, type FileToZip, type ZipEntry } from '../lib/zip.js';
+import { MAX_ZIP_ENTRIES, compareNames, compressFiles, directoryEntries, writeZip, type FileToZip, type ZipEntry } from '../lib/zip.js';
 
 /** Lambda's limits for a .zip function: 250 MB unzipped (with layers), 50 MB for direct upload. */
 export const LAMBDA_LIMITS = { maxUnzippedBytes: 250 * 1024 * 1024, warnZippedBytes: 50 * 1024 * 1024 };
@@ -128,13 +128,17 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>): Promi
       throw new CheckFailedError(`the function would be ${formatBytes(unzippedSize)} unzipped, over Lambda's limit of ${formatBytes(limits.maxUnzippedBytes)} (function and layers together); largest: ${largest(groups)}`);
     }
     const fileCount = src.length + depEntries.length;
+    const folders = directoryEntries([...src.map((file) => file.name), ...depEntries.map((entry) => entry.name)]);
+    if (fileCount + folders.length > MAX_ZIP_ENTRIES) {
+      throw new CheckFailedError(`the function has ${(fileCount + folders.length).toLocaleString('en-US')} files and folders, more than a zip without zip64 holds (${MAX_ZIP_ENTRIES}); largest: ${largest(groups)}`);
+    }
     progress('package', `zipping ${count(fileCount, 'file')} (${formatBytes(unzippedSize)}): ${src.length.toLocaleString('en-US')} from src/, ${depEntries.length.toLocaleString('en-US')} installed`);
     const work = path.join(options.cacheDir, 'package', `.work-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(work, { recursive: true });
     try {
       const srcEntries = await compressFiles(src, path.join(work, 'src'));
       const entries = [...srcEntries, ...depEntries.map((entry) => ({ ...entry, blob: path.join(dependencies.folder, entry.blob!) }))];
-      entries.push(...directoryEntries(entries.map((entry) => entry.name)));
+      entries.push(...folders);
       const manifest = await withAtomicOutput(options.outFile, async (temporaryZip) => {
         const written = await writeZip(temporaryZip, entries);
         if (dependencies.cacheHit && dependencies.pip !== (await pip)) throw new StalePipVersion(dependencies.folder);

@@ -27,14 +27,17 @@ export const command: CommandSpec = {
   ],
   async run({ options }) {
     const repository = openRepository(options);
-    const { runPackage } = await import('../../runners/package.js');
+    const { runPackage, LAMBDA_LIMITS } = await import('../../runners/package.js');
     const result = await runPackage({
       repository,
       outFile: outputPath(options, 'out', repository.root, 'dist/function.zip'),
       cacheDir: outputPath(options, 'cache-dir', repository.root, '.lambda-cd/cache'),
       python: options.python as string,
       allowSdist: options['allow-sdist'] === true,
-      limits: { maxUnzippedBytes: byteLimit('LAMBDA_CD_MAX_UNZIPPED_BYTES'), warnZippedBytes: byteLimit('LAMBDA_CD_WARN_ZIP_BYTES') },
+      limits: {
+        maxUnzippedBytes: byteLimit('LAMBDA_CD_MAX_UNZIPPED_BYTES', LAMBDA_LIMITS.maxUnzippedBytes),
+        warnZippedBytes: byteLimit('LAMBDA_CD_WARN_ZIP_BYTES', LAMBDA_LIMITS.warnZippedBytes),
+      },
       pip: { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] },
     });
     if (options.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
@@ -43,10 +46,12 @@ export const command: CommandSpec = {
   },
 };
 
-/** A byte count from the environment; undefined keeps Lambda's own limit. */
-function byteLimit(variable: string): number | undefined {
+/** A byte count from the environment that lowers one of Lambda's limits; undefined keeps it. */
+function byteLimit(variable: string, lambdaLimit: number): number | undefined {
   const value = process.env[variable];
   if (value === undefined || value === '') return undefined;
-  if (!/^\d+$/.test(value) || Number(value) === 0) throw new UsageError(`${variable}: expected a positive number of bytes, found ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || Number(value) === 0 || Number(value) > lambdaLimit) {
+    throw new UsageError(`${variable}: expected a number of bytes from 1 to ${lambdaLimit} (Lambda's own limit), found ${JSON.stringify(value)}`);
+  }
   return Number(value);
 }
