@@ -34,12 +34,25 @@ export function findStageFile(config: RepositoryConfig, stage: string, base: str
   return { file, shown: displayPath(file), kind: file.endsWith('.py') ? 'python' : 'data' };
 }
 
+/** CloudFormation's short-form tags (!Sub, !Ref, !GetAtt a.b, ...) read as their long form. */
+const INTRINSICS = ['Base64', 'Cidr', 'FindInMap', 'GetAtt', 'GetAZs', 'ImportValue', 'Join', 'Select', 'Split', 'Sub', 'If', 'Equals', 'And', 'Or', 'Not'];
+const CLOUDFORMATION_SCHEMA = yaml.CORE_SCHEMA.extend([
+  ...(['scalar', 'sequence', 'mapping'] as const).flatMap((kind) => [
+    new yaml.Type('!Ref', { kind, construct: (data) => ({ Ref: data }) }),
+    new yaml.Type('!Condition', { kind, construct: (data) => ({ Condition: data }) }),
+    ...INTRINSICS.map((name) => new yaml.Type(`!${name}`, {
+      kind,
+      construct: (data) => ({ [`Fn::${name}`]: name === 'GetAtt' && typeof data === 'string' ? data.split(/\.(.*)/s).slice(0, 2) : data }),
+    })),
+  ]),
+]);
+
 /** Parses an env/iam YAML or JSON file (JSON is YAML, but JSON files get JSON's messages). */
 export function readDataFile(stageFile: StageFile): unknown {
   const source = readFileSync(stageFile.file, 'utf8');
   try {
     if (stageFile.file.endsWith('.json')) return JSON.parse(source);
-    return yaml.load(source, { filename: stageFile.file, schema: yaml.CORE_SCHEMA });
+    return yaml.load(source, { filename: stageFile.file, schema: CLOUDFORMATION_SCHEMA });
   } catch (error) {
     const mark = (error as { mark?: { line: number; column: number } }).mark;
     const reason = (error as { reason?: string }).reason ?? (error as Error).message;
