@@ -197,3 +197,113 @@ describe('create-cf over a matrix of configurations', () => {
     expect(fn(tiny).Environment).toBeUndefined();
   });
 });
+
+describe('create-cf output', () => {
+  it('--stage writes one template, --format yaml writes .yaml, and the same input gives the same bytes', async () => {
+    const root = await makeRepo({ 'config/Gamma/env.yaml': 'BETA: "2"\nALPHA: "1"\n' });
+    const out = await tempDir();
+    const first = await createCf(root, '--stage', 'Gamma', '--out-dir', out);
+    expect(first).toMatchObject({ exitCode: 0, stdout: path.join(out, 'stackGamma.json') });
+    const bytes = readFileSync(path.join(out, 'stackGamma.json'), 'utf8');
+    expect(Object.keys(JSON.parse(bytes).Resources.Demo.Properties.Environment.Variables)).toEqual(['ALPHA', 'BETA']);
+    await createCf(root, '--stage', 'Gamma', '--out-dir', out);
+    expect(readFileSync(path.join(out, 'stackGamma.json'), 'utf8')).toBe(bytes);
+    const asYaml = await createCf(root, '--stage', 'PROD', '--format', 'yaml', '--out-dir', out);
+    expect(asYaml.stdout).toBe(path.join(out, 'stackPROD.yaml'));
+    expect(yaml.load(readFileSync(path.join(out, 'stackPROD.yaml'), 'utf8'))).toMatchObject({ Outputs: { DemoPipePROD: { Export: { Name: 'DemoPipePROD' } } } });
+    expect(readdirSync(out).sort()).toEqual(['stackGamma.json', 'stackPROD.yaml']);
+  });
+
+  it('an unknown --stage names the stages, exit 2', async () => {
+    const root = await makeRepo({ 'config/Gamma/.keep': '' });
+    const result = await createCf(root, '--stage', 'gama');
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('--stage expects one of Gamma, PROD (the folders in config/), found "gama"; did you mean Gamma?');
+  });
+
+  it('rejects a --stack that is no stack name or makes the alias too long for Lambda, exit 2', async () => {
+    const root = await makeRepo({ 'config/config.yaml': 'Name: DemoFunctionLong\nHandler: app.handler\n' });
+    const bad = await runCli(['create-cf', '--path', root, '--stack', 'my_pipe']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain(`--stack expects the pipeline's CloudFormation stack name (a letter, then letters, digits or '-'), found "my_pipe"`);
+    const long = await runCli(['create-cf', '--path', root, '--stack', 'P'.repeat(110)]);
+    expect(long.exitCode).toBe(2);
+    expect(long.stderr).toContain(`--stack "${'P'.repeat(110)}" makes the alias and export name DemoFunctionLong${'P'.repeat(110)}PROD (Name+Stack+Stage) 130 characters long; Lambda allows 128; use a shorter --stack`);
+    const stageStack = await runCli(['create-cf', '--path', root, '--stack', 'P'.repeat(116)]);
+    expect(stageStack.stderr).toContain(`--stack is too long: the stage stack ${'P'.repeat(116)}FunctionsPROD would have 129 characters, CloudFormation allows 128`);
+    expect(existsSync(path.join(root, 'dist'))).toBe(false);
+  });
+
+  it('warns about a literal secret without printing it, and about a wildcard grant in the user\'s iam file', async () => {
+    const root = await makeRepo({
+      'config/PROD/env.yaml': 'DB_PASSWORD: hunter2-very-secret\nAPI_TOKEN: "{{resolve:secretsmanager:api:SecretString:token}}"\nMONKEY: banana\n',
+      'config/PROD/iam.yaml': 'Statements:\n  - Effect: Allow\n    Action: "s3:*"\n    Resource: "*"\n',
+    });
+    const result = await createCf(root);
+    expect(result.exitCode).toBe(0);
+    const warnings = result.stderr.split('\n').filter((line) => line.includes('warning'));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain('config/PROD/env.yaml: DB_PASSWORD looks like a secret but has a literal value');
+    expect(warnings[0]).toContain('{{resolve:secretsmanager:');
+    expect(result.stderr).not.toContain('hunter2');
+    expect(warnings[1]).toContain('config/PROD/iam.yaml: policy function-permissions grants Action "s3:*" (every action of the service)');
+  });
+
+  it('an iam.py role that trusts someone else is replaced by one trusting only Lambda, with a warning', async () => {
+    const root = await makeRepo({
+      'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}, "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}}\n',
+    });
+    const { templates, stderr } = await generate(root);
+    expect(stderr).toContain('config/PROD/iam.py: AssumeRolePolicyDocument replaced: the function\'s role trusts only lambda.amazonaws.com');
+    expect(stderr).toContain('config/PROD/iam.py: managed policy arn:aws:iam::aws:policy/AdministratorAccess grants far more than a function needs');
+    expect(role(templates.PROD!).AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }]);
+  });
+
+  it('passes get_iam the role\'s logical id, as the 2018 generator did', async () => {
+    const root = await makeRepo({
+      'config/config.yaml': 'Name: my-func\nHandler: app.handler\n',
+      'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Description": "role " + ref_name}\n',
+    });
+    const { templates } = await generate(root);
+    expect(templates.PROD!.Resources.myfuncPipePRODIAM!.Properties.Description).toBe('role myfuncPipePRODIAM');
+    expect(Object.keys(templates.PROD!.Outputs)).toEqual(['myfuncPipePROD']);
+    expect(templates.PROD!.Outputs.myfuncPipePROD.Export.Name).toBe('my-funcPipePROD');
+  });
+});
+
+describe('create-cf: bad env and iam files (one line naming the file, exit 2, nothing written)', () => {
+  const cases: [string, Record<string, string>, string][] = [
+    ['two env files', { 'config/PROD/env.yaml': 'A1: x\n', 'config/PROD/env.py': 'def get_env():\n    return {}\n' }, 'config/PROD/: expected one env file, found env.yaml and env.py; keep one'],
+    ['a nested value', { 'config/PROD/env.yaml': 'DB:\n  HOST: x\n' }, 'config/PROD/env.yaml: DB: expected a flat mapping of variable names to text, numbers or booleans, found a nested mapping'],
+    ['an empty value', { 'config/PROD/env.yml': 'DB_HOST:\n' }, 'config/PROD/env.yml: DB_HOST: expected a flat mapping of variable names to text, numbers or booleans, found an empty value'],
+    ['a YAML syntax error', { 'config/PROD/env.yaml': 'A1: [x\n' }, 'config/PROD/env.yaml:2:1: YAML syntax error'],
+    ['a JSON syntax error', { 'config/PROD/env.json': '{"A1": }' }, 'config/PROD/env.json: JSON syntax error'],
+    ['a list from get_env', { 'config/PROD/env.py': 'def get_env(stage):\n    return ["A=1"]\n' }, 'config/PROD/env.py: expected get_env() to return a flat dict of names to text, numbers or booleans, found a list'],
+    ['a non-JSON value from get_env', { 'config/PROD/env.py': 'import datetime\ndef get_env():\n    return {"WHEN": datetime.date(2018, 1, 1)}\n' }, 'config/PROD/env.py: get_env() returned dict, which is not plain data'],
+    ['an exception in get_env', { 'config/PROD/env.py': 'def get_env():\n    return {"A1": 1 / 0}\n' }, 'config/PROD/env.py:2: get_env() raised ZeroDivisionError: division by zero'],
+    ['no get_env', { 'config/PROD/env.py': 'ENV = {}\n' }, 'config/PROD/env.py: expected a function get_env(stage) or get_env() returning a dict, found none'],
+    ['an invalid variable name', { 'config/PROD/env.yaml': 'my-var: x\n' }, 'config/PROD/env.yaml: "my-var": expected a variable name Lambda accepts'],
+    ['a reserved variable name', { 'config/PROD/env.json': '{"AWS_REGION": "eu-west-1"}' }, 'config/PROD/env.json: AWS_REGION: reserved by the Lambda runtime'],
+    ['an AWS_LAMBDA_ variable', { 'config/PROD/env.yaml': 'AWS_LAMBDA_FUNCTION_NAME: x\n' }, 'config/PROD/env.yaml: AWS_LAMBDA_FUNCTION_NAME: reserved by the Lambda runtime'],
+    ['iam.py importing troposphere where it is missing', { 'config/PROD/iam.py': 'from troposphere.iam import Role\n\ndef get_iam(ref_name):\n    return Role(ref_name)\n' }, 'config/PROD/iam.py:1: imports troposphere, which is not installed for python3; install it for that interpreter (python3 -m pip install troposphere awacs) or have get_iam return a plain dict'],
+    ['iam.py returning another resource', { 'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Type": "AWS::S3::Bucket", "Properties": {}}\n' }, 'config/PROD/iam.py: expected get_iam() to return an AWS::IAM::Role'],
+    ['an unknown role property', { 'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Polices": []}\n' }, 'config/PROD/iam.py: Polices: not an AWS::IAM::Role property lambda-cd accepts'],
+    ['an unknown iam.yaml key', { 'config/PROD/iam.yaml': 'Statement:\n  - Effect: Allow\n' }, 'config/PROD/iam.yaml: Statement: unknown key; expected Statements, ManagedPolicyArns, PermissionsBoundary'],
+    ['a statement without Resource', { 'config/PROD/iam.yaml': 'Statements:\n  - Effect: Allow\n    Action: s3:GetObject\n' }, 'config/PROD/iam.yaml: Statements[0]: expected exactly one of Resource and NotResource, found neither'],
+    ['a malformed action', { 'config/PROD/iam.json': '{"Statements": [{"Effect": "Allow", "Action": "GetObject", "Resource": "*"}]}' }, 'config/PROD/iam.json: Statements[0]: Action: expected actions such as s3:GetObject'],
+    ['a managed policy that is no ARN', { 'config/PROD/iam.yaml': 'ManagedPolicyArns: [AmazonS3ReadOnlyAccess]\n' }, 'config/PROD/iam.yaml: ManagedPolicyArns: expected a list of IAM policy ARNs'],
+  ];
+  it.each(cases)('%s', async (_name, files, message) => {
+    const root = await makeRepo({ 'config/Gamma/.keep': '', ...files });
+    const result = await runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { cwd: root });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(`lambda-cd: error: ${message}`);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(path.join(root, 'dist'))).toBe(false);
+  });
+
+  it('stops an env.py that runs too long', async () => {
+    const root = await makeRepo({ 'config/PROD/env.py': 'import time\ndef get_env():\n    time.sleep(30)\n' });
+    await expect(readStageEnv(loadRepository(root), 'PROD', { python: 'python3', timeoutMs: 500 })).rejects.toThrow(/env\.py: get_env\(\) did not finish within 0\.5 s/);
+  });
+});
