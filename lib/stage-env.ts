@@ -50,7 +50,7 @@ export async function readStageEnv(config: RepositoryConfig, stage: string, pyth
     const value = raw[name];
     checkName(stageFile.shown, name);
     if (!['string', 'number', 'boolean'].includes(typeof value)) {
-      throw new ConfigError(`${stageFile.shown}: ${name}: expected ${what}, found ${isMapping(value) ? 'a nested mapping' : describe(value)}`);
+      throw new ConfigError(`${stageFile.shown}: ${name}: expected ${what}, found ${isMapping(value) ? 'a nested mapping' : Array.isArray(value) ? 'a list' : 'an empty value'}`);
     }
     const text = String(value);
     variables[name] = text;

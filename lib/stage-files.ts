@@ -47,17 +47,33 @@ const CLOUDFORMATION_SCHEMA = yaml.CORE_SCHEMA.extend([
   ]),
 ]);
 
-/** Parses an env/iam YAML or JSON file (JSON is YAML, but JSON files get JSON's messages). */
+/** Parses an env/iam YAML or JSON file; syntax errors name the place, never quote the text. */
 export function readDataFile(stageFile: StageFile): unknown {
   const source = readFileSync(stageFile.file, 'utf8');
+  if (stageFile.file.endsWith('.json')) {
+    try {
+      return JSON.parse(source);
+    } catch (error) {
+      // Node quotes the text around the error, which may hold a secret: keep the kind of error, and
+      // take the place from the YAML parser (JSON is YAML), whose messages quote nothing.
+      const reason = (error as Error).message.split(/,| in JSON| '/)[0];
+      let where = stageFile.shown;
+      try {
+        yaml.load(source, { schema: yaml.JSON_SCHEMA });
+      } catch (yamlError) {
+        const mark = (yamlError as { mark?: { line: number; column: number } }).mark;
+        if (mark) where = `${where}:${mark.line + 1}:${mark.column + 1}`;
+      }
+      throw new ConfigError(`${where}: JSON syntax error: ${reason}`);
+    }
+  }
   try {
-    if (stageFile.file.endsWith('.json')) return JSON.parse(source);
     return yaml.load(source, { filename: stageFile.file, schema: CLOUDFORMATION_SCHEMA });
   } catch (error) {
     const mark = (error as { mark?: { line: number; column: number } }).mark;
     const reason = (error as { reason?: string }).reason ?? (error as Error).message;
     const where = mark ? `${stageFile.shown}:${mark.line + 1}:${mark.column + 1}` : stageFile.shown;
-    throw new ConfigError(`${where}: ${stageFile.file.endsWith('.json') ? 'JSON' : 'YAML'} syntax error: ${reason}`);
+    throw new ConfigError(`${where}: YAML syntax error: ${reason}`);
   }
 }
 

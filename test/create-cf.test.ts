@@ -277,7 +277,8 @@ describe('create-cf: bad env and iam files (one line naming the file, exit 2, no
     ['a nested value', { 'config/PROD/env.yaml': 'DB:\n  HOST: x\n' }, 'config/PROD/env.yaml: DB: expected a flat mapping of variable names to text, numbers or booleans, found a nested mapping'],
     ['an empty value', { 'config/PROD/env.yml': 'DB_HOST:\n' }, 'config/PROD/env.yml: DB_HOST: expected a flat mapping of variable names to text, numbers or booleans, found an empty value'],
     ['a YAML syntax error', { 'config/PROD/env.yaml': 'A1: [x\n' }, 'config/PROD/env.yaml:2:1: YAML syntax error'],
-    ['a JSON syntax error', { 'config/PROD/env.json': '{"A1": }' }, 'config/PROD/env.json: JSON syntax error'],
+    ['a JSON syntax error', { 'config/PROD/env.json': '{"A1": "x",\n "PASSWORD": hunter2}' }, 'config/PROD/env.json: JSON syntax error: Unexpected token'],
+    ['an unclosed JSON object', { 'config/PROD/env.json': '{"A1": "x",\n "PASSWORD": "hunter2"\n' }, 'config/PROD/env.json:3:1: JSON syntax error: Expected'],
     ['a list from get_env', { 'config/PROD/env.py': 'def get_env(stage):\n    return ["A=1"]\n' }, 'config/PROD/env.py: expected get_env() to return a flat dict of names to text, numbers or booleans, found a list'],
     ['a non-JSON value from get_env', { 'config/PROD/env.py': 'import datetime\ndef get_env():\n    return {"WHEN": datetime.date(2018, 1, 1)}\n' }, 'config/PROD/env.py: get_env() returned dict, which is not plain data'],
     ['an exception in get_env', { 'config/PROD/env.py': 'def get_env():\n    return {"A1": 1 / 0}\n' }, 'config/PROD/env.py:2: get_env() raised ZeroDivisionError: division by zero'],
@@ -299,6 +300,7 @@ describe('create-cf: bad env and iam files (one line naming the file, exit 2, no
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain(`lambda-cd: error: ${message}`);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).not.toContain('hunter2');
     expect(existsSync(path.join(root, 'dist'))).toBe(false);
   });
 
