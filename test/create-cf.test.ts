@@ -294,7 +294,7 @@ describe('create-cf: bad env and iam files (one line naming the file, exit 2, no
     ['a malformed action', { 'config/PROD/iam.json': '{"Statements": [{"Effect": "Allow", "Action": "GetObject", "Resource": "*"}]}' }, 'config/PROD/iam.json: Statements[0]: Action: expected actions such as s3:GetObject'],
     ['a managed policy that is no ARN', { 'config/PROD/iam.yaml': 'ManagedPolicyArns: [AmazonS3ReadOnlyAccess]\n' }, 'config/PROD/iam.yaml: ManagedPolicyArns: expected a list of IAM policy ARNs'],
   ];
-  it.concurrent.each(cases)('%s', async ([_name, files, message]) => {
+  it.concurrent.each(cases)('%s', async (_name, files, message) => {
     const root = await makeRepo({ 'config/Gamma/.keep': '', ...files });
     const result = await runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { cwd: root });
     expect(result.exitCode).toBe(2);
