@@ -85,7 +85,8 @@ export function buildTemplate({ config, stack, stage, variables, iam }: Template
       S3Key: { Type: 'String', Description: "Key of the function's deployment zip in S3Storage" },
     },
     Resources: {
-      [names.logGroupId]: { Type: 'AWS::Logs::LogGroup', Properties: logGroup },
+      // Stated, not implied: the logs go with the stack (a retained group would block re-creating it).
+      [names.logGroupId]: { Type: 'AWS::Logs::LogGroup', DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete', Properties: logGroup },
       [names.roleId]: { Type: 'AWS::IAM::Role', Properties: roleProperties(iam, names.logGroupId, settings.vpc !== undefined, settings.tracing === 'Active', tagList) },
       [names.functionId]: { Type: 'AWS::Lambda::Function', Properties: withoutUndefined(fn) },
       [names.aliasId]: {

@@ -282,6 +282,8 @@ describe('create-cf: bad env and iam files (one line naming the file, exit 2, no
     ['a list from get_env', { 'config/PROD/env.py': 'def get_env(stage):\n    return ["A=1"]\n' }, 'config/PROD/env.py: expected get_env() to return a flat dict of names to text, numbers or booleans, found a list'],
     ['a non-JSON value from get_env', { 'config/PROD/env.py': 'import datetime\ndef get_env():\n    return {"WHEN": datetime.date(2018, 1, 1)}\n' }, 'config/PROD/env.py: get_env() returned dict, which is not plain data'],
     ['an exception in get_env', { 'config/PROD/env.py': 'def get_env():\n    return {"A1": 1 / 0}\n' }, 'config/PROD/env.py:2: get_env() raised ZeroDivisionError: division by zero'],
+    ['sys.exit in get_env', { 'config/PROD/env.py': 'import sys\ndef get_env():\n    sys.exit(3)\n' }, 'config/PROD/env.py:3: get_env() raised SystemExit: 3'],
+    ['two iam files', { 'config/PROD/iam.yaml': 'ManagedPolicyArns: [arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess]\n', 'config/PROD/iam.json': '{}' }, 'config/PROD/: expected one iam file, found iam.yaml and iam.json; keep one'],
     ['no get_env', { 'config/PROD/env.py': 'ENV = {}\n' }, 'config/PROD/env.py: expected a function get_env(stage) or get_env() returning a dict, found none'],
     ['an invalid variable name', { 'config/PROD/env.yaml': 'my-var: x\n' }, 'config/PROD/env.yaml: "my-var": expected a variable name Lambda accepts'],
     ['a reserved variable name', { 'config/PROD/env.json': '{"AWS_REGION": "eu-west-1"}' }, 'config/PROD/env.json: AWS_REGION: reserved by the Lambda runtime'],
