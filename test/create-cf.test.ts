@@ -151,9 +151,13 @@ describe('create-cf over a matrix of configurations', () => {
     expect(alpha.Tags).toEqual([{ Key: 'cost-center', Value: '42' }, { Key: 'lambda-cd:stage', Value: 'Alpha' }, { Key: 'team', Value: 'shop' }]);
     expect(resourcesOfType(full!.Alpha!, 'AWS::Logs::LogGroup')[0]![1].Properties).toMatchObject({ LogGroupName: '/aws/lambda/OrdersAlpha', RetentionInDays: 30 });
     const alphaRole = role(full!.Alpha!);
-    expect(alphaRole.ManagedPolicyArns).toEqual(['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', { 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }]);
-    expect(alphaRole.Policies.map((p: any) => p.PolicyName)).toEqual(['function-permissions', 'lambda-cd-logs', 'lambda-cd-xray']);
-    expect(alphaRole.Policies[2].PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' }]);
+    expect(alphaRole.ManagedPolicyArns).toEqual(['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess']);
+    expect(alphaRole.Policies.map((p: any) => p.PolicyName)).toEqual(['function-permissions', 'lambda-cd-logs', 'lambda-cd-vpc', 'lambda-cd-xray']);
+    // In a VPC: the network-interface actions, and still no logs permission beyond the function's own group.
+    expect(alphaRole.Policies[2].PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Resource: '*', Action: [
+      'ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses'] }]);
+    expect(JSON.stringify(alphaRole).match(/"logs:[A-Za-z]+"/g)).toEqual(['"logs:CreateLogStream"', '"logs:PutLogEvents"']);
+    expect(alphaRole.Policies[3].PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' }]);
     expect(fn(full!.Beta!).Environment.Variables).toEqual({ TABLE: '{{resolve:ssm:/orders/beta/table}}' });
 
     const prod = fn(json!.PROD!);
