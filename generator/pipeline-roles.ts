@@ -101,6 +101,7 @@ function deployStatements(allStages: string[]): Statement[] {
   const iamActions = [
     'CreateRole', 'DeleteRole', 'GetRole', 'UpdateRole', 'UpdateAssumeRolePolicy', 'TagRole', 'UntagRole',
     'PutRolePolicy', 'GetRolePolicy', 'DeleteRolePolicy', 'ListRolePolicies', 'AttachRolePolicy', 'DetachRolePolicy', 'ListAttachedRolePolicies',
+    'PutRolePermissionsBoundary', 'DeleteRolePermissionsBoundary',
   ].map((action) => `iam:${action}`);
   const logActions = ['CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy', 'TagResource', 'UntagResource', 'ListTagsForResource']
     .map((action) => `logs:${action}`);
