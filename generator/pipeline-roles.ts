@@ -101,9 +101,12 @@ function deployStatements(allStages: string[]): Statement[] {
   const iamActions = [
     'CreateRole', 'DeleteRole', 'GetRole', 'UpdateRole', 'UpdateAssumeRolePolicy', 'TagRole', 'UntagRole',
     'PutRolePolicy', 'GetRolePolicy', 'DeleteRolePolicy', 'ListRolePolicies', 'AttachRolePolicy', 'DetachRolePolicy', 'ListAttachedRolePolicies',
-    'PutRolePermissionsBoundary', 'DeleteRolePermissionsBoundary',
+    'PutRolePermissionsBoundary', 'DeleteRolePermissionsBoundary', 'ListRoleTags',
   ].map((action) => `iam:${action}`);
-  const logActions = ['CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy', 'TagResource', 'UntagResource', 'ListTagsForResource']
+  const logActions = [
+    'CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy',
+    'TagResource', 'UntagResource', 'ListTagsForResource', 'TagLogGroup', 'UntagLogGroup', 'ListTagsLogGroup',
+  ]
     .map((action) => `logs:${action}`);
   return [
     allow(lambdaActions, functionArns(allStages)),

@@ -77,7 +77,12 @@ describe('lambda-cd init', () => {
     const cf = await runCli(['create-cf', '--path', root], { env: { ...env, LAMBDA_CD_STACK: 'FreshPipeline' } });
     expect(cf.exitCode, cf.stderr).toBe(0);
     const template = JSON.parse(readFileSync(path.join(root, 'dist/stackGamma.json'), 'utf8'));
-    expect(JSON.stringify(template)).toContain('freshGamma');
+    expect(template.Resources.fresh.Properties.FunctionName).toBe('freshGamma');
     expect(existsSync(path.join(root, 'dist/stackPROD.json'))).toBe(true);
+    // What the pipeline relies on: the two code-location parameters `publish` fills, and only
+    // the resource types its CloudFormation deploy role may create.
+    expect(Object.keys(template.Parameters).sort()).toEqual(['S3Key', 'S3Storage']);
+    const types = new Set(Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type));
+    expect([...types].filter((t) => !['AWS::Lambda::Function', 'AWS::Lambda::Alias', 'AWS::IAM::Role', 'AWS::Logs::LogGroup', 'AWS::Lambda::Permission'].includes(t))).toEqual([]);
   });
 });
