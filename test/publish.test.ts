@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { CloudFormationClient, CreateStackCommand, UpdateStackCommand, waitUntilStackCreateComplete } from '@aws-sdk/client-cloudformation';
+import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { startMoto, type MotoServer } from './helpers/moto.js';
-import { makeRepo } from './helpers/repo.js';
+import { makeRepo, tempDir } from './helpers/repo.js';
+import { offlinePipEnv } from './helpers/wheels.js';
 
 let moto: MotoServer;
 let s3: S3Client;
@@ -79,5 +82,44 @@ describe('lambda-cd publish', () => {
     const absent = await publish(root, ['--bucket', 'no-such-bucket-here']);
     expect(absent.exitCode).toBe(3);
     expect(absent.stderr).toMatch(/NoSuchBucket/);
+  });
+
+  it('as the pipeline runs it: Lambda gets the zip package built, byte for byte, and an unchanged build updates nothing', async () => {
+    const root = await makeRepo({ 'config/config.yaml': 'Name: Demo\nHandler: app.handler\nStages: [Gamma]\n', 'config/Gamma/env.yaml': 'STAGE: Gamma\n' });
+    const env = { ...moto.env, ...offlinePipEnv(await tempDir('lambda-cd-wheels-')), LAMBDA_CD_STACK: 'Pipe', LAMBDA_CD_ARTIFACT_BUCKET: await bucket('pipeline-artifacts') };
+    // The build buildspec's three commands, with the variables the pipeline sets on the action.
+    const build = async () => {
+      for (const command of ['package', 'create-cf', 'publish']) {
+        const result = await runCli([command, '--path', root], { env });
+        expect(result.exitCode, `${command}: ${result.stderr}`).toBe(0);
+      }
+      return JSON.parse(await readFile(path.join(root, 'dist/code-location.json'), 'utf8')) as { Parameters: Record<string, string> };
+    };
+    const config = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const cloudFormation = new CloudFormationClient(config);
+    const lambda = new LambdaClient(config);
+    // The deploy action: the stage template with the TemplateConfiguration's parameters.
+    const deploy = async (Command: typeof CreateStackCommand | typeof UpdateStackCommand, location: { Parameters: Record<string, string> }) =>
+      cloudFormation.send(new Command({
+        StackName: 'PipeFunctionsGamma',
+        TemplateBody: await readFile(path.join(root, 'dist/stackGamma.json'), 'utf8'),
+        Parameters: Object.entries(location.Parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+        Capabilities: ['CAPABILITY_NAMED_IAM'],
+      }));
+    try {
+      const first = await build();
+      await deploy(CreateStackCommand, first);
+      await waitUntilStackCreateComplete({ client: cloudFormation, maxWaitTime: 60 }, { StackName: 'PipeFunctionsGamma' });
+      const zip = await readFile(path.join(root, 'dist/function.zip'));
+      const deployed = await lambda.send(new GetFunctionCommand({ FunctionName: 'DemoGamma' }));
+      expect(deployed.Configuration!.CodeSha256).toBe(createHash('sha256').update(zip).digest('base64'));
+
+      const second = await build();
+      expect(second).toEqual(first);
+      await expect(deploy(UpdateStackCommand, second)).rejects.toThrow(/No updates are to be performed/);
+    } finally {
+      cloudFormation.destroy();
+      lambda.destroy();
+    }
   });
 });
