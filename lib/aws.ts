@@ -8,6 +8,10 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { EnvironmentError } from './errors.js';
 
+// The SDK warns once, on first use, that future versions need a newer Node; that is not the
+// user's concern in a build log. Only that warning is turned off (the SDK's own switch).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** Retries with backoff on throttling and transient errors (the SDK's standard retry mode). */
 const MAX_ATTEMPTS = 6;
 

@@ -56,3 +56,117 @@ export async function runChecked(file: string, args: string[], what: string, opt
   }
   return result;
 }
+
+export interface GroupRunOptions {
+  cwd?: string;
+  /** The child's whole environment (not merged with ours). */
+  env: Record<string, string | undefined>;
+  timeoutMs?: number;
+  /** After SIGTERM at the timeout, how long before SIGKILL. */
+  killGraceMs?: number;
+  /** Output beyond this many bytes is dropped from the front (the tail is what explains a failure). */
+  maxOutputBytes?: number;
+}
+
+export interface GroupRunResult {
+  /** null when a signal ended the process. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** stdout and stderr together, in the order they arrived. */
+  output: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+/** Process groups of the children runInProcessGroup has running, so a Ctrl-C can end them. */
+const runningGroups = new Set<number>();
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+/** Ends every running process group (the caller is exiting on a signal). */
+export function killRunningGroups(signal: NodeJS.Signals = 'SIGTERM'): void {
+  for (const pid of runningGroups) killGroup(pid, signal);
+}
+
+/**
+ * Runs `file args` as the leader of its own process group and captures stdout and stderr as
+ * one stream. At the timeout the whole group gets SIGTERM, then SIGKILL: a test that started
+ * servers or sub-processes cannot outlive it. Whatever the child leaves running when it exits
+ * is ended too. Only a missing executable throws (EnvironmentError, exit 3).
+ */
+export async function runInProcessGroup(file: string, args: string[], options: GroupRunOptions): Promise<GroupRunResult> {
+  const { spawn } = await import('node:child_process');
+  const maxBytes = options.maxOutputBytes ?? 4 * 1024 * 1024;
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let dropped = 0;
+    let timedOut = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const collect = (chunk: Buffer) => {
+      chunks.push(chunk);
+      kept += chunk.length;
+      while (kept > maxBytes && chunks.length > 1) {
+        const first = chunks.shift()!;
+        kept -= first.length;
+        dropped += first.length;
+      }
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+
+    let killTimer: NodeJS.Timeout | undefined;
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid!, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), options.killGraceMs ?? 2000);
+    }, options.timeoutMs);
+    let closeTimer: NodeJS.Timeout | undefined;
+
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearTimeout(killTimer);
+      clearTimeout(closeTimer);
+      runningGroups.delete(child.pid!);
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({
+        exitCode: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        output: dropped > 0 ? `[... ${dropped} bytes of earlier output dropped ...]\n${text}` : text,
+        timedOut,
+        durationMs: performance.now() - start,
+      });
+    };
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (error.code === 'ENOENT') reject(new EnvironmentError(`${file}: command not found (is it installed and on PATH?)`));
+      else reject(error);
+    });
+    if (child.pid !== undefined) runningGroups.add(child.pid);
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // Leftovers of the group (a background server the test started) would hold the pipes open.
+      killGroup(child.pid!, 'SIGKILL');
+      // A grandchild that left the group could still hold them: don't wait for it forever.
+      closeTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish();
+      }, 1000);
+    });
+    child.on('close', () => {
+      if (exit) finish();
+    });
+  });
+}

@@ -1,7 +1,76 @@
-import { EnvironmentError } from '../lib/errors.js';
+/**
+ * `lambda-cd create-cf`: one CloudFormation template per stage (stack<Stage>.json), from
+ * config/config.yaml and each stage's env and iam files. Every stage is read and built
+ * before anything is written, so bad input leaves the previous templates untouched.
+ */
+import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
+import { UsageError } from '../lib/errors.js';
+import { writeFileAtomic } from '../lib/atomic.js';
+import { progress, warn } from '../lib/output.js';
+import { readStageEnv } from '../lib/stage-env.js';
+import { readStageIam } from '../lib/stage-iam.js';
+import { didYouMean } from '../lib/suggest.js';
+import { buildTemplate, serializeTemplate, templateNames } from '../lib/template.js';
+
 export interface CreateCfOptions { repository: RepositoryConfig; stack: string; stage?: string; outDir: string; format: 'json' | 'yaml'; python: string }
 export interface CreateCfResult { files: string[] }
-export async function runCreateCf(_options: CreateCfOptions): Promise<CreateCfResult> {
-  throw new EnvironmentError('create-cf is not implemented yet');
+
+/** CloudFormation stack names; the pipeline deploys each stage as <stack>Functions<Stage>. */
+const STACK_PATTERN = /^[A-Za-z][A-Za-z0-9-]*$/;
+const MAX_STACK_NAME = 128;
+/** Lambda alias names: letters, digits, '-', '_', not all digits, at most 128 characters. */
+const ALIAS_PATTERN = /^[A-Za-z0-9_-]+$/;
+const MAX_ALIAS_NAME = 128;
+
+export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfResult> {
+  const { repository: config, stack, format } = options;
+  const stages = selectStages(config, options.stage);
+  checkStack(config, stack);
+
+  const rendered = await Promise.all(stages.map(async (stage) => {
+    const refName = templateNames(config.name, stack, stage).roleId;
+    const [env, iam] = await Promise.all([
+      readStageEnv(config, stage, { python: options.python }),
+      readStageIam(config, stage, refName, { python: options.python }),
+    ]);
+    return { stage, env, iam, text: serializeTemplate(buildTemplate({ config, stack, stage, variables: env.variables, iam }), format) };
+  }));
+
+  const files: string[] = [];
+  for (const { stage, env, iam, text } of rendered) {
+    for (const message of [...env.warnings, ...iam.warnings]) warn(message);
+    const file = path.join(options.outDir, `stack${stage}.${format}`);
+    await writeFileAtomic(file, text);
+    const sources = [env.source, iam.source].filter(Boolean).join(', ');
+    progress('create-cf', `${stage}: ${Object.keys(env.variables).length} variables${sources ? ` from ${sources}` : ''}`);
+    files.push(file);
+  }
+  return { files };
+}
+
+function selectStages(config: RepositoryConfig, stage: string | undefined): string[] {
+  if (stage === undefined) return config.stages;
+  if (!config.stages.includes(stage)) {
+    throw new UsageError(`create-cf: --stage expects one of ${config.stages.join(', ')} (the folders in config/), found ${JSON.stringify(stage)}${didYouMean(stage, config.stages)}`);
+  }
+  return [stage];
+}
+
+/** The stack name becomes part of the alias and export names: check it fits them all. */
+function checkStack(config: RepositoryConfig, stack: string): void {
+  if (!STACK_PATTERN.test(stack)) {
+    throw new UsageError(`create-cf: --stack expects the pipeline's CloudFormation stack name (a letter, then letters, digits or '-'), found ${JSON.stringify(stack)}`);
+  }
+  const longestStage = config.stages.reduce((a, b) => (b.length > a.length ? b : a));
+  const deployed = `${stack}Functions${longestStage}`;
+  if (deployed.length > MAX_STACK_NAME) {
+    throw new UsageError(`create-cf: --stack is too long: the stage stack ${deployed} would have ${deployed.length} characters, CloudFormation allows ${MAX_STACK_NAME}`);
+  }
+  for (const stage of config.stages) {
+    const alias = templateNames(config.name, stack, stage).aliasName;
+    if (!ALIAS_PATTERN.test(alias) || /^[0-9]+$/.test(alias) || alias.length > MAX_ALIAS_NAME) {
+      throw new UsageError(`create-cf: --stack ${JSON.stringify(stack)} makes the alias and export name ${alias} (Name+Stack+Stage) ${alias.length > MAX_ALIAS_NAME ? `${alias.length} characters long; Lambda allows ${MAX_ALIAS_NAME}` : "invalid for Lambda (letters, digits, '-', '_')"}; use a shorter --stack`);
+    }
+  }
 }

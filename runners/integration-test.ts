@@ -1,8 +1,109 @@
-import { EnvironmentError } from '../lib/errors.js';
+/**
+ * `lambda-cd integration-test`: finds the deployed function of a stage, checks it is ready,
+ * optionally smoke-invokes it, then runs the integration test files against it (each gets
+ * the ARN as sys.argv[1], as in 2018, and the details in its environment).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
+import { resolveDeployedFunction, invokeFunction, waitForFunction } from '../lib/deployed-function.js';
+import { UsageError } from '../lib/errors.js';
+import { outputTail } from '../lib/junit.js';
+import { displayPath, progress } from '../lib/output.js';
 import type { PipOptions } from '../lib/python.js';
+import { discoverTestFiles, formatOutcome, requireSuite, runSuite, type SuiteRun, type TestOutcome } from '../lib/test-execution.js';
+import { installTestRequirements } from '../lib/test-requirements.js';
+
 export interface IntegrationTestOptions { repository: RepositoryConfig; stack: string; stage: string; functionStack?: string; invokeEvents: string[]; waitSeconds: number; python: string; jobs: number; timeoutSeconds: number; reportPath: string; cacheDir: string; pip: PipOptions }
-export interface IntegrationTestResult { exitCode: number }
-export async function runIntegrationTest(_options: IntegrationTestOptions): Promise<IntegrationTestResult> {
-  throw new EnvironmentError('integration-test is not implemented yet');
+export interface IntegrationTestResult extends SuiteRun {
+  functionArn: string;
+}
+
+const STEP = 'integration-test';
+
+/** Reads the --invoke events up front, so a typo fails before anything is called. */
+function readEvents(files: string[]): { file: string; body: Buffer }[] {
+  return files.map((file) => {
+    let body: Buffer;
+    try {
+      body = readFileSync(file);
+    } catch {
+      throw new UsageError(`integration-test: --invoke ${file}: expected a JSON event file, found no such file`);
+    }
+    try {
+      JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw new UsageError(`integration-test: --invoke ${file}: expected a JSON event, found invalid JSON (${(error as Error).message})`);
+    }
+    return { file, body };
+  });
+}
+
+async function smokeTest(arn: string, event: { file: string; body: Buffer }): Promise<TestOutcome> {
+  const result = await invokeFunction(arn, event.body);
+  const lines = [`status ${result.statusCode ?? '?'}${result.functionError ? `, function error ${result.functionError}` : ''}`, `response: ${outputTail(result.payload, 40)}`];
+  if (result.logTail !== undefined) lines.push('log tail:', outputTail(result.logTail, 40));
+  else if (!result.ok) lines.push('(Lambda returned no log tail)');
+  return {
+    name: `invoke ${displayPath(path.resolve(event.file))}`,
+    status: result.ok ? 'passed' : 'failed',
+    detail: result.ok ? 'invoked' : `function error ${result.functionError}`,
+    durationMs: result.durationMs,
+    output: `${lines.join('\n')}\n`,
+  };
+}
+
+export async function runIntegrationTest(options: IntegrationTestOptions): Promise<IntegrationTestResult> {
+  const { repository } = options;
+  const suite = requireSuite(repository.integrationtests, 'Integrationtests', 'tests/integrationtests');
+  const files = discoverTestFiles(repository.root, suite, 'Integrationtests');
+  const events = readEvents(options.invokeEvents);
+
+  const exportName = `${repository.name}${options.stack}${options.stage}`;
+  progress(STEP, options.functionStack ? `reading the outputs of stack ${options.functionStack}` : `looking up export ${exportName}`);
+  const deployed = await resolveDeployedFunction(exportName, options.functionStack);
+  progress(STEP, `function ${deployed.arn} (from ${deployed.source})`);
+  const config = await waitForFunction(deployed.arn, { waitSeconds: options.waitSeconds, step: STEP });
+  const functionName = config.FunctionName ?? deployed.arn.split(':')[6]!;
+
+  const invoked: TestOutcome[] = [];
+  for (const event of events) {
+    const outcome = await smokeTest(deployed.arn, event);
+    process.stdout.write(formatOutcome(outcome));
+    invoked.push(outcome);
+  }
+
+  const requirements = await installTestRequirements({
+    python: options.python,
+    requirementFiles: [path.join(suite.absoluteFolder, 'requirements.txt')],
+    cacheDir: options.cacheDir,
+    pip: options.pip,
+    cwd: repository.root,
+    step: STEP,
+  });
+  const result = await runSuite({
+    suiteName: 'integration-tests',
+    step: STEP,
+    root: repository.root,
+    files,
+    runner: suite.runner,
+    python: options.python,
+    args: [deployed.arn],
+    // Stack outputs first: the names we set must not be shadowed by an output of the same name.
+    env: {
+      ...deployed.outputs,
+      FUNCTION_ARN: deployed.arn,
+      FUNCTION_NAME: functionName,
+      STAGE: options.stage,
+      STACK_NAME: options.stack,
+      AWS_REGION: deployed.region,
+      AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? deployed.region,
+    },
+    pythonPath: [path.join(repository.root, 'src'), ...(requirements.dir ? [requirements.dir] : [])],
+    jobs: options.jobs,
+    timeoutSeconds: options.timeoutSeconds,
+    reportPath: options.reportPath,
+    earlier: invoked,
+  });
+  return { ...result, functionArn: deployed.arn };
 }

@@ -1,8 +1,353 @@
-import { EnvironmentError } from '../lib/errors.js';
+/**
+ * `lambda-cd package`: the deployment zip. requirements.txt is installed for the function's
+ * Runtime and Architecture (lib/python.ts), the installed files are compressed once and
+ * cached under <cache-dir>/package/<key>/, and the zip is written from those cached entries
+ * plus freshly compressed src/ files (lib/zip.ts), so a rebuild with only src/ changed runs
+ * no pip and compresses only src/.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { withAtomicOutput } from '../lib/atomic.js';
 import type { RepositoryConfig } from '../lib/contract.js';
-import type { PipOptions } from '../lib/python.js';
-export interface PackageOptions { repository: RepositoryConfig; outFile: string; cacheDir: string; python: string; allowSdist: boolean; pip: PipOptions }
-export interface PackageResult { zipPath: string; manifest: { sha256: string } }
-export async function runPackage(_options: PackageOptions): Promise<PackageResult> {
-  throw new EnvironmentError('package is not implemented yet');
+import { CheckFailedError, ConfigError } from '../lib/errors.js';
+import { displayPath, formatBytes, formatDuration, progress, warn } from '../lib/output.js';
+import { isInside, toPosix } from '../lib/paths.js';
+import { installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
+import { RUNTIMES } from '../lib/runtimes.js';
+import type { LambdaTarget } from '../lib/wheel-tags.js';
+import { compareNames, compressFiles, directoryEntries, writeZip, type FileToZip, type ZipEntry } from '../lib/zip.js';
+
+/** Lambda's limits for a .zip function: 250 MB unzipped (with layers), 50 MB for direct upload. */
+export const LAMBDA_LIMITS = { maxUnzippedBytes: 250 * 1024 * 1024, warnZippedBytes: 50 * 1024 * 1024 };
+/** Bump when the cache layout or what goes into it changes. */
+const CACHE_FORMAT = 'package-cache-v1';
+const CACHE_ENTRIES_KEPT = 3;
+
+export interface PackageOptions {
+  repository: RepositoryConfig;
+  outFile: string;
+  cacheDir: string;
+  python: string;
+  allowSdist: boolean;
+  pip: PipOptions;
+  /** Lower limits (tests; users leaving room for layers). Defaults: LAMBDA_LIMITS. */
+  limits?: Partial<typeof LAMBDA_LIMITS>;
+}
+
+export interface ManifestDistribution {
+  name: string;
+  version: string;
+  wheelTag: string;
+}
+
+export interface PackageManifest {
+  file: string;
+  sha256: string;
+  zipSize: number;
+  unzippedSize: number;
+  fileCount: number;
+  runtime: string;
+  architecture: string;
+  distributions: ManifestDistribution[];
+}
+
+export interface PackageResult {
+  zipPath: string;
+  manifestPath: string;
+  manifest: PackageManifest;
+  /** True when the installed requirements came from the cache (no pip run). */
+  cacheHit: boolean;
+}
+
+/** Files and folders never packed from src/ (anywhere below it). */
+const SRC_EXCLUDED = /^(__pycache__|\.git|\.hg|\.svn|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.DS_Store|.*\.py[co]|requirements.*\.txt)$/;
+/** Never packed from the installed requirements: console scripts (top-level bin/), bytecode caches. */
+const SITE_EXCLUDED = /^(__pycache__|.*\.py[co])$/;
+
+interface SizedFile extends FileToZip {
+  size: number;
+}
+
+/** A group of files for the "largest packages" listing. */
+interface SizeGroup {
+  label: string;
+  bytes: number;
+}
+
+interface Dependencies {
+  entries: ZipEntry[];
+  /** Blob names in entries are relative to this folder. */
+  folder: string;
+  distributions: ManifestDistribution[];
+  /** Name inside the zip -> size group label. */
+  groups: Record<string, string>;
+  cacheHit: boolean;
+}
+
+export async function runPackage(options: PackageOptions): Promise<PackageResult> {
+  const started = performance.now();
+  const { repository } = options;
+  const limits = { ...LAMBDA_LIMITS, ...Object.fromEntries(Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined)) };
+  const manifestPath = `${options.outFile}.manifest.json`;
+  try {
+    const src = await collectSourceFiles(repository.root);
+    const dependencies = await prepareDependencies(options);
+    const srcNames = new Set(src.map((file) => file.name));
+    const shadowed = dependencies.entries.filter((entry) => srcNames.has(entry.name)).map((entry) => entry.name);
+    if (shadowed.length > 0) warn(`src/ replaces ${shadowed.length} installed file${shadowed.length === 1 ? '' : 's'} of the same name (${shadowed.slice(0, 3).join(', ')}${shadowed.length > 3 ? ', ...' : ''})`);
+    const depEntries = dependencies.entries.filter((entry) => !srcNames.has(entry.name));
+    const groups = sizeGroups(src, depEntries, dependencies.groups);
+    const unzippedSize = src.reduce((sum, file) => sum + file.size, 0) + depEntries.reduce((sum, entry) => sum + entry.size, 0);
+    if (unzippedSize > limits.maxUnzippedBytes) {
+      throw new CheckFailedError(`the function would be ${formatBytes(unzippedSize)} unzipped, over Lambda's limit of ${formatBytes(limits.maxUnzippedBytes)} (function and layers together); largest: ${largest(groups)}`);
+    }
+    const fileCount = src.length + depEntries.length;
+    progress('package', `zipping ${fileCount.toLocaleString('en-US')} files (${formatBytes(unzippedSize)}): ${src.length.toLocaleString('en-US')} from src/, ${depEntries.length.toLocaleString('en-US')} installed`);
+    const work = path.join(options.cacheDir, 'package', `.work-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(work, { recursive: true });
+    try {
+      const srcEntries = await compressFiles(src, path.join(work, 'src'));
+      const entries = [...srcEntries, ...depEntries.map((entry) => ({ ...entry, blob: path.join(dependencies.folder, entry.blob!) }))];
+      entries.push(...directoryEntries(entries.map((entry) => entry.name)));
+      const manifest = await withAtomicOutput(options.outFile, async (temporaryZip) => {
+        const written = await writeZip(temporaryZip, entries);
+        const manifest: PackageManifest = {
+          file: path.basename(options.outFile),
+          sha256: written.sha256,
+          zipSize: written.size,
+          unzippedSize,
+          fileCount,
+          runtime: repository.runtime,
+          architecture: repository.architecture,
+          distributions: dependencies.distributions,
+        };
+        await withAtomicOutput(manifestPath, (temporary) => writeFile(temporary, `${JSON.stringify(manifest, null, 2)}\n`));
+        return manifest;
+      });
+      if (manifest.zipSize > limits.warnZippedBytes) {
+        warn(`${displayPath(options.outFile)} is ${formatBytes(manifest.zipSize)}, over ${formatBytes(limits.warnZippedBytes)}: too large for direct upload to Lambda (deploy it through S3, as the generated templates do); largest: ${largest(groups)}`);
+      }
+      progress('package', `${displayPath(options.outFile)}: ${formatBytes(manifest.zipSize)} zipped, ${formatBytes(unzippedSize)} unzipped, ${fileCount.toLocaleString('en-US')} files, ${dependencies.distributions.length} distributions (${formatDuration(performance.now() - started)})`);
+      return { zipPath: options.outFile, manifestPath, manifest, cacheHit: dependencies.cacheHit };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  } catch (error) {
+    // Outputs from an earlier run no longer describe these sources: leave none behind.
+    await Promise.all([rm(options.outFile, { force: true }), rm(manifestPath, { force: true })]);
+    throw error;
+  }
+}
+
+function lambdaTarget(repository: RepositoryConfig): LambdaTarget {
+  const runtime = RUNTIMES[repository.runtime];
+  if (!runtime) throw new ConfigError(`${displayPath(repository.configFile)}: Runtime: ${repository.runtime} is not a Python runtime lambda-cd knows`);
+  return { pythonVersion: runtime.pythonVersion, glibcMinor: runtime.glibcMinor, architecture: repository.architecture };
+}
+
+// ---------------------------------------------------------------------------------------
+// src/
+// ---------------------------------------------------------------------------------------
+
+/** Files below src/, sorted; symlinks inside the repository are followed, others refused. */
+async function collectSourceFiles(root: string): Promise<SizedFile[]> {
+  const srcRoot = path.join(root, 'src');
+  if (!existsSync(srcRoot)) throw new ConfigError(`${displayPath(srcRoot)}: expected the function's code folder (its contents become the root of the zip), found nothing`);
+  const realRoot = await realpath(root);
+  const files: SizedFile[] = [];
+  const visited = new Set<string>();
+  const walk = async (folder: string, prefix: string): Promise<void> => {
+    visited.add(await realpath(folder));
+    for (const name of (await readdir(folder)).sort(compareNames)) {
+      if (SRC_EXCLUDED.test(name)) continue;
+      const absolute = path.join(folder, name);
+      const zipName = `${prefix}${name}`;
+      let info = await lstat(absolute);
+      if (info.isSymbolicLink()) {
+        const real = await realpath(absolute).catch(() => undefined);
+        const relative = toPosix(path.relative(root, absolute));
+        if (real === undefined) throw new ConfigError(`${relative}: a symlink whose target does not exist`);
+        if (!isInside(realRoot, real)) throw new ConfigError(`${relative}: a symlink that leads outside the repository (to ${real}); copy what it points to into src/ instead`);
+        info = await stat(absolute);
+        if (info.isDirectory() && visited.has(real)) continue; // a loop
+      }
+      if (info.isDirectory()) await walk(absolute, `${zipName}/`);
+      else if (info.isFile()) files.push({ name: zipName, path: absolute, executable: (info.mode & 0o111) !== 0, size: info.size });
+    }
+  };
+  await walk(srcRoot, '');
+  return files;
+}
+
+// ---------------------------------------------------------------------------------------
+// Installed requirements, cached as compressed zip entries
+// ---------------------------------------------------------------------------------------
+
+interface CacheIndex {
+  format: string;
+  entries: ZipEntry[];
+  distributions: ManifestDistribution[];
+  groups: Record<string, string>;
+}
+
+/** Lines of requirements.txt that ask for something (not blank, not comments). */
+function hasRequirements(text: string): boolean {
+  return text.split('\n').some((line) => line.replace(/(^|\s)#.*$/, '').trim() !== '');
+}
+
+async function prepareDependencies(options: PackageOptions): Promise<Dependencies> {
+  const { repository } = options;
+  const target = lambdaTarget(repository);
+  const requirementsFile = path.join(repository.root, 'requirements.txt');
+  const requirements = existsSync(requirementsFile) ? readFileSync(requirementsFile) : Buffer.alloc(0);
+  if (!hasRequirements(requirements.toString('utf8'))) {
+    progress('package', `${existsSync(requirementsFile) ? 'requirements.txt lists nothing' : 'no requirements.txt'}: packaging src/ only`);
+    return { entries: [], folder: '', distributions: [], groups: {}, cacheHit: false };
+  }
+  const key = await cacheKey(options, requirementsFile, requirements, target);
+  const cacheRoot = path.join(options.cacheDir, 'package');
+  const entryDir = path.join(cacheRoot, key);
+  const cached = await readCacheIndex(entryDir);
+  if (cached) {
+    const now = new Date();
+    await utimes(path.join(entryDir, 'index.json'), now, now).catch(() => undefined);
+    progress('package', `requirements unchanged: reusing ${cached.distributions.length} installed distributions from ${displayPath(entryDir)} (no pip run)`);
+    return { entries: cached.entries, folder: entryDir, distributions: cached.distributions, groups: cached.groups, cacheHit: true };
+  }
+
+  const building = path.join(cacheRoot, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const site = path.join(building, 'site');
+  await mkdir(site, { recursive: true });
+  try {
+    const started = performance.now();
+    progress('package', `resolving and installing requirements.txt for ${repository.runtime} ${repository.architecture} (pip, manylinux wheels up to glibc 2.${target.glibcMinor})`);
+    await installForLambda({
+      python: options.python, requirementsFile, requirementsLabel: 'requirements.txt', targetDir: site, target, runtime: repository.runtime,
+      pip: options.pip, allowSdist: options.allowSdist, sdistWheelDir: path.join(building, 'sdist-wheels'),
+    });
+    const installed = await readInstalledDistributions(site);
+    verifyInstalledWheels(installed, target, repository.runtime);
+    const files = await collectSiteFiles(site);
+    const groups: Record<string, string> = {};
+    for (const distribution of installed) {
+      const label = `${distribution.name} ${distribution.version}`;
+      for (const file of distribution.files) groups[file] = label;
+      groups[`${distribution.distInfo}/`] = label;
+    }
+    const bytes = files.reduce((sum, file) => sum + file.size, 0);
+    progress('package', `installed ${installed.length} distributions (${files.length.toLocaleString('en-US')} files, ${formatBytes(bytes)}) in ${formatDuration(performance.now() - started)}; compressing them into the cache`);
+    const entries = await compressFiles(files, path.join(building, 'blob'));
+    for (const entry of entries) entry.blob = path.basename(entry.blob!);
+    const distributions = installed.map(({ name, version, wheelTag }) => ({ name, version, wheelTag }));
+    const ownGroups = Object.fromEntries(files.map((file) => [file.name, groupOf(file.name, groups)]));
+    await rm(site, { recursive: true, force: true });
+    await rm(path.join(building, 'sdist-wheels'), { recursive: true, force: true });
+    const index: CacheIndex = { format: CACHE_FORMAT, entries, distributions, groups: ownGroups };
+    await writeFile(path.join(building, 'index.json'), JSON.stringify(index));
+    await rename(building, entryDir).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+      await rm(building, { recursive: true, force: true }); // another run stored the same key first
+    });
+    await pruneCache(cacheRoot, key);
+    return { entries, folder: entryDir, distributions, groups: ownGroups, cacheHit: false };
+  } catch (error) {
+    await rm(building, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function groupOf(name: string, groups: Record<string, string>): string {
+  const distInfo = /^[^/]+\.dist-info\//.exec(name)?.[0];
+  return groups[name] ?? (distInfo ? groups[distInfo] : undefined) ?? name.split('/')[0]!;
+}
+
+/** Installed files worth packing: not bin/ (console scripts), no bytecode caches. */
+async function collectSiteFiles(site: string): Promise<SizedFile[]> {
+  const files: SizedFile[] = [];
+  const walk = async (folder: string, prefix: string): Promise<void> => {
+    for (const name of (await readdir(folder)).sort(compareNames)) {
+      if (SITE_EXCLUDED.test(name) || (prefix === '' && name === 'bin')) continue;
+      const absolute = path.join(folder, name);
+      const info = await stat(absolute);
+      if (info.isDirectory()) await walk(absolute, `${prefix}${name}/`);
+      else if (info.isFile()) files.push({ name: `${prefix}${name}`, path: absolute, executable: (info.mode & 0o111) !== 0, size: info.size });
+    }
+  };
+  await walk(site, '');
+  return files;
+}
+
+async function readCacheIndex(entryDir: string): Promise<CacheIndex | undefined> {
+  try {
+    const index = JSON.parse(await readFile(path.join(entryDir, 'index.json'), 'utf8')) as CacheIndex;
+    if (index.format !== CACHE_FORMAT) return undefined;
+    for (const blob of new Set(index.entries.map((entry) => entry.blob!))) if (!existsSync(path.join(entryDir, blob))) return undefined;
+    return index;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the most recently used cache entries (a CodeBuild cache should not grow forever). */
+async function pruneCache(cacheRoot: string, keep: string): Promise<void> {
+  const names = (await readdir(cacheRoot)).filter((name) => !name.startsWith('.') && name !== keep);
+  const used = await Promise.all(names.map(async (name) => ({ name, time: (await stat(path.join(cacheRoot, name, 'index.json')).catch(() => undefined))?.mtimeMs ?? 0 })));
+  used.sort((a, b) => b.time - a.time);
+  await Promise.all(used.slice(CACHE_ENTRIES_KEPT - 1).map(({ name }) => rm(path.join(cacheRoot, name), { recursive: true, force: true })));
+}
+
+/** pip configuration files pip reads (their contents are part of the cache key). */
+function pipConfigFiles(): string[] {
+  const env = process.env;
+  if (env.PIP_CONFIG_FILE) return [env.PIP_CONFIG_FILE];
+  const xdgDirs = (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':');
+  const configHome = env.XDG_CONFIG_HOME ?? path.join(homedir(), '.config');
+  return ['/etc/pip.conf', ...xdgDirs.map((dir) => path.join(dir, 'pip', 'pip.conf')), path.join(configHome, 'pip', 'pip.conf'), path.join(homedir(), '.pip', 'pip.conf'),
+    ...(env.VIRTUAL_ENV ? [path.join(env.VIRTUAL_ENV, 'pip.conf')] : [])];
+}
+
+/** Files requirements.txt pulls in with -r/-c (their bytes matter as much as its own). */
+function includedFiles(requirementsFile: string, text: string): string[] {
+  return [...text.matchAll(/^\s*(?:-r|-c|--requirement|--constraint)[\s=]+(\S+)/gm)].map((match) => path.resolve(path.dirname(requirementsFile), match[1]!));
+}
+
+/**
+ * sha256 over everything that decides the installed tree: requirements bytes (and files
+ * they include), runtime, architecture, installer options, pip's version, pip's
+ * configuration files and PIP_* variables. Only the hash is ever shown.
+ */
+async function cacheKey(options: PackageOptions, requirementsFile: string, requirements: Buffer, target: LambdaTarget): Promise<string> {
+  const hash = createHash('sha256');
+  const add = (label: string, value: string | Buffer) => hash.update(`${label}\0${value.length}\0`).update(value);
+  add('format', CACHE_FORMAT);
+  add('requirements', requirements);
+  for (const file of includedFiles(requirementsFile, requirements.toString('utf8'))) add(`include ${file}`, existsSync(file) ? readFileSync(file) : '');
+  add('runtime', options.repository.runtime);
+  add('target', JSON.stringify(target));
+  add('index-url', options.pip.indexUrl ?? '');
+  add('find-links', JSON.stringify(options.pip.findLinks.map((link) => (/^[a-z]+:/i.test(link) ? link : path.resolve(link)))));
+  add('allow-sdist', String(options.allowSdist));
+  add('pip', await pipVersion(options.python));
+  for (const [name, value] of Object.entries(process.env).filter(([name]) => name.startsWith('PIP_')).sort()) add(`env ${name}`, value ?? '');
+  for (const file of pipConfigFiles()) if (existsSync(file) && !file.startsWith('/dev/')) add(`config ${file}`, readFileSync(file));
+  return hash.digest('hex').slice(0, 32);
+}
+
+// ---------------------------------------------------------------------------------------
+// Size report
+// ---------------------------------------------------------------------------------------
+
+function sizeGroups(src: SizedFile[], deps: ZipEntry[], labels: Record<string, string>): SizeGroup[] {
+  const totals = new Map<string, number>();
+  const add = (label: string, bytes: number) => totals.set(label, (totals.get(label) ?? 0) + bytes);
+  for (const file of src) add('src/ (your code)', file.size);
+  for (const entry of deps) add(labels[entry.name] ?? entry.name.split('/')[0]!, entry.size);
+  return [...totals].map(([label, bytes]) => ({ label, bytes })).sort((a, b) => b.bytes - a.bytes || compareNames(a.label, b.label));
+}
+
+function largest(groups: SizeGroup[]): string {
+  return groups.slice(0, 10).map((group) => `${group.label} ${formatBytes(group.bytes)}`).join(', ');
 }

@@ -7,7 +7,7 @@ import { PYTHON_OPTION, STACK_OPTION } from './shared-options.js';
 export const command: CommandSpec = {
   name: 'create-cf',
   summary: 'Write one CloudFormation template per stage (stackGamma.json ... stackPROD.json).',
-  reads: 'config/config.yaml, config/<Stage>/env.{yaml,yml,json,py} and iam.{yaml,json,py}',
+  reads: 'config/config.yaml, config/<Stage>/env.{yaml,yml,json,py} and iam.{yaml,yml,json,py}',
   writes: 'stack<Stage>.json (or .yaml) for every stage, PROD included, in --out-dir',
   options: [
     ...REPOSITORY_OPTIONS,
@@ -15,10 +15,14 @@ export const command: CommandSpec = {
     { name: 'stage', type: 'string', valueName: 'STAGE', description: 'Write only this stage\'s template.' },
     { name: 'out-dir', type: 'string', valueName: 'DIR', defaultText: 'dist in the repository', description: 'Folder for the templates.' },
     { name: 'format', type: 'string', valueName: 'FORMAT', default: 'json', choices: ['json', 'yaml'], description: 'Template format.' },
-    PYTHON_OPTION,
+    { ...PYTHON_OPTION, description: 'Python interpreter that runs env.py and iam.py (with troposphere installed, if they use it).' },
   ],
   examples: ['lambda-cd create-cf --stack MyPipeline', 'lambda-cd create-cf --stack MyPipeline --stage Gamma --format yaml --out-dir /tmp/templates'],
-  notes: ['Templates take the parameters S3Storage and S3Key (the zip\'s bucket and key) and export the function ARN as Name+Stack+Stage.'],
+  notes: [
+    'Templates take the parameters S3Storage and S3Key (the zip\'s bucket and key) and export the function ARN as Name+Stack+Stage.',
+    'env.yaml/env.yml/env.json: a flat map NAME: value (values may be {{resolve:ssm:/path}} or {{resolve:secretsmanager:...}}); env.py: get_env(stage) or get_env() returning such a dict.',
+    'iam.yaml/iam.json: Statements (IAM policy statements), ManagedPolicyArns, PermissionsBoundary; iam.py: get_iam(ref_name) returning an AWS::IAM::Role dict, its Properties, or an object with to_dict() (troposphere Role). The role always trusts only lambda.amazonaws.com and can write to its own log group.',
+  ],
   async run({ options }) {
     if (typeof options.stack !== 'string') throw new UsageError('create-cf: --stack NAME is required (or set LAMBDA_CD_STACK)');
     const repository = openRepository(options);

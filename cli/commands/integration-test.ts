@@ -28,6 +28,8 @@ export const command: CommandSpec = {
   examples: ['lambda-cd integration-test --stack MyPipeline --stage Gamma', 'AWS_ENDPOINT_URL=http://127.0.0.1:5000 lambda-cd integration-test --stack MyPipeline --stage Gamma --invoke events/ping.json'],
   notes: [
     'Each test file runs as `python3 FILE FUNCTION_ARN`; the environment also holds FUNCTION_ARN, FUNCTION_NAME, STAGE, STACK_NAME, AWS_REGION and the stack outputs.',
+    'Old-style tests read the ARN from sys.argv[1]; Runner pytest/unittest tests read FUNCTION_ARN. Each --invoke counts as one test in the summary and the JUnit report.',
+    'Exit 1 when a test or an --invoke failed; 2 for configuration errors; 3 when the export, the stack or the function is missing, or AWS is unreachable.',
     'AWS region and credentials come from the usual AWS environment and profiles; AWS_ENDPOINT_URL points the clients at another endpoint.',
   ],
   async run({ options }) {
@@ -35,6 +37,7 @@ export const command: CommandSpec = {
     if (typeof options.stage !== 'string') throw new UsageError('integration-test: --stage STAGE is required (or set LAMBDA_CD_STAGE)');
     const repository = openRepository(options);
     const { runIntegrationTest } = await import('../../runners/integration-test.js');
+    const { formatSummary } = await import('../../lib/test-execution.js');
     const result = await runIntegrationTest({
       repository,
       stack: options.stack,
@@ -49,6 +52,7 @@ export const command: CommandSpec = {
       cacheDir: outputPath(options, 'cache-dir', repository.root, '.lambda-cd/cache'),
       pip: { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] },
     });
+    process.stdout.write(formatSummary(result));
     return result.exitCode;
   },
 };

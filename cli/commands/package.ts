@@ -1,5 +1,6 @@
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
+import { UsageError } from '../../lib/errors.js';
 import { openRepository, outputPath } from '../repository.js';
 import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION } from './shared-options.js';
 
@@ -19,7 +20,11 @@ export const command: CommandSpec = {
     { name: 'json', type: 'boolean', description: 'Print the manifest as JSON on stdout.' },
   ],
   examples: ['lambda-cd package', 'lambda-cd package --path examples/hello-python --out /tmp/function.zip --json'],
-  notes: ['Only wheels Lambda can load are used: manylinux up to the runtime\'s glibc, the function\'s CPU architecture, ABI cpXY/abi3/none.'],
+  notes: [
+    'Only wheels Lambda can load are used: manylinux up to the runtime\'s glibc, the function\'s CPU architecture, ABI cpXY/abi3/none.',
+    'Not packed: bin/ scripts of installed packages, __pycache__/ and *.pyc, .git/ and other VCS folders, tool caches, requirements*.txt.',
+    'LAMBDA_CD_MAX_UNZIPPED_BYTES lowers the 250 MB unzipped limit (to leave room for layers); LAMBDA_CD_WARN_ZIP_BYTES the 50 MB warning.',
+  ],
   async run({ options }) {
     const repository = openRepository(options);
     const { runPackage } = await import('../../runners/package.js');
@@ -29,6 +34,7 @@ export const command: CommandSpec = {
       cacheDir: outputPath(options, 'cache-dir', repository.root, '.lambda-cd/cache'),
       python: options.python as string,
       allowSdist: options['allow-sdist'] === true,
+      limits: { maxUnzippedBytes: byteLimit('LAMBDA_CD_MAX_UNZIPPED_BYTES'), warnZippedBytes: byteLimit('LAMBDA_CD_WARN_ZIP_BYTES') },
       pip: { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] },
     });
     if (options.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
@@ -36,3 +42,11 @@ export const command: CommandSpec = {
     return 0;
   },
 };
+
+/** A byte count from the environment; undefined keeps Lambda's own limit. */
+function byteLimit(variable: string): number | undefined {
+  const value = process.env[variable];
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new UsageError(`${variable}: expected a positive number of bytes, found ${JSON.stringify(value)}`);
+  return Number(value);
+}

@@ -20,10 +20,15 @@ export const command: CommandSpec = {
     FIND_LINKS_OPTION,
   ],
   examples: ['lambda-cd unit-test', 'lambda-cd unit-test --path examples/hello-python --jobs 4 --timeout 60'],
-  notes: ['Each test file runs as `python3 FILE` from the repository root with src/ and the installed requirements on PYTHONPATH; a non-zero exit is a failure.'],
+  notes: [
+    'Each test file runs as `python3 FILE` from the repository root with src/ and the installed requirements on PYTHONPATH; a non-zero exit is a failure.',
+    'Without Unittests.Files every *.py file of the folder runs, sorted by name. Unittests.Runner: pytest or unittest runs that framework instead (pytest reports each test in the JUnit file).',
+    'Exit 1 when a test failed or timed out; 2 when the configuration names no test files.',
+  ],
   async run({ options }) {
     const repository = openRepository(options);
     const { runUnitTest } = await import('../../runners/unit-test.js');
+    const { formatSummary } = await import('../../lib/test-execution.js');
     const result = await runUnitTest({
       repository,
       python: options.python as string,
@@ -33,6 +38,7 @@ export const command: CommandSpec = {
       cacheDir: outputPath(options, 'cache-dir', repository.root, '.lambda-cd/cache'),
       pip: { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] },
     });
+    process.stdout.write(formatSummary(result));
     return result.exitCode;
   },
 };

@@ -1,0 +1,80 @@
+/**
+ * A stage's environment variables: `config/<Stage>/env.yaml|yml|json` (a flat map) or the
+ * 2018 `env.py` whose `get_env(stage)` or `get_env()` returns a dict. Validated against
+ * Lambda's rules here, so a bad name fails the build, not the deployment.
+ */
+import type { RepositoryConfig } from './contract.js';
+import { ConfigError } from './errors.js';
+import { callStageFunction, describe, findStageFile, isMapping, readDataFile, type PythonCallOptions } from './stage-files.js';
+
+export const ENV_EXTENSIONS = ['yaml', 'yml', 'json', 'py'];
+
+/** Lambda's pattern for variable names. */
+const NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]+$/;
+/** Names the Lambda runtime sets itself (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html). */
+const RESERVED = new Set([
+  '_HANDLER', '_X_AMZN_TRACE_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_EXECUTION_ENV', 'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
+]);
+/** Every AWS_LAMBDA_* name is the runtime's, except the wrapper-script hook users may set. */
+const USER_SETTABLE = new Set(['AWS_LAMBDA_EXEC_WRAPPER']);
+/** Lambda's limit on all variables together. */
+const MAX_TOTAL_BYTES = 4096;
+/** Words of a variable name (split at '_') that suggest its value is a credential... */
+const SECRET_WORDS = new Set(['PASSWORD', 'PASSWD', 'PWD', 'PASS', 'SECRET', 'SECRETS', 'TOKEN', 'KEY', 'APIKEY', 'PRIVATE', 'CREDENTIAL', 'CREDENTIALS']);
+/** ...and parts that do so anywhere in it (DBPASSWORD, GITHUBTOKEN; not KEY: MONKEY is harmless). */
+const SECRET_PARTS = /PASSWORD|SECRET|TOKEN|APIKEY/;
+const DYNAMIC_REFERENCE = /^\{\{resolve:[a-z-]+:.+\}\}$/;
+
+export interface StageEnv {
+  /** The file read (shown form), when the stage has one. */
+  source?: string;
+  /** Variable name -> value, sorted by name. */
+  variables: Record<string, string>;
+  /** One line each; never contains a value. */
+  warnings: string[];
+}
+
+export async function readStageEnv(config: RepositoryConfig, stage: string, python: Omit<PythonCallOptions, 'cwd'>): Promise<StageEnv> {
+  const stageFile = findStageFile(config, stage, 'env', ENV_EXTENSIONS);
+  if (!stageFile) return { variables: {}, warnings: [] };
+  const raw = stageFile.kind === 'python'
+    ? await callStageFunction(stageFile, 'get_env', [stage], 'get_env(stage) or get_env() returning a dict', { ...python, cwd: config.root })
+    : readDataFile(stageFile);
+  const what = stageFile.kind === 'python' ? 'get_env() to return a flat dict of names to text, numbers or booleans' : 'a flat mapping of variable names to text, numbers or booleans';
+  if (raw === null || raw === undefined) return { source: stageFile.shown, variables: {}, warnings: [] };
+  if (!isMapping(raw)) throw new ConfigError(`${stageFile.shown}: expected ${what}, found ${describe(raw)}`);
+  const variables: Record<string, string> = {};
+  const warnings: string[] = [];
+  for (const name of Object.keys(raw).sort()) {
+    const value = raw[name];
+    checkName(stageFile.shown, name);
+    if (!['string', 'number', 'boolean'].includes(typeof value)) {
+      throw new ConfigError(`${stageFile.shown}: ${name}: expected ${what}, found ${isMapping(value) ? 'a nested mapping' : Array.isArray(value) ? 'a list' : 'an empty value'}`);
+    }
+    const text = String(value);
+    variables[name] = text;
+    if (looksLikeSecret(name) && text !== '' && !DYNAMIC_REFERENCE.test(text)) {
+      warnings.push(`${stageFile.shown}: ${name} looks like a secret but has a literal value (it ends up in the template and the function's configuration); store it in Secrets Manager or SSM Parameter Store and write {{resolve:secretsmanager:NAME:SecretString:FIELD}} or {{resolve:ssm:/PATH}} instead, or read it at run time`);
+    }
+  }
+  const total = Object.entries(variables).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
+  if (total > MAX_TOTAL_BYTES) {
+    throw new ConfigError(`${stageFile.shown}: expected at most ${MAX_TOTAL_BYTES} bytes of variables in all (Lambda's limit), found ${total}; move large values to SSM Parameter Store`);
+  }
+  return { source: stageFile.shown, variables, warnings };
+}
+
+function checkName(shown: string, name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new ConfigError(`${shown}: ${JSON.stringify(name)}: expected a variable name Lambda accepts (a letter, then letters, digits or '_', at least 2 characters)`);
+  }
+  if (RESERVED.has(name) || (name.startsWith('AWS_LAMBDA_') && !USER_SETTABLE.has(name))) {
+    throw new ConfigError(`${shown}: ${name}: reserved by the Lambda runtime (it sets ${name} itself); choose another name`);
+  }
+}
+
+export function looksLikeSecret(name: string): boolean {
+  const upper = name.toUpperCase();
+  return SECRET_PARTS.test(upper) || upper.split('_').some((word) => SECRET_WORDS.has(word));
+}

@@ -1,0 +1,163 @@
+/**
+ * A stage's permissions: `config/<Stage>/iam.yaml|json` (Statements and/or
+ * ManagedPolicyArns) or the 2018 `iam.py` whose `get_iam(ref_name)` returns an
+ * AWS::IAM::Role (a dict, its Properties, or an object with to_dict() such as a
+ * troposphere Role). The result is the user's part of the role; lib/template.ts adds the
+ * trust policy and the log permissions, which no file can change.
+ */
+import type { RepositoryConfig } from './contract.js';
+import { ConfigError } from './errors.js';
+import { callStageFunction, describe, findStageFile, isMapping, readDataFile, type Mapping, type PythonCallOptions, type StageFile } from './stage-files.js';
+
+export const IAM_EXTENSIONS = ['yaml', 'yml', 'json', 'py'];
+/** Name of the inline policy made from iam.yaml's Statements. */
+export const STATEMENTS_POLICY = 'function-permissions';
+
+const DATA_KEYS = ['Statements', 'ManagedPolicyArns', 'PermissionsBoundary'];
+const STATEMENT_KEYS = ['Sid', 'Effect', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition'];
+/** AWS::IAM::Role properties an iam.py may set (AssumeRolePolicyDocument is always replaced). */
+const ROLE_PROPERTIES = ['AssumeRolePolicyDocument', 'Description', 'ManagedPolicyArns', 'MaxSessionDuration', 'Path', 'PermissionsBoundary', 'Policies', 'RoleName', 'Tags'];
+const ACTION_PATTERN = /^(\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/;
+const BROAD_MANAGED_POLICY = /:policy\/(AdministratorAccess|PowerUserAccess|IAMFullAccess)$/;
+export const LAMBDA_PRINCIPAL = 'lambda.amazonaws.com';
+
+export interface StageIam {
+  source?: string;
+  /** The user's AWS::IAM::Role properties, without AssumeRolePolicyDocument. */
+  properties: Mapping;
+  warnings: string[];
+}
+
+export async function readStageIam(config: RepositoryConfig, stage: string, refName: string, python: Omit<PythonCallOptions, 'cwd'>): Promise<StageIam> {
+  const stageFile = findStageFile(config, stage, 'iam', IAM_EXTENSIONS);
+  if (!stageFile) return { properties: {}, warnings: [] };
+  const warnings: string[] = [];
+  const properties = stageFile.kind === 'python'
+    ? roleFromPython(stageFile, await callStageFunction(stageFile, 'get_iam', [refName], 'get_iam(ref_name) returning a role', { ...python, cwd: config.root }), warnings)
+    : roleFromData(stageFile, readDataFile(stageFile));
+  warnings.push(...broadGrants(stageFile.shown, properties));
+  return { source: stageFile.shown, properties, warnings };
+}
+
+/** iam.yaml/json: {Statements: [...], ManagedPolicyArns: [...], PermissionsBoundary: arn}. */
+function roleFromData(stageFile: StageFile, raw: unknown): Mapping {
+  const at = stageFile.shown;
+  if (raw === null || raw === undefined) return {};
+  if (!isMapping(raw)) throw new ConfigError(`${at}: expected a mapping with Statements and/or ManagedPolicyArns, found ${describe(raw)}`);
+  for (const key of Object.keys(raw)) {
+    if (!DATA_KEYS.includes(key)) throw new ConfigError(`${at}: ${key}: unknown key; expected ${DATA_KEYS.join(', ')}`);
+  }
+  const properties: Mapping = {};
+  if (raw.Statements !== undefined) {
+    if (!Array.isArray(raw.Statements) || raw.Statements.length === 0) throw new ConfigError(`${at}: Statements: expected a non-empty list of IAM policy statements, found ${describe(raw.Statements)}`);
+    const statements = raw.Statements.map((statement, index) => checkStatement(at, index, statement));
+    properties.Policies = [{ PolicyName: STATEMENTS_POLICY, PolicyDocument: { Version: '2012-10-17', Statement: statements } }];
+  }
+  if (raw.ManagedPolicyArns !== undefined) {
+    const arns = raw.ManagedPolicyArns;
+    if (!Array.isArray(arns) || arns.length === 0 || !arns.every((arn) => isPolicyArn(arn))) {
+      throw new ConfigError(`${at}: ManagedPolicyArns: expected a list of IAM policy ARNs (arn:aws:iam::aws:policy/NAME or arn:aws:iam::ACCOUNT:policy/NAME), found ${describe(arns)}`);
+    }
+    properties.ManagedPolicyArns = arns;
+  }
+  if (raw.PermissionsBoundary !== undefined) {
+    if (!isPolicyArn(raw.PermissionsBoundary)) throw new ConfigError(`${at}: PermissionsBoundary: expected an IAM policy ARN, found ${describe(raw.PermissionsBoundary)}`);
+    properties.PermissionsBoundary = raw.PermissionsBoundary;
+  }
+  return properties;
+}
+
+function checkStatement(at: string, index: number, statement: unknown): Mapping {
+  const where = `${at}: Statements[${index}]`;
+  if (!isMapping(statement)) throw new ConfigError(`${where}: expected a mapping (Effect, Action, Resource), found ${describe(statement)}`);
+  for (const key of Object.keys(statement)) {
+    if (!STATEMENT_KEYS.includes(key)) throw new ConfigError(`${where}: ${key}: unknown key; expected ${STATEMENT_KEYS.join(', ')}`);
+  }
+  if (statement.Effect !== 'Allow' && statement.Effect !== 'Deny') throw new ConfigError(`${where}: Effect: expected Allow or Deny, found ${describe(statement.Effect)}`);
+  const actionKey = exactlyOne(where, statement, 'Action', 'NotAction');
+  const actions = Array.isArray(statement[actionKey]) ? statement[actionKey] : [statement[actionKey]];
+  if (actions.length === 0 || !actions.every((action) => typeof action === 'string' && ACTION_PATTERN.test(action))) {
+    throw new ConfigError(`${where}: ${actionKey}: expected actions such as s3:GetObject (service:Action), found ${describe(statement[actionKey])}`);
+  }
+  const resourceKey = exactlyOne(where, statement, 'Resource', 'NotResource');
+  const resources = Array.isArray(statement[resourceKey]) ? statement[resourceKey] : [statement[resourceKey]];
+  if (resources.length === 0 || !resources.every((resource) => (typeof resource === 'string' && resource !== '') || isMapping(resource))) {
+    throw new ConfigError(`${where}: ${resourceKey}: expected ARNs (text, or an intrinsic function such as Fn::Sub), found ${describe(statement[resourceKey])}`);
+  }
+  if (statement.Condition !== undefined && !isMapping(statement.Condition)) throw new ConfigError(`${where}: Condition: expected a mapping of condition operators, found ${describe(statement.Condition)}`);
+  return statement;
+}
+
+function exactlyOne(where: string, statement: Mapping, a: string, b: string): string {
+  if ((a in statement) === (b in statement)) throw new ConfigError(`${where}: expected exactly one of ${a} and ${b}, found ${a in statement ? 'both' : 'neither'}`);
+  return a in statement ? a : b;
+}
+
+/** iam.py: an AWS::IAM::Role resource or its Properties. */
+function roleFromPython(stageFile: StageFile, raw: unknown, warnings: string[]): Mapping {
+  const at = stageFile.shown;
+  const expected = 'get_iam() to return an AWS::IAM::Role (a troposphere Role, or a dict {"Type": "AWS::IAM::Role", "Properties": {...}} or its Properties)';
+  if (!isMapping(raw)) throw new ConfigError(`${at}: expected ${expected}, found ${describe(raw)}`);
+  let properties: unknown = raw;
+  if ('Type' in raw || 'Properties' in raw) {
+    if (raw.Type !== 'AWS::IAM::Role') throw new ConfigError(`${at}: expected ${expected}, found Type ${JSON.stringify(raw.Type)}`);
+    const extra = Object.keys(raw).filter((key) => key !== 'Type' && key !== 'Properties');
+    if (extra.length) throw new ConfigError(`${at}: ${extra[0]}: not supported on the role; expected only Type and Properties`);
+    properties = raw.Properties ?? {};
+    if (!isMapping(properties)) throw new ConfigError(`${at}: Properties: expected a mapping of role properties, found ${describe(properties)}`);
+  }
+  const role = { ...(properties as Mapping) };
+  for (const key of Object.keys(role)) {
+    if (!ROLE_PROPERTIES.includes(key)) throw new ConfigError(`${at}: ${key}: not an AWS::IAM::Role property lambda-cd accepts; expected ${ROLE_PROPERTIES.join(', ')}`);
+  }
+  if (role.AssumeRolePolicyDocument !== undefined && !trustsOnlyLambda(role.AssumeRolePolicyDocument)) {
+    warnings.push(`${at}: AssumeRolePolicyDocument replaced: the function's role trusts only ${LAMBDA_PRINCIPAL}`);
+  }
+  delete role.AssumeRolePolicyDocument;
+  if (role.Policies !== undefined && (!Array.isArray(role.Policies) || !role.Policies.every((p) => isMapping(p) && typeof p.PolicyName === 'string' && isMapping(p.PolicyDocument)))) {
+    throw new ConfigError(`${at}: Policies: expected a list of {PolicyName, PolicyDocument}, found ${describe(role.Policies)}`);
+  }
+  if (role.ManagedPolicyArns !== undefined && !Array.isArray(role.ManagedPolicyArns)) {
+    throw new ConfigError(`${at}: ManagedPolicyArns: expected a list of IAM policy ARNs, found ${describe(role.ManagedPolicyArns)}`);
+  }
+  if (role.Tags !== undefined && !Array.isArray(role.Tags)) throw new ConfigError(`${at}: Tags: expected a list of {Key, Value}, found ${describe(role.Tags)}`);
+  return role;
+}
+
+function trustsOnlyLambda(document: unknown): boolean {
+  if (!isMapping(document)) return false;
+  const statements = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+  return statements.every((statement) => {
+    if (!isMapping(statement) || statement.Effect !== 'Allow' || !isMapping(statement.Principal)) return false;
+    const principals = Object.entries(statement.Principal);
+    return principals.length === 1 && principals[0]![0] === 'Service' && [principals[0]![1]].flat().every((service) => service === LAMBDA_PRINCIPAL);
+  });
+}
+
+/** Warnings for grants of every action (of a service or of all), in the user's own file. */
+function broadGrants(shown: string, role: Mapping): string[] {
+  const warnings: string[] = [];
+  for (const policy of Array.isArray(role.Policies) ? role.Policies : []) {
+    const document = (policy as Mapping).PolicyDocument as Mapping;
+    const statements = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+    for (const statement of statements) {
+      if (!isMapping(statement) || statement.Effect !== 'Allow') continue;
+      if (statement.NotAction !== undefined) {
+        warnings.push(`${shown}: policy ${(policy as Mapping).PolicyName} allows NotAction, i.e. every action except those listed; list the actions the function needs instead`);
+      }
+      for (const action of [statement.Action].flat()) {
+        if (typeof action === 'string' && (action === '*' || action.endsWith(':*'))) {
+          warnings.push(`${shown}: policy ${(policy as Mapping).PolicyName} grants Action ${JSON.stringify(action)} (${action === '*' ? 'every action of every service' : 'every action of the service'}); list the actions the function needs instead`);
+        }
+      }
+    }
+  }
+  for (const arn of Array.isArray(role.ManagedPolicyArns) ? role.ManagedPolicyArns : []) {
+    if (typeof arn === 'string' && BROAD_MANAGED_POLICY.test(arn)) warnings.push(`${shown}: managed policy ${arn} grants far more than a function needs; attach a narrower policy`);
+  }
+  return warnings;
+}
+
+function isPolicyArn(value: unknown): boolean {
+  return (typeof value === 'string' && /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/.test(value)) || isMapping(value);
+}

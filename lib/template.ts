@@ -1,0 +1,162 @@
+/**
+ * The CloudFormation template of one stage. Names kept from the 2018 generator (pipelines
+ * and integration tests depend on them): parameters S3Storage and S3Key, the function's
+ * logical id alphanum(Name) and FunctionName Name+Stage, the role's logical id
+ * alphanum(Name+Stack+Stage)+"IAM", the alias Name+Stack+Stage, and the output
+ * alphanum(Name+Stack+Stage) exporting the function ARN as Name+Stack+Stage.
+ * Objects are built in a fixed order, so the same input always gives the same bytes.
+ */
+import yaml from 'js-yaml';
+import { stageSettings, type RepositoryConfig } from './contract.js';
+import { ConfigError } from './errors.js';
+import type { StageIam } from './stage-iam.js';
+import { LAMBDA_PRINCIPAL } from './stage-iam.js';
+
+export const STAGE_TAG = 'lambda-cd:stage';
+/** Managed policy with the ENI permissions a function in a VPC needs (and nothing broader). */
+export const VPC_ACCESS_POLICY = 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
+/** Our inline policies; a user's policy may not take these names. */
+export const LOGS_POLICY = 'lambda-cd-logs';
+export const XRAY_POLICY = 'lambda-cd-xray';
+
+type Json = Record<string, unknown>;
+
+export interface TemplateInput {
+  config: RepositoryConfig;
+  stack: string;
+  stage: string;
+  variables: Record<string, string>;
+  iam: StageIam;
+}
+
+export function alphanum(text: string): string {
+  return text.replace(/[^A-Za-z0-9]/g, '');
+}
+
+/** The names a stage's template gives its parts. */
+export function templateNames(name: string, stack: string, stage: string) {
+  const qualified = `${name}${stack}${stage}`;
+  return {
+    functionId: alphanum(name),
+    functionName: `${name}${stage}`,
+    roleId: `${alphanum(qualified)}IAM`,
+    aliasId: `${alphanum(name)}Alias`,
+    aliasName: qualified,
+    logGroupId: `${alphanum(name)}LogGroup`,
+    logGroupName: `/aws/lambda/${name}${stage}`,
+    outputId: alphanum(qualified),
+    exportName: qualified,
+  };
+}
+
+export function buildTemplate({ config, stack, stage, variables, iam }: TemplateInput): Json {
+  const settings = stageSettings(config, stage);
+  const names = templateNames(config.name, stack, stage);
+  const tags: Record<string, string> = { ...settings.tags, [STAGE_TAG]: stage };
+  const tagList = Object.keys(tags).sort().map((Key) => ({ Key, Value: tags[Key]! }));
+
+  const logGroup: Json = { LogGroupName: names.logGroupName };
+  if (settings.logRetentionInDays !== undefined) logGroup.RetentionInDays = settings.logRetentionInDays;
+  logGroup.Tags = tagList;
+
+  const fn: Json = {
+    FunctionName: names.functionName,
+    Description: settings.description,
+    Handler: config.handler,
+    Runtime: config.runtime,
+    Architectures: [config.architecture],
+    MemorySize: settings.memorySize,
+    Timeout: settings.timeout,
+    Role: { 'Fn::GetAtt': [names.roleId, 'Arn'] },
+    Code: { S3Bucket: { Ref: 'S3Storage' }, S3Key: { Ref: 'S3Key' } },
+    Environment: Object.keys(variables).length ? { Variables: variables } : undefined,
+    Layers: settings.layers.length ? settings.layers : undefined,
+    VpcConfig: settings.vpc ? { SecurityGroupIds: settings.vpc.securityGroupIds, SubnetIds: settings.vpc.subnetIds } : undefined,
+    TracingConfig: settings.tracing ? { Mode: settings.tracing } : undefined,
+    ReservedConcurrentExecutions: settings.reservedConcurrency,
+    Tags: tagList,
+  };
+
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: `${config.name} in stage ${stage} of pipeline ${stack} (written by lambda-cd create-cf)`,
+    Parameters: {
+      S3Storage: { Type: 'String', Description: "Bucket holding the function's deployment zip" },
+      S3Key: { Type: 'String', Description: "Key of the function's deployment zip in S3Storage" },
+    },
+    Resources: {
+      [names.logGroupId]: { Type: 'AWS::Logs::LogGroup', Properties: logGroup },
+      [names.roleId]: { Type: 'AWS::IAM::Role', Properties: roleProperties(iam, names.logGroupId, settings.vpc !== undefined, settings.tracing === 'Active', tagList) },
+      [names.functionId]: { Type: 'AWS::Lambda::Function', Properties: withoutUndefined(fn) },
+      [names.aliasId]: {
+        Type: 'AWS::Lambda::Alias',
+        Properties: {
+          Name: names.aliasName,
+          Description: `${stage} of pipeline ${stack}`,
+          FunctionName: { Ref: names.functionId },
+          FunctionVersion: '$LATEST',
+        },
+      },
+    },
+    Outputs: {
+      [names.outputId]: {
+        Description: `${stage}: ARN for Lambda Function`,
+        Value: { 'Fn::GetAtt': [names.functionId, 'Arn'] },
+        Export: { Name: names.exportName },
+      },
+    },
+  };
+}
+
+/**
+ * The user's role properties plus what every function role gets: trust in Lambda only,
+ * write access to its own log group only (it exists before the function, so no
+ * logs:CreateLogGroup), and the VPC and X-Ray permissions the settings need.
+ */
+function roleProperties(iam: StageIam, logGroupId: string, inVpc: boolean, tracing: boolean, tagList: { Key: string; Value: string }[]): Json {
+  const user = iam.properties;
+  const taken = ((user.Policies as Json[] | undefined) ?? []).find((p) => p.PolicyName === LOGS_POLICY || p.PolicyName === XRAY_POLICY);
+  if (taken) throw new ConfigError(`${iam.source}: Policies: the name ${String(taken.PolicyName)} is lambda-cd's own; rename that policy`);
+  const policies: Json[] = [
+    ...((user.Policies as Json[] | undefined) ?? []),
+    policy(LOGS_POLICY, [{
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logGroupId}}:*` },
+    }]),
+  ];
+  // X-Ray's write actions have no resource-level permissions: "*" is the only Resource they accept.
+  if (tracing) policies.push(policy(XRAY_POLICY, [{ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' }]));
+  const managed = [...((user.ManagedPolicyArns as unknown[] | undefined) ?? [])];
+  if (inVpc) managed.push({ 'Fn::Sub': VPC_ACCESS_POLICY });
+  const userTags = (user.Tags as { Key: string }[] | undefined) ?? [];
+  const tags = [...userTags, ...tagList.filter((tag) => !userTags.some((own) => own.Key === tag.Key))];
+
+  return withoutUndefined({
+    RoleName: user.RoleName,
+    Description: user.Description,
+    Path: user.Path,
+    AssumeRolePolicyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: [LAMBDA_PRINCIPAL] }, Action: ['sts:AssumeRole'] }],
+    },
+    ManagedPolicyArns: managed.length ? managed : undefined,
+    PermissionsBoundary: user.PermissionsBoundary,
+    MaxSessionDuration: user.MaxSessionDuration,
+    Policies: policies,
+    Tags: tags,
+  });
+}
+
+function policy(name: string, statements: Json[]): Json {
+  return { PolicyName: name, PolicyDocument: { Version: '2012-10-17', Statement: statements } };
+}
+
+function withoutUndefined(object: Json): Json {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
+}
+
+export function serializeTemplate(template: Json, format: 'json' | 'yaml'): string {
+  if (format === 'json') return `${JSON.stringify(template, null, 2)}\n`;
+  return yaml.dump(template, { noRefs: true, lineWidth: -1, sortKeys: false, quotingType: '"' });
+}

@@ -1,0 +1,240 @@
+/**
+ * Running a suite of Python test files: shared by `unit-test` and `integration-test`.
+ * Finds the files, runs them in parallel (each in its own process group, stopped with its
+ * whole tree at the timeout), prints each file's output as one block under a header, and
+ * writes the JUnit report.
+ */
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TestRunner, TestSuite } from './contract.js';
+import { ConfigError, EXIT } from './errors.js';
+import { killRunningGroups, run, runInProcessGroup } from './exec.js';
+import { readFrameworkCases, writeJUnit, type CaseStatus, type JUnitCase, type JUnitSuite } from './junit.js';
+import { displayPath, formatDuration, progress, style } from './output.js';
+import { toPosix } from './paths.js';
+
+/** Files that are never test scripts even though they end in .py. */
+const NOT_TESTS = new Set(['__init__.py', 'conftest.py']);
+
+/**
+ * The test files of a suite, repository-relative (POSIX): the listed `Files` in their order,
+ * or every `*.py` file of the folder sorted by name. None is a ConfigError (exit 2).
+ */
+export function discoverTestFiles(root: string, suite: TestSuite, key: string): string[] {
+  if (suite.files) return suite.files.map((file) => toPosix(path.relative(root, path.join(suite.absoluteFolder, file))));
+  const names = readdirSync(suite.absoluteFolder, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.py') && !NOT_TESTS.has(entry.name))
+    .map((entry) => entry.name)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (names.length === 0) {
+    throw new ConfigError(`${suite.folder}/: no test files found (expected *.py files in the folder ${key} names); add a test file, or point ${key}.Folder in config/config.yaml at the folder that holds them`);
+  }
+  return names.map((name) => toPosix(path.join(suite.folder, name)));
+}
+
+/** The config key naming a suite, when the repository has none configured. */
+export function requireSuite(suite: TestSuite | undefined, key: string, defaultFolder: string): TestSuite {
+  if (suite) return suite;
+  throw new ConfigError(`config/config.yaml: ${key}: no test folder configured and ${defaultFolder}/ does not exist; add ${key}: {Folder: ${defaultFolder}} and put the test files there`);
+}
+
+export interface TestOutcome {
+  /** Repository-relative file (or a label such as `invoke events/ping.json`). */
+  name: string;
+  status: CaseStatus;
+  /** One line: `exit 1`, `timed out after 300 s`, ... */
+  detail: string;
+  durationMs: number;
+  output: string;
+  /** JUnit test cases the framework reported itself (pytest). */
+  embedded?: JUnitSuite['embedded'];
+}
+
+export interface SuiteRun {
+  outcomes: TestOutcome[];
+  passed: number;
+  failed: number;
+  skipped: number;
+  durationMs: number;
+  reportPath: string;
+  exitCode: number;
+}
+
+export interface RunSuiteOptions {
+  /** Report title, e.g. `unit-tests`. */
+  suiteName: string;
+  root: string;
+  files: string[];
+  runner: TestRunner;
+  python: string;
+  /** Arguments after the file (integration tests: the function ARN). */
+  args: string[];
+  /** Variables added to ours for every test process. */
+  env: Record<string, string>;
+  /** Folders put before the existing PYTHONPATH. */
+  pythonPath: string[];
+  jobs: number;
+  timeoutSeconds: number;
+  reportPath: string;
+  /** Outcomes that happened before the files ran (integration-test --invoke). */
+  earlier?: TestOutcome[];
+  step: string;
+}
+
+interface Invocation {
+  args: string[];
+  /** pytest's own JUnit file for this test file. */
+  junitFile?: string;
+}
+
+/** How one file runs under each runner: a bare script, pytest, or unittest. */
+function invocation(runner: TestRunner, file: string, extraArgs: string[], scratch: string, index: number): Invocation {
+  switch (runner) {
+    case 'script':
+      return { args: [file, ...extraArgs] };
+    // The frameworks take no extra arguments: their tests read FUNCTION_ARN from the environment.
+    case 'pytest': {
+      const junitFile = path.join(scratch, `${index}.xml`);
+      return { args: ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junitFile}`, '-o', `junit_suite_name=${file}`, file], junitFile };
+    }
+    case 'unittest': {
+      const dir = path.posix.dirname(file);
+      return { args: ['-m', 'unittest', 'discover', '-v', '-s', dir, '-t', dir, '-p', path.posix.basename(file)] };
+    }
+  }
+}
+
+/** pytest and unittest exit 5 when a file holds no tests: that file is skipped, not failed. */
+const NO_TESTS_EXIT = 5;
+
+function judge(runner: TestRunner, result: { exitCode: number | null; signal: string | null; timedOut: boolean }, timeoutSeconds: number): { status: CaseStatus; detail: string } {
+  if (result.timedOut) return { status: 'failed', detail: `timed out after ${timeoutSeconds} s (process tree stopped)` };
+  if (result.exitCode === 0) return { status: 'passed', detail: 'exit 0' };
+  if (runner !== 'script' && result.exitCode === NO_TESTS_EXIT) return { status: 'skipped', detail: 'no tests in file' };
+  if (result.exitCode === null) return { status: 'failed', detail: `killed by ${result.signal}` };
+  return { status: 'failed', detail: `exit ${result.exitCode}` };
+}
+
+const LABEL: Record<CaseStatus, (text: string) => string> = {
+  passed: (t) => style.green(t, process.stdout),
+  failed: (t) => style.red(t, process.stdout),
+  skipped: (t) => style.yellow(t, process.stdout),
+};
+
+/** One file's block: a header line with the file, result and duration, then its output. */
+export function formatOutcome(outcome: TestOutcome): string {
+  const result = { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP' }[outcome.status];
+  const detail = outcome.status === 'passed' ? '' : `, ${outcome.detail}`;
+  const header = `${LABEL[outcome.status](`==== ${result}`)} ${outcome.name} (${formatDuration(outcome.durationMs)}${detail})`;
+  const body = outcome.output.trimEnd();
+  return `${header}\n${body ? `${body}\n` : ''}`;
+}
+
+/** The runner must import pytest (from the interpreter or the installed requirements). */
+async function checkFramework(runner: TestRunner, python: string, env: NodeJS.ProcessEnv, requirements: string): Promise<void> {
+  if (runner !== 'pytest') return;
+  const probe = await run(python, ['-c', 'import pytest'], { env });
+  if (probe.exitCode !== 0) {
+    throw new ConfigError(`Runner pytest: pytest cannot be imported by ${python}; add pytest to ${requirements}`);
+  }
+}
+
+/** Runs `files` with at most `jobs` at once and returns their outcomes in file order. */
+export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
+  const start = performance.now();
+  const timestamp = new Date();
+  const pythonPath = [...options.pythonPath, ...(process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [])].join(path.delimiter);
+  const env = { ...process.env, ...options.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' };
+  await checkFramework(options.runner, options.python, env, 'the test folder\'s requirements.txt');
+
+  const scratch = await mkdtemp(path.join(tmpdir(), 'lambda-cd-junit-'));
+  const jobs = Math.max(1, Math.min(options.jobs, options.files.length));
+  progress(options.step, `running ${options.files.length} test file${options.files.length === 1 ? '' : 's'} (${options.runner}, ${jobs} at a time, timeout ${options.timeoutSeconds} s each)`);
+
+  // Test processes lead their own process groups, so a Ctrl-C or a CodeBuild stop reaches them only through us.
+  const onSignal = (signal: NodeJS.Signals) => {
+    killRunningGroups('SIGKILL');
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.kill(process.pid, signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const outcomes: TestOutcome[] = new Array(options.files.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < options.files.length) {
+      const index = next++;
+      const file = options.files[index]!;
+      const call = invocation(options.runner, file, options.args, scratch, index);
+      const result = await runInProcessGroup(options.python, call.args, { cwd: options.root, env, timeoutMs: options.timeoutSeconds * 1000 });
+      const verdict = judge(options.runner, result, options.timeoutSeconds);
+      const outcome: TestOutcome = { name: file, ...verdict, durationMs: result.durationMs, output: result.output };
+      if (call.junitFile) outcome.embedded = await readFile(call.junitFile, 'utf8').then(readFrameworkCases, () => undefined);
+      outcomes[index] = outcome;
+      // One write per file: blocks of parallel files never interleave.
+      process.stdout.write(formatOutcome(outcome));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: jobs }, worker));
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await rm(scratch, { recursive: true, force: true });
+  }
+
+  const all = [...(options.earlier ?? []), ...outcomes];
+  const cases = all.filter((o) => !coveredByFramework(o)).map((o) => junitCase(o, options.suiteName));
+  const embedded = all.flatMap((o) => o.embedded ?? []);
+  await writeJUnit(options.reportPath, [{ name: options.suiteName, timestamp, cases, embedded }]);
+  // The summary counts what the report holds: files, or the tests a framework reported in them.
+  const count = (status: CaseStatus) => cases.filter((c) => c.status === status).length;
+  const failed = count('failed') + embedded.reduce((sum, part) => sum + part.failures + part.errors, 0);
+  const skipped = count('skipped') + embedded.reduce((sum, part) => sum + part.skipped, 0);
+  const passed = count('passed') + embedded.reduce((sum, part) => sum + part.tests - part.failures - part.errors - part.skipped, 0);
+  return {
+    outcomes: all,
+    passed,
+    failed,
+    skipped,
+    durationMs: performance.now() - start,
+    reportPath: options.reportPath,
+    exitCode: failed > 0 || all.some((o) => o.status === 'failed') ? EXIT.failed : EXIT.ok,
+  };
+}
+
+/** A file whose framework reported its own cases needs no case of its own, unless it failed outside them. */
+function coveredByFramework(outcome: TestOutcome): boolean {
+  const embedded = outcome.embedded ?? [];
+  if (embedded.reduce((sum, part) => sum + part.tests, 0) === 0) return false;
+  const frameworkFailures = embedded.reduce((sum, part) => sum + part.failures + part.errors, 0);
+  return outcome.status !== 'failed' || frameworkFailures > 0;
+}
+
+function junitCase(outcome: TestOutcome, suiteName: string): JUnitCase {
+  return {
+    name: outcome.name,
+    classname: suiteName,
+    durationMs: outcome.durationMs,
+    status: outcome.status,
+    message: outcome.status === 'passed' ? undefined : outcome.detail,
+    output: outcome.output,
+  };
+}
+
+/** The end of a run: the failed files, then `N passed, N failed` (`, N skipped` when any). */
+export function formatSummary(suite: SuiteRun): string {
+  const lines: string[] = [''];
+  const failed = suite.outcomes.filter((o) => o.status === 'failed');
+  if (failed.length > 0) {
+    lines.push('Failed:');
+    for (const outcome of failed) lines.push(`  ${outcome.name} (${outcome.detail})`);
+  }
+  lines.push(`Finished in ${formatDuration(suite.durationMs)}; JUnit report: ${displayPath(suite.reportPath)}`);
+  lines.push(`${suite.passed} passed, ${suite.failed} failed${suite.skipped > 0 ? `, ${suite.skipped} skipped` : ''}`);
+  return `${lines.join('\n')}\n`;
+}

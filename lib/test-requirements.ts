@@ -1,0 +1,88 @@
+/**
+ * The packages tests need, installed with `pip install --target` into a cache folder of their
+ * own: never into the interpreter's site-packages, never into the deployment package. The
+ * folder is named after what decides its contents (the requirement files' bytes, the Python
+ * version, pip's source options), so an unchanged repository reuses the earlier install.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { EnvironmentError } from './errors.js';
+import { run } from './exec.js';
+import { displayPath, progress } from './output.js';
+import { pipSourceArgs, type PipOptions } from './python.js';
+
+export interface TestRequirementsOptions {
+  python: string;
+  /** requirements.txt files; missing ones are skipped. */
+  requirementFiles: string[];
+  /** The cache root (`--cache-dir`); installs go below `pip-test/`. */
+  cacheDir: string;
+  pip: PipOptions;
+  /** Working directory for pip (relative paths inside requirement files). */
+  cwd: string;
+  /** Progress label, e.g. `unit-test`. */
+  step: string;
+}
+
+export interface TestRequirements {
+  /** The folder to put on PYTHONPATH; undefined when there was nothing to install. */
+  dir?: string;
+  reused: boolean;
+}
+
+/** Interpreter identity for the cache key: a different Python needs its own install. */
+async function pythonIdentity(python: string): Promise<string> {
+  const result = await run(python, ['-c', 'import sys, platform; print(sys.implementation.cache_tag, platform.machine(), sys.version.split()[0])']);
+  if (result.exitCode !== 0) throw new EnvironmentError(`${python}: cannot run the Python interpreter (exit ${result.exitCode}): ${result.stderr.trim().split('\n').pop()}`);
+  return result.stdout.trim();
+}
+
+/** True when a requirements file names anything (not only comments and blank lines). */
+function hasRequirements(text: string): boolean {
+  return text.split(/\r?\n/).some((line) => line.replace(/(^|\s)#.*$/, '').trim() !== '');
+}
+
+export async function installTestRequirements(options: TestRequirementsOptions): Promise<TestRequirements> {
+  const files = options.requirementFiles.filter((file) => existsSync(file));
+  const contents = files.map((file) => readFileSync(file));
+  if (!contents.some((bytes) => hasRequirements(bytes.toString('utf8')))) return { reused: false };
+
+  const identity = await pythonIdentity(options.python);
+  const hash = createHash('sha256');
+  for (const [index, bytes] of contents.entries()) hash.update(`${path.basename(files[index]!)}\0${bytes.length}\0`).update(bytes);
+  hash.update(`\0${identity}\0${JSON.stringify(pipSourceArgs(options.pip))}`);
+  const key = hash.digest('hex').slice(0, 32);
+  const parent = path.join(options.cacheDir, 'pip-test');
+  const target = path.join(parent, key);
+  const shownFiles = files.map(displayPath).join(', ');
+  if (existsSync(target)) {
+    progress(options.step, `test requirements unchanged (${shownFiles}): reusing ${displayPath(target)}`);
+    return { dir: target, reused: true };
+  }
+
+  await mkdir(parent, { recursive: true });
+  const temporary = await mkdtemp(path.join(parent, `.${key}.tmp-`));
+  progress(options.step, `installing test requirements (${shownFiles}) for ${identity.split(' ').pop()} into ${displayPath(target)}`);
+  try {
+    const args = ['-m', 'pip', 'install', '--target', temporary, '--disable-pip-version-check', '--no-input', '--quiet', ...pipSourceArgs(options.pip)];
+    for (const file of files) args.push('-r', file);
+    const result = await run(options.python, args, { cwd: options.cwd });
+    if (result.exitCode !== 0) {
+      const tail = result.stderr.trim().split('\n').filter((line) => line.trim() !== '').slice(-4).join(' | ');
+      throw new EnvironmentError(`installing test requirements (${shownFiles}) with pip failed (exit ${result.exitCode}): ${tail}`);
+    }
+    try {
+      await rename(temporary, target);
+    } catch (error) {
+      // Another run installed the same key meanwhile: its folder is as good as ours.
+      if (!existsSync(target)) throw error;
+      await rm(temporary, { recursive: true, force: true });
+    }
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true });
+    throw error;
+  }
+  return { dir: target, reused: false };
+}

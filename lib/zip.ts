@@ -1,0 +1,269 @@
+/**
+ * Deterministic zip writing in two steps, so compressed data can be cached and reused:
+ *
+ * 1. `compressFiles` deflates files into "blob" files (one per worker, several at once on
+ *    the libuv thread pool), recording each entry's CRC, sizes and where its data lies.
+ * 2. `writeZip` writes the archive from those records: entries sorted by name, every
+ *    timestamp 1980-01-01 00:00 (the zip epoch), Unix modes 0644 for files, 0755 for
+ *    executables and directories, no extra fields, no data descriptors. The bytes depend
+ *    only on names, modes and contents: not on umask, mtimes, time zone or order on disk.
+ *
+ * Both steps stream through fixed-size buffers, so memory stays flat however large the
+ * package. (archiver, which we used first, cannot append entries compressed earlier;
+ * that is what makes a rebuild with only src/ changed cheap.)
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+
+export interface FileToZip {
+  /** Name inside the zip: POSIX separators, no leading slash. */
+  name: string;
+  /** Path on disk. */
+  path: string;
+  executable: boolean;
+}
+
+/** One entry whose data is ready, compressed, in a blob file. Directories have no blob. */
+export interface ZipEntry {
+  /** Directories end with '/'. */
+  name: string;
+  executable: boolean;
+  method: 0 | 8;
+  crc: number;
+  size: number;
+  compressedSize: number;
+  /** Path of the blob holding the data (absolute, or relative to a base the caller resolves). */
+  blob?: string;
+  offset: number;
+}
+
+export interface ZipWritten {
+  sha256: string;
+  size: number;
+}
+
+const DEFLATE_LEVEL = 6; // zip's default: the same sizes as `zip -r`
+const WHOLE_FILE_LIMIT = 4 * 1024 * 1024; // smaller files are read whole; larger ones stream
+const DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1;
+const MAX_ENTRIES = 0xffff; // without zip64
+const MAX_OFFSET = 0xffffffff;
+const deflateRaw = promisify(zlib.deflateRaw);
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+/** CRC-32 as zip uses it (zlib.crc32 from Node 20.15; a table otherwise). */
+export function crc32(data: Uint8Array, previous = 0): number {
+  const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+  if (native) return native(data, previous);
+  let crc = ~previous >>> 0;
+  for (const byte of data) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+/** Appends to one blob file; positional writes let a stored entry overwrite a failed deflate. */
+class Blob {
+  private constructor(readonly file: string, private readonly handle: FileHandle, public length = 0) {}
+  static async create(file: string): Promise<Blob> {
+    return new Blob(file, await open(file, 'w'));
+  }
+  async writeAt(position: number, data: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < data.length) written += (await this.handle.write(data, written, data.length - written, position + written)).bytesWritten;
+  }
+  async close(): Promise<void> {
+    await this.handle.truncate(this.length);
+    await this.handle.close();
+  }
+
+  /** Compresses `file` into this blob; stores it instead when deflate does not make it smaller. */
+  async add(file: FileToZip): Promise<ZipEntry> {
+    const offset = this.length;
+    const { size } = await stat(file.path);
+    const entry: ZipEntry = { name: file.name, executable: file.executable, method: 8, crc: 0, size, compressedSize: 0, blob: this.file, offset };
+    if (size <= WHOLE_FILE_LIMIT) {
+      const data = await readFile(file.path);
+      const compressed = await deflateRaw(data, { level: DEFLATE_LEVEL });
+      const stored = compressed.length >= data.length;
+      await this.writeAt(offset, stored ? data : compressed);
+      Object.assign(entry, { crc: crc32(data), size: data.length, method: stored ? 0 : 8, compressedSize: stored ? data.length : compressed.length });
+    } else {
+      let crc = 0;
+      let position = offset;
+      const input = createReadStream(file.path, { highWaterMark: 1024 * 1024 });
+      input.on('data', (chunk) => (crc = crc32(chunk as Buffer, crc)));
+      const deflate = input.pipe(zlib.createDeflateRaw({ level: DEFLATE_LEVEL }));
+      input.on('error', (error) => deflate.destroy(error));
+      for await (const chunk of deflate) {
+        await this.writeAt(position, chunk as Buffer);
+        position += (chunk as Buffer).length;
+      }
+      Object.assign(entry, { crc, compressedSize: position - offset });
+      if (entry.compressedSize >= size) {
+        position = offset;
+        for await (const chunk of createReadStream(file.path, { highWaterMark: 1024 * 1024 })) {
+          await this.writeAt(position, chunk as Buffer);
+          position += (chunk as Buffer).length;
+        }
+        Object.assign(entry, { method: 0, compressedSize: size });
+      }
+    }
+    this.length = offset + entry.compressedSize;
+    return entry;
+  }
+}
+
+/**
+ * Compresses `files` into blob files `<blobPrefix>-<n>.bin` with `concurrency` workers.
+ * `onProgress` is called after each file with the bytes read so far.
+ */
+export async function compressFiles(files: FileToZip[], blobPrefix: string, options: { concurrency?: number; onProgress?: (files: number, bytes: number) => void } = {}): Promise<ZipEntry[]> {
+  const workers = Math.max(1, Math.min(options.concurrency ?? 4, files.length));
+  const entries: ZipEntry[] = new Array(files.length);
+  let next = 0;
+  let done = 0;
+  let bytes = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      const blob = await Blob.create(`${blobPrefix}-${worker}.bin`);
+      try {
+        while (next < files.length) {
+          const index = next++;
+          entries[index] = await blob.add(files[index]!);
+          bytes += entries[index]!.size;
+          options.onProgress?.(++done, bytes);
+        }
+      } finally {
+        await blob.close();
+      }
+    }),
+  );
+  return entries;
+}
+
+/** Directory entries for every parent folder of `names`. */
+export function directoryEntries(names: string[]): ZipEntry[] {
+  const folders = new Set<string>();
+  for (const name of names) {
+    const parts = name.split('/');
+    for (let i = 1; i < parts.length; i++) folders.add(`${parts.slice(0, i).join('/')}/`);
+  }
+  return [...folders].map((name) => ({ name, executable: true, method: 0, crc: 0, size: 0, compressedSize: 0, offset: 0 }));
+}
+
+/** Byte order of the UTF-8 names: the same on every machine and locale. */
+export function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Buffered output that hashes what it writes. */
+class Output {
+  private buffer = Buffer.allocUnsafe(1024 * 1024);
+  private used = 0;
+  position = 0;
+  readonly hash = createHash('sha256');
+  constructor(private readonly handle: FileHandle) {}
+  async write(data: Uint8Array): Promise<void> {
+    if (this.used + data.length > this.buffer.length) await this.flush();
+    if (data.length > this.buffer.length) {
+      await this.handle.write(data);
+      this.hash.update(data);
+    } else {
+      this.buffer.set(data, this.used);
+      this.used += data.length;
+    }
+    this.position += data.length;
+  }
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const chunk = this.buffer.subarray(0, this.used);
+    this.hash.update(chunk);
+    await this.handle.write(chunk);
+    this.used = 0;
+  }
+}
+
+function header(entry: ZipEntry, name: Buffer, central: boolean, localOffset = 0): Buffer {
+  const flags = /[^\x20-\x7e]/.test(entry.name) ? 0x0800 : 0; // UTF-8 names
+  const directory = entry.name.endsWith('/');
+  const mode = directory ? 0o40755 : entry.executable ? 0o100755 : 0o100644;
+  const buffer = Buffer.alloc((central ? 46 : 30) + name.length);
+  let at = 0;
+  const u16 = (value: number) => (at = buffer.writeUInt16LE(value, at));
+  const u32 = (value: number) => (at = buffer.writeUInt32LE(value >>> 0, at));
+  u32(central ? 0x02014b50 : 0x04034b50);
+  if (central) u16((3 << 8) | 20); // made by: Unix, spec 2.0
+  u16(20); // version needed
+  u16(flags);
+  u16(entry.method);
+  u16(0); // time 00:00:00
+  u16(DOS_DATE_1980_01_01);
+  u32(entry.crc);
+  u32(entry.compressedSize);
+  u32(entry.size);
+  u16(name.length);
+  u16(0); // extra field length
+  if (central) {
+    u16(0); // comment length
+    u16(0); // disk number
+    u16(0); // internal attributes
+    u32(((mode << 16) | (directory ? 0x10 : 0)) >>> 0);
+    u32(localOffset);
+  }
+  name.copy(buffer, at);
+  return buffer;
+}
+
+/**
+ * Writes `entries` (sorted here) as a zip at `file`. `resolveBlob` maps an entry's blob to
+ * a path on disk. Returns the zip's size and sha256.
+ */
+export async function writeZip(file: string, entries: ZipEntry[], resolveBlob: (blob: string) => string = (blob) => blob): Promise<ZipWritten> {
+  if (entries.length > MAX_ENTRIES) throw new RangeError(`${entries.length} files: more than a zip without zip64 holds (${MAX_ENTRIES})`);
+  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
+  const handle = await open(file, 'w');
+  const blobs = new Map<string, FileHandle>();
+  try {
+    const out = new Output(handle);
+    const chunk = Buffer.allocUnsafe(1024 * 1024);
+    const central: Buffer[] = [];
+    for (const entry of sorted) {
+      const name = Buffer.from(entry.name);
+      const offset = out.position;
+      if (offset > MAX_OFFSET) throw new RangeError('zip larger than 4 GB (zip64 is not supported)');
+      central.push(header(entry, name, true, offset));
+      await out.write(header(entry, name, false));
+      if (entry.blob === undefined || entry.compressedSize === 0) continue;
+      const blobPath = resolveBlob(entry.blob);
+      let blob = blobs.get(blobPath);
+      if (!blob) blobs.set(blobPath, (blob = await open(blobPath, 'r')));
+      for (let copied = 0; copied < entry.compressedSize; ) {
+        const { bytesRead } = await blob.read(chunk, 0, Math.min(chunk.length, entry.compressedSize - copied), entry.offset + copied);
+        if (bytesRead === 0) throw new Error(`${path.basename(blobPath)}: compressed data of ${entry.name} is missing`);
+        await out.write(chunk.subarray(0, bytesRead));
+        copied += bytesRead;
+      }
+    }
+    const centralStart = out.position;
+    for (const record of central) await out.write(record);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(sorted.length, 8);
+    end.writeUInt16LE(sorted.length, 10);
+    end.writeUInt32LE(out.position - centralStart, 12);
+    end.writeUInt32LE(centralStart, 16);
+    await out.write(end);
+    await out.flush();
+    return { sha256: out.hash.digest('hex'), size: out.position };
+  } finally {
+    await Promise.all([...blobs.values()].map((blob) => blob.close()));
+    await handle.close();
+  }
+}

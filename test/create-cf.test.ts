@@ -1,0 +1,311 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { loadRepository } from '../lib/contract.js';
+import { readStageEnv } from '../lib/stage-env.js';
+import { runCli } from './helpers/cli.js';
+import { makeRepo, tempDir } from './helpers/repo.js';
+
+type Template = {
+  Parameters: Record<string, unknown>;
+  Resources: Record<string, { Type: string; Properties: Record<string, any> }>;
+  Outputs: Record<string, any>;
+};
+
+async function createCf(root: string, ...args: string[]) {
+  return runCli(['create-cf', '--path', root, '--stack', 'Pipe', ...args]);
+}
+
+/** Runs create-cf and returns the written templates by stage. */
+async function generate(root: string, ...args: string[]): Promise<{ files: string[]; templates: Record<string, Template>; stderr: string }> {
+  const result = await createCf(root, ...args);
+  expect(result.stderr).not.toContain('error');
+  expect(result.exitCode).toBe(0);
+  const files = result.stdout.trim().split('\n');
+  const templates: Record<string, Template> = {};
+  for (const file of files) {
+    const stage = /stack(\w+)\.(json|yaml)$/.exec(file)![1]!;
+    templates[stage] = (file.endsWith('.json') ? JSON.parse(readFileSync(file, 'utf8')) : yaml.load(readFileSync(file, 'utf8'))) as Template;
+  }
+  return { files, templates, stderr: result.stderr };
+}
+
+function resourcesOfType(template: Template, type: string) {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+function role(template: Template) {
+  return resourcesOfType(template, 'AWS::IAM::Role')[0]![1].Properties;
+}
+
+function fn(template: Template) {
+  return resourcesOfType(template, 'AWS::Lambda::Function')[0]![1].Properties;
+}
+
+const VPC = 'Vpc:\n  SubnetIds: [subnet-0123abcd, subnet-4567efab]\n  SecurityGroupIds: [sg-0123abcd]\n';
+const LAYER = 'arn:aws:lambda:us-east-1:123456789012:layer:shared:3';
+
+/** What a 2018 iam.py built with troposphere returned (Role.to_dict()), without needing troposphere. */
+const ROLE_DICT = `{
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}]},
+            "Policies": [{"PolicyName": "ReadConfig", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::legacy-config/*"]}]}}],
+        },
+    }`;
+const TROPOSPHERE_LIKE_IAM = `class Role:
+    def __init__(self, title):
+        self.title = title
+    def to_dict(self):
+        return ${ROLE_DICT}
+
+def get_iam(ref_name):
+    return Role(ref_name)
+`;
+const SEED_DICT_IAM = `def get_iam(ref_name):
+    return ${ROLE_DICT}
+`;
+
+/** One repository per row of the matrix; each exercises different files and settings. */
+const MATRIX: Record<string, { files: Record<string, string>; args?: string[] }> = {
+  'yaml files, three stages, VPC, layers, arm64, tracing, reserved concurrency, retention, tags': {
+    files: {
+      'config/config.yaml': `Name: Orders\nHandler: app.handler\nRuntime: python3.13\nArchitecture: arm64\nStages: [Alpha, Beta]\nDescription: Takes orders\n${VPC}Layers: [${LAYER}]\nTracing: Active\nReservedConcurrency: 5\nLogRetentionInDays: 30\nTags: {team: shop, cost-center: "42"}\n`,
+      'config/Alpha/env.yaml': 'TABLE: orders-alpha\nDB_PASSWORD: "{{resolve:secretsmanager:orders/alpha:SecretString:password}}"\nRETRIES: 3\nVERBOSE: true\n',
+      'config/Alpha/iam.yaml': 'Statements:\n  - Effect: Allow\n    Action: [dynamodb:GetItem, dynamodb:PutItem]\n    Resource: !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/orders-alpha"\nManagedPolicyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n',
+      'config/Beta/env.yml': 'TABLE: "{{resolve:ssm:/orders/beta/table}}"\n',
+      'config/Beta/iam.yaml': 'ManagedPolicyArns: [arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess]\n',
+      'config/PROD/env.yaml': 'TABLE: orders\n',
+    },
+  },
+  'json files, stage overrides, yaml output': {
+    files: {
+      'config/config.yaml': 'Name: Billing_Job\nHandler: jobs/run.main\nStages: [Gamma]\nStageOverrides:\n  PROD: {MemorySize: 1024, Timeout: 300, ReservedConcurrency: 20, LogRetentionInDays: 365, Tracing: PassThrough}\n',
+      'src/jobs/run.py': 'def main(event, context):\n    return None\n',
+      'config/Gamma/env.json': '{"MODE": "test", "LIMIT": 10}',
+      'config/Gamma/iam.json': '{"Statements": [{"Sid": "ReadBucket", "Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::billing-gamma/*"]}]}',
+      'config/PROD/env.json': '{"MODE": "live"}',
+      'config/PROD/iam.json': '{"ManagedPolicyArns": ["arn:aws:iam::aws:policy/AmazonSESFullAccess"], "PermissionsBoundary": "arn:aws:iam::123456789012:policy/boundary"}',
+    },
+    args: ['--format', 'yaml'],
+  },
+  'env.py get_env(stage), iam.py returning role Properties': {
+    files: {
+      'config/config.yaml': 'Name: Mailer\nHandler: app.handler\nStages: [QA]\n',
+      'config/QA/env.py': 'def get_env(stage):\n    return {"STAGE_NAME": stage.lower(), "PORT": 25}\n',
+      'config/QA/iam.py': 'def get_iam(ref_name):\n    return {"ManagedPolicyArns": ["arn:aws:iam::aws:policy/AmazonSESFullAccess"], "Path": "/functions/"}\n',
+      'config/PROD/env.py': 'def get_env(stage):\n    return {"STAGE_NAME": stage.lower()}\n',
+    },
+  },
+  'seed layout: env.py get_env(), iam.py returning a troposphere-like Role via to_dict()': {
+    files: {
+      'config/config.yaml': 'Name: Legacy\nHandler: app.handler\nMemory: 256\nTimeout: 10\n',
+      'config/Gamma/env.py': 'def get_env():\n    return {"STAGE": "Gamma"}\n',
+      'config/Gamma/iam.py': TROPOSPHERE_LIKE_IAM,
+      'config/PROD/env.py': 'def get_env():\n    return {"STAGE": "PROD"}\n',
+      'config/PROD/iam.py': SEED_DICT_IAM,
+    },
+  },
+  'no env or iam files: the minimal role': {
+    files: { 'config/config.yaml': 'Name: Tiny\nHandler: app.handler\n' },
+  },
+};
+
+describe('create-cf over a matrix of configurations', () => {
+  it('writes one template per stage, PROD included, each passing cfn-lint with no errors and no warnings', async () => {
+    const generated = await Promise.all(Object.entries(MATRIX).map(async ([name, row]) => {
+      const root = await makeRepo(row.files);
+      return { name, root, ...(await generate(root, ...(row.args ?? []))) };
+    }));
+    const all = generated.flatMap((g) => g.files);
+    expect(generated.map((g) => Object.keys(g.templates))).toEqual([['Alpha', 'Beta', 'PROD'], ['Gamma', 'PROD'], ['QA', 'PROD'], ['Gamma', 'PROD'], ['PROD']]);
+    expect(generated[1]!.files.every((f) => f.endsWith('.yaml'))).toBe(true);
+    for (const g of generated) expect(g.files.every((f) => path.dirname(f) === path.join(g.root, 'dist'))).toBe(true);
+
+    const lint = await execa('cfn-lint', ['--format', 'json', '--', ...all], { reject: false });
+    expect(JSON.parse(lint.stdout).map((m: any) => `${m.Filename}: ${m.Rule.Id} ${m.Message}`)).toEqual([]);
+    expect(lint.exitCode).toBe(0);
+
+    // Nothing lambda-cd itself writes grants every action (the user's own files here do not either).
+    for (const g of generated) {
+      for (const template of Object.values(g.templates)) {
+        const statements = role(template).Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+        expect(statements.filter((st: any) => st.NotAction !== undefined)).toEqual([]);
+        expect(statements.flatMap((st: any) => [st.Action].flat()).filter((a: string) => a === '*' || a.endsWith(':*'))).toEqual([]);
+      }
+    }
+    const [full, json, py, seed, minimal] = generated.map((g) => g.templates);
+
+    // Settings from config.yaml, per stage.
+    const alpha = fn(full!.Alpha!);
+    expect(alpha).toMatchObject({
+      FunctionName: 'OrdersAlpha', Handler: 'app.handler', Runtime: 'python3.13', Architectures: ['arm64'], Description: 'Takes orders',
+      Layers: [LAYER], TracingConfig: { Mode: 'Active' }, ReservedConcurrentExecutions: 5,
+      VpcConfig: { SubnetIds: ['subnet-0123abcd', 'subnet-4567efab'], SecurityGroupIds: ['sg-0123abcd'] },
+      Environment: { Variables: { DB_PASSWORD: '{{resolve:secretsmanager:orders/alpha:SecretString:password}}', RETRIES: '3', TABLE: 'orders-alpha', VERBOSE: 'true' } },
+    });
+    expect(alpha.Tags).toEqual([{ Key: 'cost-center', Value: '42' }, { Key: 'lambda-cd:stage', Value: 'Alpha' }, { Key: 'team', Value: 'shop' }]);
+    expect(resourcesOfType(full!.Alpha!, 'AWS::Logs::LogGroup')[0]![1].Properties).toMatchObject({ LogGroupName: '/aws/lambda/OrdersAlpha', RetentionInDays: 30 });
+    const alphaRole = role(full!.Alpha!);
+    expect(alphaRole.ManagedPolicyArns).toEqual(['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', { 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }]);
+    expect(alphaRole.Policies.map((p: any) => p.PolicyName)).toEqual(['function-permissions', 'lambda-cd-logs', 'lambda-cd-xray']);
+    expect(alphaRole.Policies[2].PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' }]);
+    expect(fn(full!.Beta!).Environment.Variables).toEqual({ TABLE: '{{resolve:ssm:/orders/beta/table}}' });
+
+    const prod = fn(json!.PROD!);
+    expect(prod).toMatchObject({ FunctionName: 'Billing_JobPROD', Handler: 'jobs/run.main', MemorySize: 1024, Timeout: 300, ReservedConcurrentExecutions: 20, TracingConfig: { Mode: 'PassThrough' } });
+    expect(fn(json!.Gamma!)).toMatchObject({ MemorySize: 128, Timeout: 60, Environment: { Variables: { LIMIT: '10', MODE: 'test' } } });
+    expect(fn(json!.Gamma!).ReservedConcurrentExecutions).toBeUndefined();
+    expect(role(json!.PROD!)).toMatchObject({ PermissionsBoundary: 'arn:aws:iam::123456789012:policy/boundary', ManagedPolicyArns: ['arn:aws:iam::aws:policy/AmazonSESFullAccess'] });
+
+    // get_env(stage) is given the stage.
+    expect(fn(py!.QA!).Environment.Variables).toEqual({ PORT: '25', STAGE_NAME: 'qa' });
+    expect(fn(py!.PROD!).Environment.Variables).toEqual({ STAGE_NAME: 'prod' });
+    expect(role(py!.QA!)).toMatchObject({ Path: '/functions/', ManagedPolicyArns: ['arn:aws:iam::aws:policy/AmazonSESFullAccess'] });
+    expect(role(py!.PROD!).ManagedPolicyArns).toBeUndefined();
+
+    // The 2018 names, exactly.
+    for (const [stage, template] of Object.entries(seed!)) {
+      expect(Object.keys(template.Parameters)).toEqual(['S3Storage', 'S3Key']);
+      expect(Object.keys(template.Resources).sort()).toEqual(['Legacy', 'LegacyAlias', 'LegacyLogGroup', `LegacyPipe${stage}IAM`]);
+      expect(fn(template)).toMatchObject({
+        FunctionName: `Legacy${stage}`, MemorySize: 256, Timeout: 10, Role: { 'Fn::GetAtt': [`LegacyPipe${stage}IAM`, 'Arn'] },
+        Code: { S3Bucket: { Ref: 'S3Storage' }, S3Key: { Ref: 'S3Key' } }, Environment: { Variables: { STAGE: stage } },
+      });
+      expect(template.Resources.LegacyAlias!.Properties).toMatchObject({ Name: `LegacyPipe${stage}`, FunctionName: { Ref: 'Legacy' }, FunctionVersion: '$LATEST' });
+      expect(template.Outputs).toEqual({
+        [`LegacyPipe${stage}`]: { Description: `${stage}: ARN for Lambda Function`, Value: { 'Fn::GetAtt': ['Legacy', 'Arn'] }, Export: { Name: `LegacyPipe${stage}` } },
+      });
+      expect(role(template).Policies[0]).toEqual({ PolicyName: 'ReadConfig', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::legacy-config/*'] }] } });
+    }
+
+    // The minimal role: trusts Lambda only, writes only to its own log group.
+    const tiny = minimal!.PROD!;
+    expect(role(tiny)).toEqual({
+      AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }] },
+      Policies: [{ PolicyName: 'lambda-cd-logs', PolicyDocument: { Version: '2012-10-17', Statement: [{
+        Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${TinyLogGroup}:*' },
+      }] } }],
+      Tags: [{ Key: 'lambda-cd:stage', Value: 'PROD' }],
+    });
+    expect(resourcesOfType(tiny, 'AWS::Logs::LogGroup')[0]![1].Properties.RetentionInDays).toBeUndefined();
+    expect(fn(tiny).Environment).toBeUndefined();
+  });
+});
+
+describe('create-cf output', () => {
+  it('--stage writes one template, --format yaml writes .yaml, and the same input gives the same bytes', async () => {
+    const root = await makeRepo({ 'config/Gamma/env.yaml': 'BETA: "2"\nALPHA: "1"\n' });
+    const out = await tempDir();
+    const first = await createCf(root, '--stage', 'Gamma', '--out-dir', out);
+    expect(first).toMatchObject({ exitCode: 0, stdout: path.join(out, 'stackGamma.json') });
+    const bytes = readFileSync(path.join(out, 'stackGamma.json'), 'utf8');
+    expect(Object.keys(JSON.parse(bytes).Resources.Demo.Properties.Environment.Variables)).toEqual(['ALPHA', 'BETA']);
+    await createCf(root, '--stage', 'Gamma', '--out-dir', out);
+    expect(readFileSync(path.join(out, 'stackGamma.json'), 'utf8')).toBe(bytes);
+    const asYaml = await createCf(root, '--stage', 'PROD', '--format', 'yaml', '--out-dir', out);
+    expect(asYaml.stdout).toBe(path.join(out, 'stackPROD.yaml'));
+    expect(yaml.load(readFileSync(path.join(out, 'stackPROD.yaml'), 'utf8'))).toMatchObject({ Outputs: { DemoPipePROD: { Export: { Name: 'DemoPipePROD' } } } });
+    expect(readdirSync(out).sort()).toEqual(['stackGamma.json', 'stackPROD.yaml']);
+  });
+
+  it('an unknown --stage names the stages, exit 2', async () => {
+    const root = await makeRepo({ 'config/Gamma/.keep': '' });
+    const result = await createCf(root, '--stage', 'gama');
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('--stage expects one of Gamma, PROD (the folders in config/), found "gama"; did you mean Gamma?');
+  });
+
+  it('rejects a --stack that is no stack name or makes the alias too long for Lambda, exit 2', async () => {
+    const root = await makeRepo({ 'config/config.yaml': 'Name: DemoFunctionLong\nHandler: app.handler\n' });
+    const bad = await runCli(['create-cf', '--path', root, '--stack', 'my_pipe']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain(`--stack expects the pipeline's CloudFormation stack name (a letter, then letters, digits or '-'), found "my_pipe"`);
+    const long = await runCli(['create-cf', '--path', root, '--stack', 'P'.repeat(110)]);
+    expect(long.exitCode).toBe(2);
+    expect(long.stderr).toContain(`--stack "${'P'.repeat(110)}" makes the alias and export name DemoFunctionLong${'P'.repeat(110)}PROD (Name+Stack+Stage) 130 characters long; Lambda allows 128; use a shorter --stack`);
+    const stageStack = await runCli(['create-cf', '--path', root, '--stack', 'P'.repeat(116)]);
+    expect(stageStack.stderr).toContain(`--stack is too long: the stage stack ${'P'.repeat(116)}FunctionsPROD would have 129 characters, CloudFormation allows 128`);
+    expect(existsSync(path.join(root, 'dist'))).toBe(false);
+  });
+
+  it('warns about a literal secret without printing it, and about a wildcard grant in the user\'s iam file', async () => {
+    const root = await makeRepo({
+      'config/PROD/env.yaml': 'DB_PASSWORD: hunter2-very-secret\nAPI_TOKEN: "{{resolve:secretsmanager:api:SecretString:token}}"\nMONKEY: banana\n',
+      'config/PROD/iam.yaml': 'Statements:\n  - Effect: Allow\n    Action: "s3:*"\n    Resource: "*"\n',
+    });
+    const result = await createCf(root);
+    expect(result.exitCode).toBe(0);
+    const warnings = result.stderr.split('\n').filter((line) => line.includes('warning'));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain('config/PROD/env.yaml: DB_PASSWORD looks like a secret but has a literal value');
+    expect(warnings[0]).toContain('{{resolve:secretsmanager:');
+    expect(result.stderr).not.toContain('hunter2');
+    expect(warnings[1]).toContain('config/PROD/iam.yaml: policy function-permissions grants Action "s3:*" (every action of the service)');
+  });
+
+  it('an iam.py role that trusts someone else is replaced by one trusting only Lambda, with a warning', async () => {
+    const root = await makeRepo({
+      'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}, "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}}\n',
+    });
+    const { templates, stderr } = await generate(root);
+    expect(stderr).toContain('config/PROD/iam.py: AssumeRolePolicyDocument replaced: the function\'s role trusts only lambda.amazonaws.com');
+    expect(stderr).toContain('config/PROD/iam.py: managed policy arn:aws:iam::aws:policy/AdministratorAccess grants far more than a function needs');
+    expect(role(templates.PROD!).AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }]);
+  });
+
+  it('passes get_iam the role\'s logical id, as the 2018 generator did', async () => {
+    const root = await makeRepo({
+      'config/config.yaml': 'Name: my-func\nHandler: app.handler\n',
+      'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Description": "role " + ref_name}\n',
+    });
+    const { templates } = await generate(root);
+    expect(templates.PROD!.Resources.myfuncPipePRODIAM!.Properties.Description).toBe('role myfuncPipePRODIAM');
+    expect(Object.keys(templates.PROD!.Outputs)).toEqual(['myfuncPipePROD']);
+    expect(templates.PROD!.Outputs.myfuncPipePROD.Export.Name).toBe('my-funcPipePROD');
+  });
+});
+
+describe('create-cf: bad env and iam files (one line naming the file, exit 2, nothing written)', () => {
+  const cases: [string, Record<string, string>, string][] = [
+    ['two env files', { 'config/PROD/env.yaml': 'A1: x\n', 'config/PROD/env.py': 'def get_env():\n    return {}\n' }, 'config/PROD/: expected one env file, found env.yaml and env.py; keep one'],
+    ['a nested value', { 'config/PROD/env.yaml': 'DB:\n  HOST: x\n' }, 'config/PROD/env.yaml: DB: expected a flat mapping of variable names to text, numbers or booleans, found a nested mapping'],
+    ['an empty value', { 'config/PROD/env.yml': 'DB_HOST:\n' }, 'config/PROD/env.yml: DB_HOST: expected a flat mapping of variable names to text, numbers or booleans, found an empty value'],
+    ['a YAML syntax error', { 'config/PROD/env.yaml': 'A1: [x\n' }, 'config/PROD/env.yaml:2:1: YAML syntax error'],
+    ['a JSON syntax error', { 'config/PROD/env.json': '{"A1": "x",\n "PASSWORD": hunter2}' }, 'config/PROD/env.json: JSON syntax error: Unexpected token'],
+    ['an unclosed JSON object', { 'config/PROD/env.json': '{"A1": "x",\n "PASSWORD": "hunter2"\n' }, 'config/PROD/env.json:3:1: JSON syntax error: Expected'],
+    ['a list from get_env', { 'config/PROD/env.py': 'def get_env(stage):\n    return ["A=1"]\n' }, 'config/PROD/env.py: expected get_env() to return a flat dict of names to text, numbers or booleans, found a list'],
+    ['a non-JSON value from get_env', { 'config/PROD/env.py': 'import datetime\ndef get_env():\n    return {"WHEN": datetime.date(2018, 1, 1)}\n' }, 'config/PROD/env.py: get_env() returned dict, which is not plain data'],
+    ['an exception in get_env', { 'config/PROD/env.py': 'def get_env():\n    return {"A1": 1 / 0}\n' }, 'config/PROD/env.py:2: get_env() raised ZeroDivisionError: division by zero'],
+    ['no get_env', { 'config/PROD/env.py': 'ENV = {}\n' }, 'config/PROD/env.py: expected a function get_env(stage) or get_env() returning a dict, found none'],
+    ['an invalid variable name', { 'config/PROD/env.yaml': 'my-var: x\n' }, 'config/PROD/env.yaml: "my-var": expected a variable name Lambda accepts'],
+    ['a reserved variable name', { 'config/PROD/env.json': '{"AWS_REGION": "eu-west-1"}' }, 'config/PROD/env.json: AWS_REGION: reserved by the Lambda runtime'],
+    ['an AWS_LAMBDA_ variable', { 'config/PROD/env.yaml': 'AWS_LAMBDA_FUNCTION_NAME: x\n' }, 'config/PROD/env.yaml: AWS_LAMBDA_FUNCTION_NAME: reserved by the Lambda runtime'],
+    ['iam.py importing troposphere where it is missing', { 'config/PROD/iam.py': 'from troposphere.iam import Role\n\ndef get_iam(ref_name):\n    return Role(ref_name)\n' }, 'config/PROD/iam.py:1: imports troposphere, which is not installed for python3; install it for that interpreter (python3 -m pip install troposphere awacs) or have get_iam return a plain dict'],
+    ['iam.py returning another resource', { 'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Type": "AWS::S3::Bucket", "Properties": {}}\n' }, 'config/PROD/iam.py: expected get_iam() to return an AWS::IAM::Role'],
+    ['an unknown role property', { 'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Polices": []}\n' }, 'config/PROD/iam.py: Polices: not an AWS::IAM::Role property lambda-cd accepts'],
+    ['an unknown iam.yaml key', { 'config/PROD/iam.yaml': 'Statement:\n  - Effect: Allow\n' }, 'config/PROD/iam.yaml: Statement: unknown key; expected Statements, ManagedPolicyArns, PermissionsBoundary'],
+    ['a statement without Resource', { 'config/PROD/iam.yaml': 'Statements:\n  - Effect: Allow\n    Action: s3:GetObject\n' }, 'config/PROD/iam.yaml: Statements[0]: expected exactly one of Resource and NotResource, found neither'],
+    ['a malformed action', { 'config/PROD/iam.json': '{"Statements": [{"Effect": "Allow", "Action": "GetObject", "Resource": "*"}]}' }, 'config/PROD/iam.json: Statements[0]: Action: expected actions such as s3:GetObject'],
+    ['a managed policy that is no ARN', { 'config/PROD/iam.yaml': 'ManagedPolicyArns: [AmazonS3ReadOnlyAccess]\n' }, 'config/PROD/iam.yaml: ManagedPolicyArns: expected a list of IAM policy ARNs'],
+  ];
+  it.each(cases)('%s', async (_name, files, message) => {
+    const root = await makeRepo({ 'config/Gamma/.keep': '', ...files });
+    const result = await runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { cwd: root });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(`lambda-cd: error: ${message}`);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).not.toContain('hunter2');
+    expect(existsSync(path.join(root, 'dist'))).toBe(false);
+  });
+
+  it('stops an env.py that runs too long', async () => {
+    const root = await makeRepo({ 'config/PROD/env.py': 'import time\ndef get_env():\n    time.sleep(30)\n' });
+    await expect(readStageEnv(loadRepository(root), 'PROD', { python: 'python3', timeoutMs: 500 })).rejects.toThrow(/env\.py: get_env\(\) did not finish within 0\.5 s/);
+  });
+});

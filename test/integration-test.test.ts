@@ -1,0 +1,208 @@
+/**
+ * integration-test against moto's server through the real AWS SDK: stacks with exports made
+ * by CloudFormation CreateStack, a function made by Lambda CreateFunction. moto runs no
+ * Lambda code here (no Docker): its "simple" Lambda answers an invoke with the event itself,
+ * or with a response queued through /moto-api/static/lambda-simple/response.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, ListExportsCommand } from '@aws-sdk/client-cloudformation';
+import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE, runCli } from './helpers/cli.js';
+import { startMoto, type MotoServer } from './helpers/moto.js';
+import { makeRepo, tempDir } from './helpers/repo.js';
+import { buildWheel, offlinePipEnv } from './helpers/wheels.js';
+
+let moto: MotoServer;
+let env: Record<string, string>;
+let functionArn: string;
+const STACK = 'Pipe';
+const FUNCTION_STACK = 'PipeFunctionsGamma';
+
+async function createStack(cf: CloudFormationClient, name: string, template: object): Promise<void> {
+  await cf.send(new CreateStackCommand({ StackName: name, TemplateBody: JSON.stringify(template), Capabilities: ['CAPABILITY_NAMED_IAM'] }));
+}
+
+async function queueInvokeResponse(body: object): Promise<void> {
+  const response = await fetch(`${moto.endpoint}/moto-api/static/lambda-simple/response`, {
+    method: 'POST',
+    body: JSON.stringify({ results: [JSON.stringify(body)], region: 'us-east-1' }),
+  });
+  expect(response.status).toBe(201);
+}
+
+beforeAll(async () => {
+  // This process uses the SDK too (to set moto up); keep its Node-version notice out of the log.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  moto = await startMoto();
+  // No Docker here: moto's Lambda must not try to run the code in a container.
+  await fetch(`${moto.endpoint}/moto-api/config`, { method: 'POST', body: JSON.stringify({ lambda: { use_docker: false } }) });
+  const wheelhouse = await tempDir('lambda-cd-wheels-');
+  await buildWheel(wheelhouse, { name: 'itlib', version: '2.0', files: { 'itlib/__init__.py': 'VERSION = "2.0"\n' } });
+  env = { ...moto.env, ...offlinePipEnv(wheelhouse) };
+
+  const clientConfig = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  const cf = new CloudFormationClient(clientConfig);
+  const lambda = new LambdaClient(clientConfig);
+  // 120 other exports first, so the one the runner looks for is not on ListExports' first page.
+  const filler = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`Out${i}`, { Value: `value-${i}`, Export: { Name: `Other${String(i).padStart(3, '0')}` } }]));
+  await createStack(cf, 'Filler', {
+    Resources: {
+      Role: { Type: 'AWS::IAM::Role', Properties: { RoleName: 'demo-role', AssumeRolePolicyDocument: { Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] } } },
+    },
+    Outputs: { ...filler, RoleArn: { Value: { 'Fn::GetAtt': ['Role', 'Arn'] } } },
+  });
+  const roleArn = (await cf.send(new DescribeStacksCommand({ StackName: 'Filler' }))).Stacks![0]!.Outputs!.find((o) => o.OutputKey === 'RoleArn')!.OutputValue!;
+
+  const zipDir = await tempDir();
+  const zipFile = path.join(zipDir, 'function.zip');
+  await execa('python3', ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z: z.writestr("app.py", "def handler(event, context):\\n    return event\\n")', zipFile]);
+  const created = await lambda.send(new CreateFunctionCommand({ FunctionName: 'DemoGamma', Runtime: 'python3.12', Role: roleArn, Handler: 'app.handler', Code: { ZipFile: readFileSync(zipFile) } }));
+  functionArn = created.FunctionArn!;
+
+  // The function stack as create-cf writes it: an output exported as Name+Stack+Stage.
+  await createStack(cf, FUNCTION_STACK, {
+    Resources: { Marker: { Type: 'AWS::SNS::Topic' } },
+    Outputs: {
+      DemoPipeGamma: { Value: functionArn, Export: { Name: `Demo${STACK}Gamma` }, Description: 'Gamma: ARN for Lambda Function' },
+      ApiUrl: { Value: 'https://api.example.test/gamma' },
+    },
+  });
+  // A stack exporting the ARN of a function that does not exist.
+  await createStack(cf, 'PipeFunctionsGone', {
+    Resources: { Marker: { Type: 'AWS::SNS::Topic' } },
+    Outputs: { DemoPipeGone: { Value: functionArn.replace('DemoGamma', 'DemoGone'), Export: { Name: `Demo${STACK}Gone` } } },
+  });
+
+  const firstPage = await cf.send(new ListExportsCommand({}));
+  expect(firstPage.NextToken).toBeTruthy();
+  expect(firstPage.Exports!.map((e) => e.Name)).not.toContain(`Demo${STACK}Gamma`);
+});
+
+afterAll(async () => {
+  await moto?.stop();
+});
+
+/** A test file that checks what the runner passes: the ARN as sys.argv[1] and the environment. */
+const CHECK_ENV = `import os, sys
+import itlib
+arn = sys.argv[1]
+assert arn == os.environ["FUNCTION_ARN"], (arn, os.environ["FUNCTION_ARN"])
+assert os.environ["FUNCTION_NAME"] == "DemoGamma", os.environ["FUNCTION_NAME"]
+assert os.environ["STAGE"] == "Gamma"
+assert os.environ["STACK_NAME"] == "Pipe"
+assert os.environ["AWS_REGION"] == "us-east-1"
+assert os.environ["ApiUrl"] == "https://api.example.test/gamma"
+assert os.getcwd() == os.environ["EXPECTED_CWD"], os.getcwd()
+print("checked", arn, "itlib", itlib.VERSION)
+`;
+
+async function integrationRepo(files: Record<string, string>): Promise<string> {
+  return makeRepo({ 'tests/integrationtests/requirements.txt': 'itlib==2.0\n', ...files });
+}
+
+function integrationTest(root: string, ...args: string[]) {
+  return runCli(['integration-test', '--path', root, '--stack', STACK, '--stage', 'Gamma', ...args], { env: { ...env, EXPECTED_CWD: root } });
+}
+
+describe('integration-test', () => {
+  it('finds the export beyond the first page and gives each test the ARN (sys.argv[1]) and the environment', async () => {
+    const root = await integrationRepo({
+      'tests/integrationtests/test_env.py': CHECK_ENV,
+      // The bundled example's 2018-style test, unchanged: boto3 invokes the ARN from sys.argv[1].
+      'tests/integrationtests/test_invoke.py': readFileSync(path.join(EXAMPLE, 'tests/integrationtests/test_invoke.py'), 'utf8'),
+    });
+    await queueInvokeResponse({ statusCode: 200, body: '{"message": "Hello, pipeline!"}' });
+    const result = await integrationTest(root);
+    expect(result.stderr).toContain(`function ${functionArn} (from export DemoPipeGamma)`);
+    expect(result.stderr).not.toContain('NodeVersionSupportWarning');
+    expect(result.stdout).toContain(`checked ${functionArn} itlib 2.0`);
+    expect(result.stdout).toContain(`invoked ${functionArn} {'statusCode': 200`);
+    expect(result.stdout).toMatch(/\n2 passed, 0 failed$/);
+    expect(result.exitCode).toBe(0);
+    const report = readFileSync(path.join(root, '.lambda-cd/reports/integration-tests.xml'), 'utf8');
+    expect(report).toMatch(/<testsuite name="integration-tests" tests="2" failures="0"/);
+  });
+
+  it('--function-stack reads the stack outputs with DescribeStacks instead of the exports', async () => {
+    const root = await integrationRepo({ 'tests/integrationtests/test_env.py': CHECK_ENV });
+    // No export DemoPipeGamma exists for this stage name, but the stack names the function.
+    const result = await integrationTest(root, '--function-stack', FUNCTION_STACK);
+    expect(result.stderr).toContain(`(from stack ${FUNCTION_STACK} output DemoPipeGamma)`);
+    expect(result.exitCode).toBe(0);
+
+    const missing = await integrationTest(root, '--function-stack', 'NoSuchStack');
+    expect(missing.exitCode).toBe(3);
+    expect(missing.stderr).toContain('CloudFormation stack "NoSuchStack" does not exist in us-east-1');
+  });
+
+  it('a missing export is exit 3 naming the export and the closest existing ones', async () => {
+    const root = await integrationRepo({ 'tests/integrationtests/test_env.py': CHECK_ENV });
+    const result = await runCli(['integration-test', '--path', root, '--stack', STACK, '--stage', 'Gama'], { env });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toMatch(/no CloudFormation export named "DemoPipeGama" \(Name\+Stack\+Stage\); closest of the 12\d exports in us-east-1: DemoPipeGamma, DemoPipeGone,/);
+  });
+
+  it('a function that does not exist is exit 3 with a clear message', async () => {
+    const root = await integrationRepo({ 'tests/integrationtests/test_env.py': CHECK_ENV });
+    const result = await runCli(['integration-test', '--path', root, '--stack', STACK, '--stage', 'Gone'], { env });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toContain(`Lambda function ${functionArn.replace('DemoGamma', 'DemoGone')} does not exist in us-east-1`);
+  });
+
+  it('a failing test is exit 1 and a failure in the JUnit report', async () => {
+    const root = await integrationRepo({
+      'tests/integrationtests/test_a_ok.py': 'print("fine")\n',
+      'tests/integrationtests/test_b_bad.py': 'import sys\nprint("expected 200, got 500")\nsys.exit(1)\n',
+    });
+    const result = await integrationTest(root);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/==== FAIL tests\/integrationtests\/test_b_bad\.py .*exit 1\)\nexpected 200, got 500/);
+    expect(result.stdout).toMatch(/\n1 passed, 1 failed$/);
+    const report = readFileSync(path.join(root, '.lambda-cd/reports/integration-tests.xml'), 'utf8');
+    expect(report).toContain('<failure message="exit 1" type="failure">expected 200, got 500</failure>');
+  });
+
+  it('--invoke smoke-tests the function: a response passes, a function error fails with the error shown', async () => {
+    const root = await integrationRepo({ 'tests/integrationtests/test_a_ok.py': 'print("fine")\n' });
+    const events = await tempDir();
+    const ping = path.join(events, 'ping.json');
+    writeFileSync(ping, JSON.stringify({ name: 'smoke' }));
+    await queueInvokeResponse({ statusCode: 200, body: 'pong' });
+    const ok = await integrationTest(root, '--invoke', ping);
+    expect(ok.stdout).toMatch(/==== PASS invoke \S*ping\.json/);
+    expect(ok.stdout).toContain('response: {"statusCode":200,"body":"pong"}');
+    expect(ok.stdout).toMatch(/\n2 passed, 0 failed$/);
+    expect(ok.exitCode).toBe(0);
+
+    // moto's simple Lambda answers with the event; one over 6 MB is its one FunctionError ("Unhandled").
+    const huge = path.join(events, 'huge.json');
+    writeFileSync(huge, JSON.stringify({ blob: 'x'.repeat(6_100_000) }));
+    const failed = await integrationTest(root, '--invoke', huge);
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stdout).toMatch(/==== FAIL invoke \S*huge\.json \(.*function error Unhandled\)/);
+    expect(failed.stdout).toContain('Response payload size exceeded maximum allowed payload size');
+    expect(failed.stdout).toMatch(/\n1 passed, 1 failed$/);
+
+    const bad = await integrationTest(root, '--invoke', path.join(events, 'nope.json'));
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('nope.json: expected a JSON event file, found no such file');
+  });
+
+  it('no AWS region is exit 3 saying what to set', async () => {
+    const root = await integrationRepo({ 'tests/integrationtests/test_env.py': CHECK_ENV });
+    const result = await runCli(['integration-test', '--path', root, '--stack', STACK, '--stage', 'Gamma'], {
+      env: { ...env, AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, AWS_PROFILE: undefined, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toContain('no AWS region; set AWS_REGION');
+  });
+
+  it('--stage and --stack are required (or their environment variables)', async () => {
+    const result = await runCli(['integration-test', '--path', EXAMPLE, '--stack', STACK], { env: { ...env, LAMBDA_CD_STAGE: '' } });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('--stage STAGE is required (or set LAMBDA_CD_STAGE)');
+  });
+});
