@@ -27,6 +27,11 @@ RUN --mount=type=bind,source=docker/install-system-packages.sh,target=/tmp/insta
     sh /tmp/install-system-packages.sh ${SYSTEM_PACKAGES}
 
 COPY --from=build /out/ /usr/local/lib/lambda-cd/
+# Declared before the RUN below so that their values are part of its cache key (podman/buildah
+# otherwise reuse a cached LABEL step with the values of an earlier build).
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG SOURCE=""
 # `lambda-cd` on PATH for CodeBuild (which replaces ENTRYPOINT and runs commands under sh as root);
 # `python` for buildspecs written for the 2018 system.
 RUN ln -s ../lib/lambda-cd/lambda-cd.mjs /usr/local/bin/lambda-cd \
@@ -39,9 +44,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore \
     NO_UPDATE_NOTIFIER=1
 
-ARG VERSION=dev
-ARG REVISION=unknown
-ARG SOURCE=""
 LABEL org.opencontainers.image.title="lambda-cd" \
       org.opencontainers.image.description="Runners that test, package, template and integration-test Python AWS Lambda functions in CodeBuild/CodePipeline" \
       org.opencontainers.image.licenses="MIT" \
