@@ -49,12 +49,12 @@ export async function buildTestImage(tag: string): Promise<TestImage> {
   const [runtimeBase, buildBase] = bases.stdout.trim().split('\n');
   const { version } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
   const revision = (await execa('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, reject: false })).stdout || 'unknown';
-  const home = process.env.HOME ?? '/root';
+  const npmCache = (await execa('npm', ['config', 'get', 'cache'])).stdout.trim();
   const previous = (await podman(['image', 'inspect', '--format', '{{.Id}}', tag])).stdout.trim();
   await checked([
     'build', '--quiet', '--network', 'host',
     '-v', '/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro',
-    '-v', `${path.join(home, '.npm')}:/var/cache/npm`,
+    '-v', `${npmCache}:/var/cache/npm`,
     '--build-arg', `RUNTIME_BASE=${runtimeBase}`,
     '--build-arg', `BUILD_BASE=${buildBase}`,
     '--build-arg', 'SYSTEM_PACKAGES=',
