@@ -57,3 +57,13 @@ export function explainAwsError(error: unknown, action: string): unknown {
   const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
   return new EnvironmentError(`${action}: ${name ? `${name}: ` : ''}${message}${status ? ` (HTTP ${status})` : ''}`);
 }
+
+/**
+ * S3 with path-style addressing when an endpoint override is set: an emulator at
+ * 127.0.0.1 has no per-bucket host names.
+ */
+export async function s3Client(): Promise<import('@aws-sdk/client-s3').S3Client> {
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  const options = clientOptions('S3');
+  return new S3Client({ ...options, forcePathStyle: options.endpoint !== undefined });
+}

@@ -104,10 +104,11 @@ function onlyOne<T>(items: T[]): T | undefined {
 
 export interface WaitOptions {
   waitSeconds: number;
-  /** Between checks; tests make it short. */
-  pollMs?: number;
   step: string;
 }
+
+/** Checks come quickly at first (most functions are ready within a second), then every 5 s. */
+const pollDelayMs = (attempt: number) => Math.min(500 * 2 ** attempt, 5000);
 
 /**
  * Checks the function exists and is ready: waits (bounded) while it is Pending or an update is
@@ -117,7 +118,7 @@ export async function waitForFunction(arn: string, options: WaitOptions): Promis
   const client = await lambdaClient();
   const { GetFunctionConfigurationCommand } = await import('@aws-sdk/client-lambda');
   const start = Date.now();
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     let config: FunctionConfiguration;
     try {
       config = await client.send(new GetFunctionConfigurationCommand({ FunctionName: arn }));
@@ -136,7 +137,7 @@ export async function waitForFunction(arn: string, options: WaitOptions): Promis
       throw new EnvironmentError(`Lambda function ${arn} still has ${busy} after ${Math.round(waited)} s (--wait ${options.waitSeconds}); try again later or raise --wait`);
     }
     progress(options.step, `waiting for ${config.FunctionName ?? arn}: ${busy} (${Math.round(waited)} s of at most ${options.waitSeconds} s)`);
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 2000));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollDelayMs(attempt), Math.max(0, options.waitSeconds * 1000 - (Date.now() - start)) + 10)));
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
-import { callStageFunction, describe, findStageFile, isMapping, readDataFile, type PythonCallOptions } from './stage-files.js';
+import { callStageFunction, findStageFile, isMapping, readDataFile, type PythonCallOptions } from './stage-files.js';
 
 export const ENV_EXTENSIONS = ['yaml', 'yml', 'json', 'py'];
 
@@ -43,7 +43,7 @@ export async function readStageEnv(config: RepositoryConfig, stage: string, pyth
     : readDataFile(stageFile);
   const what = stageFile.kind === 'python' ? 'get_env() to return a flat dict of names to text, numbers or booleans' : 'a flat mapping of variable names to text, numbers or booleans';
   if (raw === null || raw === undefined) return { source: stageFile.shown, variables: {}, warnings: [] };
-  if (!isMapping(raw)) throw new ConfigError(`${stageFile.shown}: expected ${what}, found ${describe(raw)}`);
+  if (!isMapping(raw)) throw new ConfigError(`${stageFile.shown}: expected ${what}, found ${Array.isArray(raw) ? 'a list' : typeof raw}`);
   const variables: Record<string, string> = {};
   const warnings: string[] = [];
   for (const name of Object.keys(raw).sort()) {

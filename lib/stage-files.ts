@@ -99,23 +99,22 @@ try:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     function = getattr(module, function_name, None)
-    if not callable(function):
-        report({"error": "no-function"}, 1)
-    try:
-        inspect.signature(function).bind(*args)
-    except TypeError:
-        args = []
-    except ValueError:
-        pass
-    result = function(*args)
-    if hasattr(result, "to_dict") and callable(result.to_dict):
-        result = result.to_dict()
+    if callable(function):
+        try:
+            inspect.signature(function).bind(*args)
+        except TypeError:
+            args = []
+        except ValueError:
+            pass
+        result = function(*args)
+        if hasattr(result, "to_dict") and callable(result.to_dict):
+            result = result.to_dict()
 except ModuleNotFoundError as error:
     report({"error": "missing-module", "module": (error.name or "").split(".")[0], "line": where(error.__traceback__)}, 1)
-except SystemExit:
-    raise
 except BaseException as error:
     report({"error": "exception", "type": type(error).__name__, "message": str(error)[:300], "line": where(error.__traceback__)}, 1)
+if not callable(function):
+    report({"error": "no-function"}, 1)
 try:
     text = json.dumps(result, allow_nan=False)
 except (TypeError, ValueError) as error:

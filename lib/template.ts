@@ -13,10 +13,15 @@ import type { StageIam } from './stage-iam.js';
 import { LAMBDA_PRINCIPAL } from './stage-iam.js';
 
 export const STAGE_TAG = 'lambda-cd:stage';
-/** Managed policy with the ENI permissions a function in a VPC needs (and nothing broader). */
-export const VPC_ACCESS_POLICY = 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
+/**
+ * What Lambda needs to manage a VPC function's network interfaces: the EC2 actions of the
+ * managed policy AWSLambdaVPCAccessExecutionRole without its logs:* on every log group
+ * (the role may write only to its own). EC2 offers no resource-level scoping for these.
+ */
+export const VPC_ACTIONS = ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses'];
 /** Our inline policies; a user's policy may not take these names. */
 export const LOGS_POLICY = 'lambda-cd-logs';
+export const VPC_POLICY = 'lambda-cd-vpc';
 export const XRAY_POLICY = 'lambda-cd-xray';
 
 type Json = Record<string, unknown>;
@@ -85,7 +90,8 @@ export function buildTemplate({ config, stack, stage, variables, iam }: Template
       S3Key: { Type: 'String', Description: "Key of the function's deployment zip in S3Storage" },
     },
     Resources: {
-      [names.logGroupId]: { Type: 'AWS::Logs::LogGroup', Properties: logGroup },
+      // Stated, not implied: the logs go with the stack (a retained group would block re-creating it).
+      [names.logGroupId]: { Type: 'AWS::Logs::LogGroup', DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete', Properties: logGroup },
       [names.roleId]: { Type: 'AWS::IAM::Role', Properties: roleProperties(iam, names.logGroupId, settings.vpc !== undefined, settings.tracing === 'Active', tagList) },
       [names.functionId]: { Type: 'AWS::Lambda::Function', Properties: withoutUndefined(fn) },
       [names.aliasId]: {
@@ -115,7 +121,7 @@ export function buildTemplate({ config, stack, stage, variables, iam }: Template
  */
 function roleProperties(iam: StageIam, logGroupId: string, inVpc: boolean, tracing: boolean, tagList: { Key: string; Value: string }[]): Json {
   const user = iam.properties;
-  const taken = ((user.Policies as Json[] | undefined) ?? []).find((p) => p.PolicyName === LOGS_POLICY || p.PolicyName === XRAY_POLICY);
+  const taken = ((user.Policies as Json[] | undefined) ?? []).find((p) => [LOGS_POLICY, VPC_POLICY, XRAY_POLICY].includes(String(p.PolicyName)));
   if (taken) throw new ConfigError(`${iam.source}: Policies: the name ${String(taken.PolicyName)} is lambda-cd's own; rename that policy`);
   const policies: Json[] = [
     ...((user.Policies as Json[] | undefined) ?? []),
@@ -125,10 +131,10 @@ function roleProperties(iam: StageIam, logGroupId: string, inVpc: boolean, traci
       Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logGroupId}}:*` },
     }]),
   ];
+  if (inVpc) policies.push(policy(VPC_POLICY, [{ Effect: 'Allow', Action: VPC_ACTIONS, Resource: '*' }]));
   // X-Ray's write actions have no resource-level permissions: "*" is the only Resource they accept.
   if (tracing) policies.push(policy(XRAY_POLICY, [{ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' }]));
-  const managed = [...((user.ManagedPolicyArns as unknown[] | undefined) ?? [])];
-  if (inVpc) managed.push({ 'Fn::Sub': VPC_ACCESS_POLICY });
+  const managed = (user.ManagedPolicyArns as unknown[] | undefined) ?? [];
   const userTags = (user.Tags as { Key: string }[] | undefined) ?? [];
   const tags = [...userTags, ...tagList.filter((tag) => !userTags.some((own) => own.Key === tag.Key))];
 

@@ -109,8 +109,10 @@ function invocation(runner: TestRunner, file: string, extraArgs: string[], scrat
 /** pytest and unittest exit 5 when a file holds no tests: that file is skipped, not failed. */
 const NO_TESTS_EXIT = 5;
 
-function judge(runner: TestRunner, result: { exitCode: number | null; signal: string | null; timedOut: boolean }, timeoutSeconds: number): { status: CaseStatus; detail: string } {
+function judge(runner: TestRunner, result: { exitCode: number | null; signal: string | null; timedOut: boolean; output: string }, timeoutSeconds: number): { status: CaseStatus; detail: string } {
   if (result.timedOut) return { status: 'failed', detail: `timed out after ${timeoutSeconds} s (process tree stopped)` };
+  // unittest before Python 3.12 exits 0 when a file holds no tests.
+  if (result.exitCode === 0 && runner === 'unittest' && /^Ran 0 tests in /m.test(result.output)) return { status: 'skipped', detail: 'no tests in file' };
   if (result.exitCode === 0) return { status: 'passed', detail: 'exit 0' };
   if (runner !== 'script' && result.exitCode === NO_TESTS_EXIT) return { status: 'skipped', detail: 'no tests in file' };
   if (result.exitCode === null) return { status: 'failed', detail: `killed by ${result.signal}` };

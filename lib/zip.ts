@@ -13,7 +13,7 @@
  * that is what makes a rebuild with only src/ changed cheap.)
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, writeSync } from 'node:fs';
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -163,17 +163,21 @@ export function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** Buffered output that hashes what it writes. */
+/**
+ * Buffered output that hashes what it writes. Synchronous I/O: writing the zip is a tight
+ * copy loop over thousands of small entries, where a thread-pool round trip per read would
+ * cost more than the copy.
+ */
 class Output {
   private buffer = Buffer.allocUnsafe(1024 * 1024);
   private used = 0;
   position = 0;
   readonly hash = createHash('sha256');
-  constructor(private readonly handle: FileHandle) {}
-  async write(data: Uint8Array): Promise<void> {
-    if (this.used + data.length > this.buffer.length) await this.flush();
+  constructor(private readonly fd: number) {}
+  write(data: Uint8Array): void {
+    if (this.used + data.length > this.buffer.length) this.flush();
     if (data.length > this.buffer.length) {
-      await this.handle.write(data);
+      writeAll(this.fd, data);
       this.hash.update(data);
     } else {
       this.buffer.set(data, this.used);
@@ -181,13 +185,17 @@ class Output {
     }
     this.position += data.length;
   }
-  async flush(): Promise<void> {
+  flush(): void {
     if (this.used === 0) return;
     const chunk = this.buffer.subarray(0, this.used);
     this.hash.update(chunk);
-    await this.handle.write(chunk);
+    writeAll(this.fd, chunk);
     this.used = 0;
   }
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  for (let written = 0; written < data.length; ) written += writeSync(fd, data, written, data.length - written);
 }
 
 function header(entry: ZipEntry, name: Buffer, central: boolean, localOffset = 0): Buffer {
@@ -228,10 +236,10 @@ function header(entry: ZipEntry, name: Buffer, central: boolean, localOffset = 0
 export async function writeZip(file: string, entries: ZipEntry[], resolveBlob: (blob: string) => string = (blob) => blob): Promise<ZipWritten> {
   if (entries.length > MAX_ENTRIES) throw new RangeError(`${entries.length} files: more than a zip without zip64 holds (${MAX_ENTRIES})`);
   const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
-  const handle = await open(file, 'w');
-  const blobs = new Map<string, FileHandle>();
+  const fd = openSync(file, 'w');
+  const blobs = new Map<string, number>();
   try {
-    const out = new Output(handle);
+    const out = new Output(fd);
     const chunk = Buffer.allocUnsafe(1024 * 1024);
     const central: Buffer[] = [];
     for (const entry of sorted) {
@@ -239,31 +247,31 @@ export async function writeZip(file: string, entries: ZipEntry[], resolveBlob: (
       const offset = out.position;
       if (offset > MAX_OFFSET) throw new RangeError('zip larger than 4 GB (zip64 is not supported)');
       central.push(header(entry, name, true, offset));
-      await out.write(header(entry, name, false));
+      out.write(header(entry, name, false));
       if (entry.blob === undefined || entry.compressedSize === 0) continue;
       const blobPath = resolveBlob(entry.blob);
       let blob = blobs.get(blobPath);
-      if (!blob) blobs.set(blobPath, (blob = await open(blobPath, 'r')));
+      if (blob === undefined) blobs.set(blobPath, (blob = openSync(blobPath, 'r')));
       for (let copied = 0; copied < entry.compressedSize; ) {
-        const { bytesRead } = await blob.read(chunk, 0, Math.min(chunk.length, entry.compressedSize - copied), entry.offset + copied);
+        const bytesRead = readSync(blob, chunk, 0, Math.min(chunk.length, entry.compressedSize - copied), entry.offset + copied);
         if (bytesRead === 0) throw new Error(`${path.basename(blobPath)}: compressed data of ${entry.name} is missing`);
-        await out.write(chunk.subarray(0, bytesRead));
+        out.write(chunk.subarray(0, bytesRead));
         copied += bytesRead;
       }
     }
     const centralStart = out.position;
-    for (const record of central) await out.write(record);
+    for (const record of central) out.write(record);
     const end = Buffer.alloc(22);
     end.writeUInt32LE(0x06054b50, 0);
     end.writeUInt16LE(sorted.length, 8);
     end.writeUInt16LE(sorted.length, 10);
     end.writeUInt32LE(out.position - centralStart, 12);
     end.writeUInt32LE(centralStart, 16);
-    await out.write(end);
-    await out.flush();
+    out.write(end);
+    out.flush();
     return { sha256: out.hash.digest('hex'), size: out.position };
   } finally {
-    await Promise.all([...blobs.values()].map((blob) => blob.close()));
-    await handle.close();
+    for (const blob of blobs.values()) closeSync(blob);
+    closeSync(fd);
   }
 }

@@ -1,12 +1,28 @@
-import { EnvironmentError } from '../lib/errors.js';
+/** `generate buildspecs` and `generate pipeline`: write what generator/ renders. */
+import path from 'node:path';
+import { writeFileAtomic } from '../lib/atomic.js';
+import { UsageError } from '../lib/errors.js';
+import { displayPath } from '../lib/output.js';
+import { renderBuildspecs } from '../generator/buildspecs.js';
+import { renderPipeline, type SourceKind } from '../generator/pipeline.js';
+import { validateStages } from '../generator/stages.js';
+import { writeAll } from '../generator/write.js';
+import { EMAIL_PATTERN } from '../generator/names.js';
 
 export interface GenerateBuildspecsOptions { outDir: string }
-export interface GeneratePipelineOptions { stages: string[]; source: 'codecommit' | 'github'; image?: string; notify?: string; outFile: string }
+export interface GeneratePipelineOptions { stages: string[]; source: SourceKind; image?: string; notify?: string; outFile: string }
 
-export async function runGenerateBuildspecs(_options: GenerateBuildspecsOptions): Promise<{ files: string[] }> {
-  throw new EnvironmentError('generate buildspecs is not implemented yet');
+export async function runGenerateBuildspecs(options: GenerateBuildspecsOptions): Promise<{ files: string[] }> {
+  return { files: await writeAll(options.outDir, renderBuildspecs()) };
 }
 
-export async function runGeneratePipeline(_options: GeneratePipelineOptions): Promise<{ file: string }> {
-  throw new EnvironmentError('generate pipeline is not implemented yet');
+export async function runGeneratePipeline(options: GeneratePipelineOptions): Promise<{ file: string }> {
+  validateStages('generate pipeline', options.stages);
+  if (options.notify !== undefined && !new RegExp(EMAIL_PATTERN).test(options.notify)) {
+    throw new UsageError(`generate pipeline: --notify expects an e-mail address, found ${JSON.stringify(options.notify)}`);
+  }
+  const commandLine = ['lambda-cd generate pipeline', `--stages ${options.stages.join(',')}`, `--source ${options.source}`, ...(options.image ? [`--image ${options.image}`] : [])].join(' ');
+  const file = path.resolve(options.outFile);
+  await writeFileAtomic(file, renderPipeline({ stages: options.stages, source: options.source, image: options.image, notify: options.notify }, commandLine));
+  return { file: displayPath(file) };
 }

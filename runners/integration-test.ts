@@ -9,7 +9,7 @@ import type { RepositoryConfig } from '../lib/contract.js';
 import { resolveDeployedFunction, invokeFunction, waitForFunction } from '../lib/deployed-function.js';
 import { UsageError } from '../lib/errors.js';
 import { outputTail } from '../lib/junit.js';
-import { displayPath, progress } from '../lib/output.js';
+import { displayPath, progress, warn } from '../lib/output.js';
 import type { PipOptions } from '../lib/python.js';
 import { discoverTestFiles, formatOutcome, requireSuite, runSuite, type SuiteRun, type TestOutcome } from '../lib/test-execution.js';
 import { installTestRequirements } from '../lib/test-requirements.js';
@@ -20,6 +20,18 @@ export interface IntegrationTestResult extends SuiteRun {
 }
 
 const STEP = 'integration-test';
+
+/** Variables a stack output must not replace: the test process needs them as they are. */
+const RESERVED_VARIABLES = /^(PATH|HOME|PYTHONPATH|PYTHONHOME|LD_\w*|AWS_\w*)$/;
+
+function outputVariables(outputs: Record<string, string>): Record<string, string> {
+  const usable = Object.entries(outputs).filter(([key]) => {
+    if (!RESERVED_VARIABLES.test(key)) return true;
+    warn(`stack output ${key} is not passed to the tests as a variable: it would replace ${key} of the environment`);
+    return false;
+  });
+  return Object.fromEntries(usable);
+}
 
 /** Reads the --invoke events up front, so a typo fails before anything is called. */
 function readEvents(files: string[]): { file: string; body: Buffer }[] {
@@ -91,7 +103,7 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
     args: [deployed.arn],
     // Stack outputs first: the names we set must not be shadowed by an output of the same name.
     env: {
-      ...deployed.outputs,
+      ...outputVariables(deployed.outputs),
       FUNCTION_ARN: deployed.arn,
       FUNCTION_NAME: functionName,
       STAGE: options.stage,

@@ -85,16 +85,39 @@ interface Dependencies {
   /** Name inside the zip -> size group label. */
   groups: Record<string, string>;
   cacheHit: boolean;
+  /** pip version (and Python's) that installed them. */
+  pip: string;
 }
 
 export async function runPackage(options: PackageOptions): Promise<PackageResult> {
+  // pip's version is part of the cache key, but asking Python costs a process start: ask in
+  // parallel, trust the version recorded in the cache meanwhile, and check before finishing.
+  const pip = pipVersion(options.python);
+  pip.catch(() => undefined); // awaited where it matters; no requirements need no Python
+  try {
+    return await packageOnce(options, pip);
+  } catch (error) {
+    if (!(error instanceof StalePipVersion)) throw error;
+    await rm(error.entryDir, { recursive: true, force: true });
+    return packageOnce(options, pip);
+  }
+}
+
+/** The cache entry was made by another pip than the one `--python` runs now. */
+class StalePipVersion extends Error {
+  constructor(readonly entryDir: string) {
+    super('cache made by another pip version');
+  }
+}
+
+async function packageOnce(options: PackageOptions, pip: Promise<string>): Promise<PackageResult> {
   const started = performance.now();
   const { repository } = options;
   const limits = { ...LAMBDA_LIMITS, ...Object.fromEntries(Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined)) };
   const manifestPath = `${options.outFile}.manifest.json`;
   try {
     const src = await collectSourceFiles(repository.root);
-    const dependencies = await prepareDependencies(options);
+    const dependencies = await prepareDependencies(options, pip);
     const srcNames = new Set(src.map((file) => file.name));
     const shadowed = dependencies.entries.filter((entry) => srcNames.has(entry.name)).map((entry) => entry.name);
     if (shadowed.length > 0) warn(`src/ replaces ${shadowed.length} installed file${shadowed.length === 1 ? '' : 's'} of the same name (${shadowed.slice(0, 3).join(', ')}${shadowed.length > 3 ? ', ...' : ''})`);
@@ -114,6 +137,7 @@ export async function runPackage(options: PackageOptions): Promise<PackageResult
       entries.push(...directoryEntries(entries.map((entry) => entry.name)));
       const manifest = await withAtomicOutput(options.outFile, async (temporaryZip) => {
         const written = await writeZip(temporaryZip, entries);
+        if (dependencies.cacheHit && dependencies.pip !== (await pip)) throw new StalePipVersion(dependencies.folder);
         const manifest: PackageManifest = {
           file: path.basename(options.outFile),
           sha256: written.sha256,
@@ -191,6 +215,7 @@ interface CacheIndex {
   entries: ZipEntry[];
   distributions: ManifestDistribution[];
   groups: Record<string, string>;
+  pip: string;
 }
 
 /** Lines of requirements.txt that ask for something (not blank, not comments). */
@@ -198,16 +223,16 @@ function hasRequirements(text: string): boolean {
   return text.split('\n').some((line) => line.replace(/(^|\s)#.*$/, '').trim() !== '');
 }
 
-async function prepareDependencies(options: PackageOptions): Promise<Dependencies> {
+async function prepareDependencies(options: PackageOptions, pip: Promise<string>): Promise<Dependencies> {
   const { repository } = options;
   const target = lambdaTarget(repository);
   const requirementsFile = path.join(repository.root, 'requirements.txt');
   const requirements = existsSync(requirementsFile) ? readFileSync(requirementsFile) : Buffer.alloc(0);
   if (!hasRequirements(requirements.toString('utf8'))) {
     progress('package', `${existsSync(requirementsFile) ? 'requirements.txt lists nothing' : 'no requirements.txt'}: packaging src/ only`);
-    return { entries: [], folder: '', distributions: [], groups: {}, cacheHit: false };
+    return { entries: [], folder: '', distributions: [], groups: {}, cacheHit: false, pip: '' };
   }
-  const key = await cacheKey(options, requirementsFile, requirements, target);
+  const key = cacheKey(options, requirementsFile, requirements, target);
   const cacheRoot = path.join(options.cacheDir, 'package');
   const entryDir = path.join(cacheRoot, key);
   const cached = await readCacheIndex(entryDir);
@@ -215,7 +240,7 @@ async function prepareDependencies(options: PackageOptions): Promise<Dependencie
     const now = new Date();
     await utimes(path.join(entryDir, 'index.json'), now, now).catch(() => undefined);
     progress('package', `requirements unchanged: reusing ${cached.distributions.length} installed distributions from ${displayPath(entryDir)} (no pip run)`);
-    return { entries: cached.entries, folder: entryDir, distributions: cached.distributions, groups: cached.groups, cacheHit: true };
+    return { entries: cached.entries, folder: entryDir, distributions: cached.distributions, groups: cached.groups, cacheHit: true, pip: cached.pip };
   }
 
   const building = path.join(cacheRoot, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -223,6 +248,7 @@ async function prepareDependencies(options: PackageOptions): Promise<Dependencie
   await mkdir(site, { recursive: true });
   try {
     const started = performance.now();
+    const pipUsed = await pip;
     progress('package', `resolving and installing requirements.txt for ${repository.runtime} ${repository.architecture} (pip, manylinux wheels up to glibc 2.${target.glibcMinor})`);
     await installForLambda({
       python: options.python, requirementsFile, requirementsLabel: 'requirements.txt', targetDir: site, target, runtime: repository.runtime,
@@ -245,14 +271,14 @@ async function prepareDependencies(options: PackageOptions): Promise<Dependencie
     const ownGroups = Object.fromEntries(files.map((file) => [file.name, groupOf(file.name, groups)]));
     await rm(site, { recursive: true, force: true });
     await rm(path.join(building, 'sdist-wheels'), { recursive: true, force: true });
-    const index: CacheIndex = { format: CACHE_FORMAT, entries, distributions, groups: ownGroups };
+    const index: CacheIndex = { format: CACHE_FORMAT, entries, distributions, groups: ownGroups, pip: pipUsed };
     await writeFile(path.join(building, 'index.json'), JSON.stringify(index));
     await rename(building, entryDir).catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
       await rm(building, { recursive: true, force: true }); // another run stored the same key first
     });
     await pruneCache(cacheRoot, key);
-    return { entries, folder: entryDir, distributions, groups: ownGroups, cacheHit: false };
+    return { entries, folder: entryDir, distributions, groups: ownGroups, cacheHit: false, pip: pipUsed };
   } catch (error) {
     await rm(building, { recursive: true, force: true });
     throw error;
@@ -317,9 +343,10 @@ function includedFiles(requirementsFile: string, text: string): string[] {
 /**
  * sha256 over everything that decides the installed tree: requirements bytes (and files
  * they include), runtime, architecture, installer options, pip's version, pip's
- * configuration files and PIP_* variables. Only the hash is ever shown.
+ * configuration files and PIP_* variables. Only the hash is ever shown. pip's version is
+ * recorded in the entry and compared on use (runPackage).
  */
-async function cacheKey(options: PackageOptions, requirementsFile: string, requirements: Buffer, target: LambdaTarget): Promise<string> {
+function cacheKey(options: PackageOptions, requirementsFile: string, requirements: Buffer, target: LambdaTarget): string {
   const hash = createHash('sha256');
   const add = (label: string, value: string | Buffer) => hash.update(`${label}\0${value.length}\0`).update(value);
   add('format', CACHE_FORMAT);
@@ -330,7 +357,7 @@ async function cacheKey(options: PackageOptions, requirementsFile: string, requi
   add('index-url', options.pip.indexUrl ?? '');
   add('find-links', JSON.stringify(options.pip.findLinks.map((link) => (/^[a-z]+:/i.test(link) ? link : path.resolve(link)))));
   add('allow-sdist', String(options.allowSdist));
-  add('pip', await pipVersion(options.python));
+  add('python', options.python); // and pip's version: recorded in the entry, checked on use
   for (const [name, value] of Object.entries(process.env).filter(([name]) => name.startsWith('PIP_')).sort()) add(`env ${name}`, value ?? '');
   for (const file of pipConfigFiles()) if (existsSync(file) && !file.startsWith('/dev/')) add(`config ${file}`, readFileSync(file));
   return hash.digest('hex').slice(0, 32);

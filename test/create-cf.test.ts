@@ -151,9 +151,13 @@ describe('create-cf over a matrix of configurations', () => {
     expect(alpha.Tags).toEqual([{ Key: 'cost-center', Value: '42' }, { Key: 'lambda-cd:stage', Value: 'Alpha' }, { Key: 'team', Value: 'shop' }]);
     expect(resourcesOfType(full!.Alpha!, 'AWS::Logs::LogGroup')[0]![1].Properties).toMatchObject({ LogGroupName: '/aws/lambda/OrdersAlpha', RetentionInDays: 30 });
     const alphaRole = role(full!.Alpha!);
-    expect(alphaRole.ManagedPolicyArns).toEqual(['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', { 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }]);
-    expect(alphaRole.Policies.map((p: any) => p.PolicyName)).toEqual(['function-permissions', 'lambda-cd-logs', 'lambda-cd-xray']);
-    expect(alphaRole.Policies[2].PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' }]);
+    expect(alphaRole.ManagedPolicyArns).toEqual(['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess']);
+    expect(alphaRole.Policies.map((p: any) => p.PolicyName)).toEqual(['function-permissions', 'lambda-cd-logs', 'lambda-cd-vpc', 'lambda-cd-xray']);
+    // In a VPC: the network-interface actions, and still no logs permission beyond the function's own group.
+    expect(alphaRole.Policies[2].PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Resource: '*', Action: [
+      'ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses'] }]);
+    expect(JSON.stringify(alphaRole).match(/"logs:[A-Za-z]+"/g)).toEqual(['"logs:CreateLogStream"', '"logs:PutLogEvents"']);
+    expect(alphaRole.Policies[3].PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' }]);
     expect(fn(full!.Beta!).Environment.Variables).toEqual({ TABLE: '{{resolve:ssm:/orders/beta/table}}' });
 
     const prod = fn(json!.PROD!);
@@ -282,6 +286,8 @@ describe('create-cf: bad env and iam files (one line naming the file, exit 2, no
     ['a list from get_env', { 'config/PROD/env.py': 'def get_env(stage):\n    return ["A=1"]\n' }, 'config/PROD/env.py: expected get_env() to return a flat dict of names to text, numbers or booleans, found a list'],
     ['a non-JSON value from get_env', { 'config/PROD/env.py': 'import datetime\ndef get_env():\n    return {"WHEN": datetime.date(2018, 1, 1)}\n' }, 'config/PROD/env.py: get_env() returned dict, which is not plain data'],
     ['an exception in get_env', { 'config/PROD/env.py': 'def get_env():\n    return {"A1": 1 / 0}\n' }, 'config/PROD/env.py:2: get_env() raised ZeroDivisionError: division by zero'],
+    ['sys.exit in get_env', { 'config/PROD/env.py': 'import sys\ndef get_env():\n    sys.exit(3)\n' }, 'config/PROD/env.py:3: get_env() raised SystemExit: 3'],
+    ['two iam files', { 'config/PROD/iam.yaml': 'ManagedPolicyArns: [arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess]\n', 'config/PROD/iam.json': '{}' }, 'config/PROD/: expected one iam file, found iam.yaml and iam.json; keep one'],
     ['no get_env', { 'config/PROD/env.py': 'ENV = {}\n' }, 'config/PROD/env.py: expected a function get_env(stage) or get_env() returning a dict, found none'],
     ['an invalid variable name', { 'config/PROD/env.yaml': 'my-var: x\n' }, 'config/PROD/env.yaml: "my-var": expected a variable name Lambda accepts'],
     ['a reserved variable name', { 'config/PROD/env.json': '{"AWS_REGION": "eu-west-1"}' }, 'config/PROD/env.json: AWS_REGION: reserved by the Lambda runtime'],
@@ -294,7 +300,7 @@ describe('create-cf: bad env and iam files (one line naming the file, exit 2, no
     ['a malformed action', { 'config/PROD/iam.json': '{"Statements": [{"Effect": "Allow", "Action": "GetObject", "Resource": "*"}]}' }, 'config/PROD/iam.json: Statements[0]: Action: expected actions such as s3:GetObject'],
     ['a managed policy that is no ARN', { 'config/PROD/iam.yaml': 'ManagedPolicyArns: [AmazonS3ReadOnlyAccess]\n' }, 'config/PROD/iam.yaml: ManagedPolicyArns: expected a list of IAM policy ARNs'],
   ];
-  it.each(cases)('%s', async (_name, files, message) => {
+  it.concurrent.each(cases)('%s', async (_name, files, message) => {
     const root = await makeRepo({ 'config/Gamma/.keep': '', ...files });
     const result = await runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { cwd: root });
     expect(result.exitCode).toBe(2);

@@ -85,6 +85,7 @@ describe('a create-cf template deployed to CloudFormation (moto)', () => {
       Environment: { Variables: { GREETING: 'Hello from Gamma', LOG_LEVEL: 'DEBUG' } },
     });
     expect(fn.Configuration!.Role).toMatch(/:role\/.+/);
+    expect(fn.Configuration!.CodeSize).toBe((await readFile(zip)).length);
     cloudFormation.destroy();
     lambda.destroy();
     s3.destroy();

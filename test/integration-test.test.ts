@@ -5,6 +5,8 @@
  * or with a response queued through /moto-api/static/lambda-simple/response.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, ListExportsCommand } from '@aws-sdk/client-cloudformation';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -41,7 +43,8 @@ beforeAll(async () => {
   await fetch(`${moto.endpoint}/moto-api/config`, { method: 'POST', body: JSON.stringify({ lambda: { use_docker: false } }) });
   const wheelhouse = await tempDir('lambda-cd-wheels-');
   await buildWheel(wheelhouse, { name: 'itlib', version: '2.0', files: { 'itlib/__init__.py': 'VERSION = "2.0"\n' } });
-  env = { ...moto.env, ...offlinePipEnv(wheelhouse) };
+  // One cache for every repository here: same requirements, so pip runs once (the cache at work).
+  env = { ...moto.env, ...offlinePipEnv(wheelhouse), LAMBDA_CD_CACHE_DIR: await tempDir('lambda-cd-cache-') };
 
   const clientConfig = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
   const cf = new CloudFormationClient(clientConfig);
@@ -106,6 +109,63 @@ async function integrationRepo(files: Record<string, string>): Promise<string> {
 function integrationTest(root: string, ...args: string[]) {
   return runCli(['integration-test', '--path', root, '--stack', STACK, '--stage', 'Gamma', ...args], { env: { ...env, EXPECTED_CWD: root } });
 }
+
+/**
+ * moto's functions are Active at once, so the states a deployment passes through come from a
+ * stand-in for Lambda's GetFunctionConfiguration: each request gets the next state (the last repeats).
+ */
+async function lambdaWithStates(states: object[]): Promise<{ endpoint: string; close(): Promise<void> }> {
+  let served = 0;
+  const server = createServer((request, response) => {
+    const state = states[Math.min(served++, states.length - 1)];
+    const ok = request.method === 'GET' && /\/2015-03-31\/functions\/[^/]+\/configuration/.test(request.url ?? '');
+    response.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(ok ? { FunctionName: 'DemoGamma', FunctionArn: functionArn, ...state } : { message: 'unexpected request' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('integration-test: waiting for the function', () => {
+  const run = (root: string, lambda: string, ...args: string[]) =>
+    runCli(['integration-test', '--path', root, '--stack', STACK, '--stage', 'Gamma', ...args], { env: { ...env, EXPECTED_CWD: root, AWS_ENDPOINT_URL_LAMBDA: lambda } });
+
+  it('waits while the function is Pending or updating, with progress, then tests', async () => {
+    const lambda = await lambdaWithStates([{ State: 'Pending' }, { State: 'Active', LastUpdateStatus: 'InProgress' }, { State: 'Active', LastUpdateStatus: 'Successful' }]);
+    try {
+      const root = await makeRepo({ 'tests/integrationtests/test_a_ok.py': 'print("fine")\n' });
+      const result = await run(root, lambda.endpoint);
+      expect(result.stderr).toMatch(/waiting for DemoGamma: state Pending \(0 s of at most 300 s\)/);
+      expect(result.stderr).toContain('waiting for DemoGamma: an update in progress');
+      expect(result.exitCode).toBe(0);
+    } finally {
+      await lambda.close();
+    }
+  });
+
+  it('a Failed function is exit 3 with Lambda\'s reason; a function still Pending after --wait is exit 3', async () => {
+    const failed = await lambdaWithStates([{ State: 'Failed', StateReason: 'The provided execution role does not have permissions', StateReasonCode: 'InvalidConfiguration' }]);
+    const root = await makeRepo({ 'tests/integrationtests/test_a_ok.py': 'print("fine")\n' });
+    try {
+      const result = await run(root, failed.endpoint);
+      expect(result.exitCode).toBe(3);
+      expect(result.stderr).toContain(`Lambda function ${functionArn} is in state Failed: The provided execution role does not have permissions (InvalidConfiguration)`);
+    } finally {
+      await failed.close();
+    }
+    const pending = await lambdaWithStates([{ State: 'Pending' }]);
+    try {
+      const result = await run(root, pending.endpoint, '--wait', '1');
+      expect(result.exitCode).toBe(3);
+      expect(result.stderr).toMatch(/still has state Pending after 1 s \(--wait 1\)/);
+    } finally {
+      await pending.close();
+    }
+  });
+});
 
 describe('integration-test', () => {
   it('finds the export beyond the first page and gives each test the ARN (sys.argv[1]) and the environment', async () => {

@@ -12,7 +12,15 @@ export const command: CommandSpec = {
     { name: 'notify', type: 'string', valueName: 'EMAIL', description: "Default for the template's failure notification e-mail parameter." },
     { name: 'out', type: 'string', valueName: 'FILE', default: 'pipeline.yaml', description: 'Where the template is written.' },
   ],
-  examples: ['lambda-cd generate pipeline --stages Gamma,Beta --source github --notify team@example.com'],
+  examples: [
+    'lambda-cd generate pipeline --stages Gamma --notify team@example.com',
+    'lambda-cd generate pipeline --stages Gamma,Beta --source github --out ci/pipeline.yaml',
+  ],
+  notes: [
+    '--stages must match Stages in the repository\'s config/config.yaml (PROD is always added last); the FunctionName parameter must be its Name.',
+    'Deploy with: aws cloudformation deploy --template-file pipeline.yaml --stack-name NAME --capabilities CAPABILITY_IAM --parameter-overrides FunctionName=... RepositoryName=... NotificationEmail=... (github: ConnectionArn=... FullRepositoryId=owner/repo). The functions\' stacks are NAME+Functions+Stage.',
+    'The Build step uploads the deployment zip under its sha256 (lambda-cd publish) and each deploy action reads its location from dist/code-location.json, so Lambda runs the zip lambda-cd package built, and an unchanged build updates nothing.',
+  ],
   async run({ options }) {
     const { runGeneratePipeline } = await import('../../runners/generate.js');
     const result = await runGeneratePipeline({

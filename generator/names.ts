@@ -1,0 +1,32 @@
+/** Names inside the pipeline template that its resources and its roles both use. */
+import type { BuildStep } from './constants.js';
+
+export type SourceKind = 'codecommit' | 'github';
+
+export interface PipelineSpec {
+  /** Pre-production stages in order; PROD is added last. */
+  stages: string[];
+  source: SourceKind;
+  image?: string;
+  notify?: string;
+}
+
+/** What the NotificationEmail parameter (and --notify) accepts. */
+export const EMAIL_PATTERN = '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
+
+/** Logical ids, physical name suffixes and descriptions of the CodeBuild projects. */
+export const PROJECTS: Record<BuildStep, { logicalId: string; suffix: string; description: string }> = {
+  unittests: { logicalId: 'UnittestsProject', suffix: 'unittests', description: 'lambda-cd unit-test' },
+  build: { logicalId: 'BuildProject', suffix: 'build', description: 'lambda-cd package, create-cf and publish' },
+  integrationtests: { logicalId: 'IntegrationTestsProject', suffix: 'integrationtests', description: 'lambda-cd integration-test against one stage' },
+};
+
+/** The CodeBuild steps a pipeline has: integration tests only when there is a pre-production stage. */
+export function buildSteps(spec: PipelineSpec): BuildStep[] {
+  return spec.stages.length > 0 ? ['unittests', 'build', 'integrationtests'] : ['unittests', 'build'];
+}
+
+/** Fn::Sub text of a project's name. */
+export const projectName = (step: BuildStep) => `\${AWS::StackName}-${PROJECTS[step].suffix}`;
+/** Fn::Sub text of a stage's function stack name (as the 2018 system named it). */
+export const functionStackName = (stage: string) => `\${AWS::StackName}Functions${stage}`;

@@ -1,0 +1,123 @@
+/**
+ * The pipeline's roles, one per job. Each names only this pipeline's bucket, projects, log
+ * groups, stacks and the Name+Stage functions; nothing grants Action "*".
+ */
+import { PROD_STAGE } from '../lib/contract.js';
+import { getAtt, ref, sub } from './cfn-yaml.js';
+import { CACHE_PREFIX, PUBLISH_PREFIX, type BuildStep } from './constants.js';
+import { allow, arn, bucketArn, bucketObjects, iamArn, role, type Resource, type Statement } from './iam.js';
+import { PROJECTS, buildSteps, functionStackName, projectName, type PipelineSpec } from './names.js';
+
+const functionArns = (stages: string[]): Resource[] =>
+  stages.flatMap((stage) => [arn('lambda', `function:\${FunctionName}${stage}`), arn('lambda', `function:\${FunctionName}${stage}:*`)]);
+const stackArns = (stages: string[]): Resource[] => stages.map((stage) => arn('cloudformation', `stack/${functionStackName(stage)}/*`));
+const lambdaLogGroups = (stages: string[]): Resource[] =>
+  stages.flatMap((stage) => [arn('logs', `log-group:/aws/lambda/\${FunctionName}${stage}`), arn('logs', `log-group:/aws/lambda/\${FunctionName}${stage}:*`)]);
+/**
+ * The functions' roles as the per-stage templates name them: an explicit RoleName starting
+ * with Name, or a name CloudFormation derives from the function stack's name.
+ */
+const functionRoles = (): Resource[] => [iamArn('role/${FunctionName}*'), iamArn('role/${AWS::StackName}Functions*')];
+
+export function pipelineRoles(spec: PipelineSpec): Record<string, unknown> {
+  const allStages = [...spec.stages, PROD_STAGE];
+  const roles: Record<string, unknown> = {
+    PipelineRole: role({ service: 'codepipeline', description: 'CodePipeline: artifacts, source, builds and deploys of this pipeline', statements: pipelineStatements(spec, allStages), sourceAccount: true }),
+    UnittestsProjectRole: codeBuildRole('unittests', []),
+    BuildProjectRole: codeBuildRole('build', [
+      // The output artifact (CodePipeline names its key) and the zip `publish` uploads.
+      allow(['s3:PutObject'], [bucketObjects()]),
+      // Without ListBucket, S3 answers HeadObject on a missing key with 403 instead of 404.
+      allow(['s3:ListBucket'], [bucketArn()]),
+    ]),
+    DeployRole: role({ service: 'cloudformation', description: 'CloudFormation: creates only what the per-stage function templates hold', statements: deployStatements(allStages) }),
+  };
+  if (spec.stages.length > 0) {
+    roles.IntegrationTestsProjectRole = codeBuildRole('integrationtests', [
+      allow(['cloudformation:ListExports'], ['*']),
+      allow(['cloudformation:DescribeStacks'], stackArns(spec.stages)),
+      allow(['lambda:GetFunction', 'lambda:GetFunctionConfiguration', 'lambda:InvokeFunction'], functionArns(spec.stages)),
+    ]);
+  }
+  if (spec.source === 'codecommit') {
+    roles.SourceChangeRuleRole = role({
+      service: 'events',
+      description: 'EventBridge: starts this pipeline on a push to its branch',
+      statements: [allow(['codepipeline:StartPipelineExecution'], [arn('codepipeline', '${Pipeline}')])],
+    });
+  }
+  return roles;
+}
+
+function pipelineStatements(spec: PipelineSpec, allStages: string[]): Statement[] {
+  const source =
+    spec.source === 'github'
+      ? allow(['codestar-connections:UseConnection', 'codeconnections:UseConnection'], [ref('ConnectionArn')])
+      : allow(
+          ['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:GetRepository', 'codecommit:UploadArchive', 'codecommit:GetUploadArchiveStatus', 'codecommit:CancelUploadArchive'],
+          [arn('codecommit', '${RepositoryName}')],
+        );
+  return [
+    allow(['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'], [bucketObjects()]),
+    allow(['s3:GetBucketVersioning', 's3:GetBucketLocation'], [bucketArn()]),
+    source,
+    allow(['codebuild:StartBuild', 'codebuild:BatchGetBuilds', 'codebuild:StopBuild'], buildSteps(spec).map((step) => getAtt(PROJECTS[step].logicalId, 'Arn'))),
+    allow(['cloudformation:CreateStack', 'cloudformation:UpdateStack', 'cloudformation:DeleteStack', 'cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents'], stackArns(allStages)),
+    allow(['cloudformation:ValidateTemplate'], ['*']),
+    allow(['iam:PassRole'], [getAtt('DeployRole', 'Arn')], { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } }),
+  ];
+}
+
+function codeBuildRole(step: BuildStep, extra: Statement[]): Record<string, unknown> {
+  const { logicalId, suffix, description } = PROJECTS[step];
+  return role({
+    service: 'codebuild',
+    description: `CodeBuild ${suffix}: ${description}`,
+    sourceAccount: true,
+    statements: [
+      allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [getAtt(`${logicalId}Logs`, 'Arn')]),
+      // Input artifacts, and the project's cache (cache.paths in its buildspec).
+      allow(['s3:GetObject', 's3:GetObjectVersion'], [bucketObjects()]),
+      allow(['s3:PutObject'], [bucketObjects(`${CACHE_PREFIX}${suffix}`)]),
+      allow(['s3:GetBucketAcl', 's3:GetBucketLocation'], [bucketArn()]),
+      allow(
+        ['codebuild:CreateReportGroup', 'codebuild:CreateReport', 'codebuild:UpdateReport', 'codebuild:BatchPutTestCases'],
+        [arn('codebuild', `report-group/${projectName(step)}-*`)],
+      ),
+      ...extra,
+    ],
+  });
+}
+
+/** What the per-stage templates hold: a role, the function, its alias and permissions, its log group. */
+function deployStatements(allStages: string[]): Statement[] {
+  const lambdaActions = [
+    'CreateFunction', 'DeleteFunction', 'GetFunction', 'GetFunctionConfiguration', 'UpdateFunctionCode', 'UpdateFunctionConfiguration',
+    'PublishVersion', 'ListVersionsByFunction', 'CreateAlias', 'UpdateAlias', 'DeleteAlias', 'GetAlias',
+    'AddPermission', 'RemovePermission', 'GetPolicy', 'TagResource', 'UntagResource', 'ListTags',
+    'PutFunctionConcurrency', 'DeleteFunctionConcurrency', 'GetFunctionConcurrency',
+    'GetRuntimeManagementConfig', 'PutRuntimeManagementConfig', 'GetFunctionCodeSigningConfig', 'GetFunctionRecursionConfig',
+  ].map((action) => `lambda:${action}`);
+  const iamActions = [
+    'CreateRole', 'DeleteRole', 'GetRole', 'UpdateRole', 'UpdateAssumeRolePolicy', 'TagRole', 'UntagRole',
+    'PutRolePolicy', 'GetRolePolicy', 'DeleteRolePolicy', 'ListRolePolicies', 'AttachRolePolicy', 'DetachRolePolicy', 'ListAttachedRolePolicies',
+    'PutRolePermissionsBoundary', 'DeleteRolePermissionsBoundary', 'ListRoleTags',
+  ].map((action) => `iam:${action}`);
+  const logActions = [
+    'CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy',
+    'TagResource', 'UntagResource', 'ListTagsForResource', 'TagLogGroup', 'UntagLogGroup', 'ListTagsLogGroup',
+  ]
+    .map((action) => `logs:${action}`);
+  return [
+    allow(lambdaActions, functionArns(allStages)),
+    // The code: the zip `lambda-cd publish` uploaded (Lambda reads it with the caller's rights).
+    allow(['s3:GetObject', 's3:GetObjectVersion'], [bucketObjects(PUBLISH_PREFIX)]),
+    allow(['lambda:GetLayerVersion'], [sub('arn:${AWS::Partition}:lambda:*:*:layer:*:*')]),
+    allow(iamActions, functionRoles()),
+    allow(['iam:PassRole'], functionRoles(), { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } }),
+    allow(logActions, lambdaLogGroups(allStages)),
+    allow(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]),
+    // A function in a VPC (Vpc in config.yaml): Lambda checks the subnets and groups as the caller.
+    allow(['ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs'], ['*']),
+  ];
+}

@@ -1,0 +1,109 @@
+/**
+ * The files `lambda-cd init` writes: a function repository in the layout every runner reads,
+ * whose unit tests pass and which packages and templates at once (no requirements to fetch).
+ */
+import { PROD_STAGE } from '../lib/contract.js';
+import { DEFAULT_RUNTIME } from '../lib/runtimes.js';
+import { renderBuildspecs } from './buildspecs.js';
+import { BUILDSPEC_DIR } from './constants.js';
+
+export interface SkeletonSpec {
+  name: string;
+  /** Pre-production stages; PROD is added last. */
+  stages: string[];
+}
+
+/** Repository-relative path -> content. */
+export function skeletonFiles(spec: SkeletonSpec): Record<string, string> {
+  const allStages = [...spec.stages, PROD_STAGE];
+  const files: Record<string, string> = {
+    'config/config.yaml': configYaml(spec.name, allStages),
+    ...Object.fromEntries(allStages.map((stage) => [`config/${stage}/env.yaml`, envYaml(stage)])),
+    'src/app.py': HANDLER,
+    'requirements.txt': "# The function's own packages (pip requirement lines); lambda-cd package installs them for Lambda.\n",
+    'tests/unittests/requirements.txt': '# Packages the unit tests need beyond the function\'s own requirements.txt.\n',
+    'tests/unittests/test_app.py': UNIT_TEST,
+    'tests/integrationtests/requirements.txt': 'boto3\n',
+    'tests/integrationtests/test_invoke.py': INTEGRATION_TEST,
+    '.gitignore': GITIGNORE,
+  };
+  for (const [file, content] of Object.entries(renderBuildspecs())) files[`${BUILDSPEC_DIR}/${file}`] = content;
+  return files;
+}
+
+function configYaml(name: string, allStages: string[]): string {
+  return `# The function's configuration, read by every lambda-cd runner (\`lambda-cd check\` shows what they use).
+# Name: the functions are Name+Stage. Handler: module.function under src/.
+Name: ${name}
+Handler: app.handler
+Runtime: ${DEFAULT_RUNTIME}
+MemorySize: 128
+Timeout: 30
+Unittests:
+  Folder: tests/unittests
+Integrationtests:
+  Folder: tests/integrationtests
+# Pipeline order; each stage has a folder config/<Stage>/ (env.yaml, optional iam.yaml). PROD is always last.
+Stages: [${allStages.join(', ')}]
+`;
+}
+
+function envYaml(stage: string): string {
+  return `# Environment variables of the function in ${stage}. Values may be dynamic references such as
+# '{{resolve:ssm:/my-app/key}}' (never put secrets here in plain text).
+STAGE: ${stage}
+`;
+}
+
+const HANDLER = `"""The Lambda function: config/config.yaml names it as Handler: app.handler."""
+import json
+import os
+
+
+def handler(event, context):
+    name = (event or {}).get("name", "world")
+    body = {"message": f"Hello, {name}!", "stage": os.environ.get("STAGE", "local")}
+    return {"statusCode": 200, "body": json.dumps(body)}
+`;
+
+const UNIT_TEST = `"""Unit tests: \`lambda-cd unit-test\` runs each file here as \`python3 FILE\` with src/ importable."""
+import json
+import unittest
+
+import app
+
+
+class HandlerTest(unittest.TestCase):
+    def test_greets_by_name(self):
+        response = app.handler({"name": "Ada"}, None)
+        self.assertEqual(response["statusCode"], 200)
+        self.assertEqual(json.loads(response["body"])["message"], "Hello, Ada!")
+
+    def test_greets_the_world_without_a_name(self):
+        self.assertEqual(json.loads(app.handler({}, None)["body"])["message"], "Hello, world!")
+
+
+if __name__ == "__main__":
+    unittest.main()
+`;
+
+const INTEGRATION_TEST = `"""Integration test: \`lambda-cd integration-test\` runs it as \`python3 FILE FUNCTION_ARN\` against a deployed stage."""
+import json
+import sys
+
+import boto3
+
+arn = sys.argv[1]
+response = boto3.client("lambda").invoke(FunctionName=arn, Payload=json.dumps({"name": "pipeline"}).encode())
+payload = json.loads(response["Payload"].read())
+assert "FunctionError" not in response, payload
+assert payload["statusCode"] == 200, payload
+print("invoked", arn, "->", payload["body"])
+`;
+
+const GITIGNORE = `# lambda-cd outputs (dist/: zip, templates) and its build folder (caches, reports)
+dist/
+.lambda-cd/
+__pycache__/
+*.pyc
+`;

@@ -1,0 +1,269 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Intrinsic, loadYaml } from '../generator/cfn-yaml.js';
+import { COMMANDS } from '../cli/commands/index.js';
+import { PROJECT_ROOT, runCli } from './helpers/cli.js';
+import { buildspecProblems } from './helpers/buildspec-schema.js';
+import { tempDir } from './helpers/repo.js';
+
+type Doc = Record<string, any>;
+
+/** A command that is exactly one `lambda-cd` call: no shell operators, substitutions, redirections or newlines. */
+const SINGLE_CALL = /^lambda-cd [a-z][a-z-]*( --?[A-Za-z0-9][A-Za-z0-9=._\/-]*)*$/;
+const SHELL = /&&|\|\||[;|`<>\n]|\$\(/;
+
+function commandsOf(buildspec: Doc): string[] {
+  return Object.values(buildspec.phases ?? {}).flatMap((phase: any) => [...(phase.commands ?? []), ...(phase.finally ?? [])]);
+}
+
+async function generateBuildspecs(): Promise<Record<string, string>> {
+  const dir = await tempDir();
+  const result = await runCli(['generate', 'buildspecs', '--out', dir]);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return Object.fromEntries(readdirSync(dir).map((file) => [file, readFileSync(path.join(dir, file), 'utf8')]));
+}
+
+/** The env variables each command's options read: what the pipeline may set for it. */
+async function envOf(commandLine: string): Promise<{ env: string[]; required: string[] }> {
+  const name = commandLine.split(' ')[1]!;
+  const { command } = await COMMANDS.find((c) => c.name === name)!.load();
+  const env = command.options.flatMap((o) => (o.env ? [o.env] : []));
+  const required = command.options.filter((o) => o.env && /Required\./.test(o.description)).map((o) => o.env!);
+  return { env, required };
+}
+
+describe('generate buildspecs', () => {
+  let files: Record<string, string>;
+  beforeAll(async () => {
+    files = await generateBuildspecs();
+  });
+
+  it('writes one buildspec per CodeBuild step', () => {
+    expect(Object.keys(files).sort()).toEqual(['buildspec-build.yml', 'buildspec-integrationtests.yml', 'buildspec-unittests.yml']);
+  });
+
+  it('every command is a single lambda-cd call', () => {
+    for (const [file, text] of Object.entries(files)) {
+      const commands = commandsOf(loadYaml(text) as Doc);
+      expect(commands.length, file).toBeGreaterThan(0);
+      for (const command of commands) {
+        expect(command, `${file}: ${command}`).toMatch(SINGLE_CALL);
+        expect(command, `${file}: ${command}`).not.toMatch(SHELL);
+      }
+    }
+  });
+
+  it('every buildspec holds only keys CodeBuild accepts (version 0.2, no runtime-versions)', () => {
+    for (const [file, text] of Object.entries(files)) {
+      expect(buildspecProblems(loadYaml(text)), file).toEqual([]);
+      expect(text, file).not.toContain('runtime-versions');
+    }
+  });
+
+  it('the checker catches what CodeBuild would reject', () => {
+    expect(buildspecProblems({ version: 0.1, phases: { install: { 'runtime-versions': { python: 3.12 }, commands: ['x'] } }, artifacts: {} })).toEqual([
+      'buildspec.version: expected one of 0.2, found 0.1',
+      'buildspec.phases.install.runtime-versions: not a key CodeBuild accepts here',
+      'buildspec.artifacts.files: required',
+    ]);
+  });
+
+  it('reports the runners\' JUnit files, caches .lambda-cd/cache, and hands the templates and code location on', () => {
+    const unit = loadYaml(files['buildspec-unittests.yml']!) as Doc;
+    const build = loadYaml(files['buildspec-build.yml']!) as Doc;
+    const integration = loadYaml(files['buildspec-integrationtests.yml']!) as Doc;
+    expect(unit.reports).toEqual({ unittests: { files: ['unit-tests.xml'], 'base-directory': '.lambda-cd/reports', 'file-format': 'JUNITXML' } });
+    expect(integration.reports.integrationtests.files).toEqual(['integration-tests.xml']);
+    for (const spec of [unit, build, integration]) expect(spec.cache).toEqual({ paths: ['.lambda-cd/cache/**/*'] });
+    expect(commandsOf(build)).toEqual(['lambda-cd package', 'lambda-cd create-cf', 'lambda-cd publish']);
+    expect(build.artifacts.files).toEqual(expect.arrayContaining(['dist/stack*.json', 'dist/code-location.json']));
+    expect(build.artifacts.files).not.toContain('dist/function.zip');
+  });
+
+  it('the project\'s buildspecs/ folder holds exactly what the generator writes now', () => {
+    const committed = Object.fromEntries(readdirSync(path.join(PROJECT_ROOT, 'buildspecs')).map((f) => [f, readFileSync(path.join(PROJECT_ROOT, 'buildspecs', f), 'utf8')]));
+    expect(committed, 'run `lambda-cd generate buildspecs` and commit buildspecs/').toEqual(files);
+  });
+});
+
+const MATRIX = [
+  { source: 'codecommit', stages: ['Gamma'] },
+  { source: 'github', stages: ['Gamma'] },
+  { source: 'codecommit', stages: ['Alpha', 'Beta', 'Gamma'] },
+  { source: 'github', stages: [] as string[] },
+] as const;
+
+describe('generate pipeline', () => {
+  const templates: { source: string; stages: readonly string[]; file: string; doc: Doc }[] = [];
+  let buildspecs: Record<string, string>;
+
+  beforeAll(async () => {
+    const dir = await tempDir();
+    buildspecs = await generateBuildspecs();
+    for (const [index, { source, stages }] of MATRIX.entries()) {
+      const file = path.join(dir, `pipeline-${index}.yaml`);
+      const result = await runCli(['generate', 'pipeline', '--source', source, '--stages', stages.join(','), '--notify', 'team@example.com', '--out', file]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      templates.push({ source, stages, file, doc: loadYaml(readFileSync(file, 'utf8')) as Doc });
+    }
+  });
+
+  it('passes cfn-lint with no errors and no warnings (both sources, several stage lists)', async () => {
+    const lint = await execa('cfn-lint', ['--format', 'parseable', ...templates.map((t) => t.file)], { reject: false });
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.exitCode).toBe(0);
+  });
+
+  it('runs Source -> Unittests -> Build -> each stage (deploy, integration tests) -> PROD (deploy only)', () => {
+    for (const { doc, stages } of templates) {
+      const pipelineStages = doc.Resources.Pipeline.Properties.Stages as Doc[];
+      expect(pipelineStages.map((s) => s.Name)).toEqual(['Source', 'Unittests', 'Build', ...stages, 'PROD']);
+      for (const stage of [...stages, 'PROD']) {
+        const actions = pipelineStages.find((s) => s.Name === stage)!.Actions as Doc[];
+        expect(actions.map((a) => a.Name)).toEqual(stage === 'PROD' ? ['Deploy'] : ['Deploy', 'IntegrationTests']);
+        const deploy = actions[0]!.Configuration;
+        expect(deploy).toMatchObject({
+          ActionMode: 'CREATE_UPDATE',
+          StackName: new Intrinsic('Sub', `\${AWS::StackName}Functions${stage}`),
+          TemplatePath: `BuildOutput::dist/stack${stage}.json`,
+          TemplateConfiguration: 'BuildOutput::dist/code-location.json',
+          Capabilities: 'CAPABILITY_NAMED_IAM',
+        });
+        expect(JSON.stringify(deploy)).not.toMatch(/GetArtifactAtt/);
+      }
+    }
+  });
+
+  it('CodeBuild projects run the image parameter and the generated buildspec files, never inline commands', () => {
+    for (const { doc } of templates) {
+      const projects = Object.values(doc.Resources as Doc).filter((r) => r.Type === 'AWS::CodeBuild::Project');
+      expect(projects.length).toBeGreaterThanOrEqual(2);
+      for (const project of projects) {
+        const spec = project.Properties.Source.BuildSpec as string;
+        expect(spec).toMatch(/^buildspecs\/buildspec-[a-z]+\.yml$/);
+        expect(buildspecs).toHaveProperty([path.basename(spec)]);
+        expect(project.Properties.Environment.Image).toEqual(new Intrinsic('Ref', 'ImageUri'));
+      }
+      expect(doc.Parameters.ImageUri.Default).toMatch(/^public\.ecr\.aws\/lambda-cd\/lambda-cd:\d+\.\d+\.\d+/);
+    }
+  });
+
+  it('each CodeBuild action sets exactly the variables its runners read, including the ones they require', async () => {
+    for (const { doc } of templates) {
+      const projects = doc.Resources as Doc;
+      for (const stage of doc.Resources.Pipeline.Properties.Stages as Doc[]) {
+        for (const action of stage.Actions as Doc[]) {
+          if (action.ActionTypeId.Provider !== 'CodeBuild') continue;
+          const project = projects[(action.Configuration.ProjectName as Intrinsic).value];
+          const commands = commandsOf(loadYaml(buildspecs[path.basename(project.Properties.Source.BuildSpec)]!) as Doc);
+          const raw = action.Configuration.EnvironmentVariables;
+          const variables = raw === undefined ? [] : (JSON.parse(raw instanceof Intrinsic ? raw.value : raw) as { name: string; value: string; type: string }[]);
+          const read = new Set<string>();
+          for (const command of commands) {
+            const { env, required } = await envOf(command);
+            env.forEach((e) => read.add(e));
+            for (const name of required) expect(variables.map((v) => v.name), `${stage.Name}/${action.Name}: ${command} needs ${name}`).toContain(name);
+          }
+          for (const variable of variables) {
+            expect(read.has(variable.name), `${stage.Name}/${action.Name} sets ${variable.name}, which no runner reads`).toBe(true);
+            expect(variable.type).toBe('PLAINTEXT');
+          }
+          if (action.Name === 'IntegrationTests') {
+            expect(variables).toEqual(expect.arrayContaining([
+              { name: 'LAMBDA_CD_STAGE', type: 'PLAINTEXT', value: stage.Name },
+              { name: 'LAMBDA_CD_FUNCTION_STACK', type: 'PLAINTEXT', value: `\${AWS::StackName}Functions${stage.Name}` },
+            ]));
+          }
+        }
+      }
+    }
+  });
+
+  it('the artifact bucket is private, encrypted, versioned and TLS-only', () => {
+    const { doc } = templates[0]!;
+    const bucket = doc.Resources.ArtifactBucket.Properties;
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    const [deny] = doc.Resources.ArtifactBucketPolicy.Properties.PolicyDocument.Statement;
+    expect(deny).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+  });
+
+  it('failed actions reach the e-mail through a topic only this pipeline\'s rule may publish to', () => {
+    for (const { doc } of templates) {
+      const rule = doc.Resources.FailureRule.Properties;
+      expect(rule.EventPattern).toEqual({
+        source: ['aws.codepipeline'],
+        'detail-type': ['CodePipeline Action Execution State Change'],
+        detail: { pipeline: [new Intrinsic('Ref', 'Pipeline')], state: ['FAILED'] },
+      });
+      expect(rule.Targets[0].Arn).toEqual(new Intrinsic('Ref', 'FailureTopic'));
+      expect(doc.Resources.FailureTopic.Properties.Subscription).toEqual([{ Protocol: 'email', Endpoint: new Intrinsic('Ref', 'NotificationEmail') }]);
+      const statements = doc.Resources.FailureTopicPolicy.Properties.PolicyDocument.Statement as Doc[];
+      expect(statements).toEqual([expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Condition: { ArnEquals: { 'aws:SourceArn': new Intrinsic('GetAtt', 'FailureRule.Arn') } },
+      })]);
+      expect(doc.Parameters.NotificationEmail.Default).toBe('team@example.com');
+    }
+  });
+
+  it('least privilege: one role per job, each trusting one service; no Action "*" or service-wide wildcard is allowed', () => {
+    for (const { doc, source, stages } of templates) {
+      const roles = Object.entries(doc.Resources as Doc).filter(([, r]) => r.Type === 'AWS::IAM::Role');
+      const expected = ['PipelineRole', 'UnittestsProjectRole', 'BuildProjectRole', 'DeployRole'];
+      if (stages.length) expected.push('IntegrationTestsProjectRole');
+      if (source === 'codecommit') expected.push('SourceChangeRuleRole');
+      expect(roles.map(([id]) => id).sort()).toEqual(expected.sort());
+      for (const [id, role] of roles) {
+        expect(role.Properties.AssumeRolePolicyDocument.Statement, id).toHaveLength(1);
+        for (const policy of role.Properties.Policies) {
+          for (const statement of policy.PolicyDocument.Statement as Doc[]) {
+            expect(statement.Effect, id).toBe('Allow');
+            for (const action of [statement.Action].flat()) expect(action, id).not.toMatch(/(^|:)\*$/);
+          }
+        }
+      }
+      expect(JSON.stringify(doc)).not.toMatch(/"Action":"\*"/);
+    }
+  });
+
+  it('the deploy role reaches only the Name+Stage functions, their log groups and roles', () => {
+    const { doc } = templates[2]!;
+    const statements = doc.Resources.DeployRole.Properties.Policies[0].PolicyDocument.Statement as Doc[];
+    const lambda = statements.find((s) => s.Action.includes('lambda:CreateFunction'))!;
+    const functions = lambda.Resource.map((r: Intrinsic) => r.value.replace(/^.*:function:/, ''));
+    expect(functions).toEqual(['Alpha', 'Beta', 'Gamma', 'PROD'].flatMap((stage) => [`\${FunctionName}${stage}`, `\${FunctionName}${stage}:*`]));
+    const passRole = statements.find((s) => s.Action.includes('iam:PassRole'))!;
+    expect(passRole.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } });
+    const logs = statements.find((s) => s.Action.includes('logs:CreateLogGroup'))!;
+    expect(logs.Resource.every((r: Intrinsic) => r.value.includes('log-group:/aws/lambda/${FunctionName}'))).toBe(true);
+    for (const statement of statements) {
+      if ([statement.Resource].flat().includes('*')) expect(statement.Action.every((a: string) => a.startsWith('ec2:Describe'))).toBe(true);
+    }
+    expect(doc.Parameters.FunctionName.MaxLength).toBe(64 - 'Alpha'.length);
+  });
+
+  it('GitHub comes through a CodeStar connection, never an OAuth token', () => {
+    const { doc } = templates[1]!;
+    expect(Object.keys(doc.Parameters)).toEqual(expect.arrayContaining(['ConnectionArn', 'FullRepositoryId', 'BranchName']));
+    const source = doc.Resources.Pipeline.Properties.Stages[0].Actions[0];
+    expect(source.ActionTypeId.Provider).toBe('CodeStarSourceConnection');
+    expect(readFileSync(templates[1]!.file, 'utf8')).not.toMatch(/OAuthToken|GitHubToken/i);
+  });
+
+  it('rejects PROD in --stages, bad stage names and a bad e-mail (exit 2)', async () => {
+    const prod = await runCli(['generate', 'pipeline', '--stages', 'Gamma,PROD', '--out', '/dev/null']);
+    expect(prod).toMatchObject({ exitCode: 2 });
+    expect(prod.stderr).toContain('leave PROD out');
+    const bad = await runCli(['generate', 'pipeline', '--stages', 'Gam-ma', '--out', '/dev/null']);
+    expect(bad.stderr).toContain('found "Gam-ma"');
+    const email = await runCli(['generate', 'pipeline', '--notify', 'nobody', '--out', '/dev/null']);
+    expect(email).toMatchObject({ exitCode: 2 });
+    expect(email.stderr).toContain('--notify expects an e-mail address');
+  });
+});
