@@ -76,4 +76,20 @@ describe('the npm package', () => {
     expect(created.exitCode).toBe(0);
     expect(created.stdout).toContain(path.join(repo, 'dist/stackPROD.json'));
   });
+
+  it('runs init, generate buildspecs and generate pipeline', async () => {
+    const work = await tempDir();
+    const init = await lambdaCd(['init', 'orders', '--name', 'Orders'], { cwd: work });
+    expect(init.exitCode).toBe(0);
+    const check = await lambdaCd(['check', '--path', 'orders'], { cwd: work });
+    expect(check.stdout).toContain('Orders: ');
+    expect(check.exitCode).toBe(0);
+
+    const buildspecs = await lambdaCd(['generate', 'buildspecs', '--out', 'specs'], { cwd: work });
+    expect(buildspecs.exitCode).toBe(0);
+    expect(readFileSync(path.join(work, 'specs/buildspec-unittests.yml'), 'utf8')).toContain('lambda-cd unit-test');
+    const pipeline = await lambdaCd(['generate', 'pipeline', '--out', 'pipeline.yaml'], { cwd: work });
+    expect(pipeline.exitCode).toBe(0);
+    expect(readFileSync(path.join(work, 'pipeline.yaml'), 'utf8')).toContain('AWS::CodePipeline::Pipeline');
+  });
 });
