@@ -21,6 +21,7 @@ import { buildExampleWheels, offlinePipEnv } from './helpers/wheels.js';
 const required = process.env.LAMBDA_CD_REQUIRE_PODMAN === '1';
 const unavailable = await podmanUnavailable();
 if (unavailable && required) throw new Error(`LAMBDA_CD_REQUIRE_PODMAN=1 but ${unavailable}`);
+if (unavailable) console.warn(`container tests skipped: ${unavailable}`);
 
 const OUR_LAYER_LIMIT = 15 * 1024 * 1024;
 /** A user that exists neither in the image nor (usually) here: no passwd entry, no home. */
@@ -28,6 +29,12 @@ const USER = { uid: 4321, gid: 4321 };
 
 let built: TestImage;
 let wheelhouse: string;
+/** A failed build fails every test (a failing beforeAll would only mark them skipped). */
+let setupError: unknown;
+function image(): string {
+  if (setupError) throw setupError;
+  return built.image;
+}
 
 /** Environment flags for `podman run`: pip offline with the mounted wheelhouse. */
 function pipEnvFlags(): string[] {
@@ -36,7 +43,7 @@ function pipEnvFlags(): string[] {
 
 /** `podman run` of the image on `repo` mounted at /src. */
 function run(repo: string, args: string[], flags: string[] = []) {
-  return podman(['run', '--rm', '--network', 'none', '-v', `${repo}:/src`, '-v', `${wheelhouse}:/wheels:ro`, ...pipEnvFlags(), ...flags, built.image, ...args]);
+  return podman(['run', '--rm', '--network', 'none', '-v', `${repo}:/src`, '-v', `${wheelhouse}:/wheels:ro`, ...pipEnvFlags(), ...flags, image(), ...args]);
 }
 
 function chownTree(root: string, uid: number, gid: number): void {
@@ -61,11 +68,15 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
     await buildExampleWheels(wheelhouse);
     // mkdtemp makes it private to root; users inside the container read it too.
     await chmod(wheelhouse, 0o755);
-    built = await buildTestImage('localhost/lambda-cd:test');
+    try {
+      built = await buildTestImage('localhost/lambda-cd:test');
+    } catch (error) {
+      setupError = error;
+    }
   }, 900_000);
 
   it('has the CLI on PATH for sh (as CodeBuild runs it), no npm, the OCI labels, and our layers within 15 MB', async () => {
-    const onPath = await podman(['run', '--rm', '--network', 'none', '--entrypoint', 'sh', built.image, '-c', 'lambda-cd --version && command -v python3 pip3 >/dev/null && ! command -v npm']);
+    const onPath = await podman(['run', '--rm', '--network', 'none', '--entrypoint', 'sh', image(), '-c', 'lambda-cd --version && command -v python3 pip3 >/dev/null && ! command -v npm']);
     expect(onPath.stderr).toBe('');
     expect(onPath.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
     expect(onPath.exitCode).toBe(0);
@@ -164,7 +175,7 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
 
       // moto listens on the host's 127.0.0.1, which only the host network reaches.
       const awsEnv = Object.entries(moto.env).flatMap(([name, value]) => ['-e', `${name}=${value}`]);
-      const result = await podman(['run', '--rm', '--network', 'host', '-v', `${repo}:/src`, ...awsEnv, built.image, 'integration-test', '--stack', 'Pipe', '--stage', 'Gamma']);
+      const result = await podman(['run', '--rm', '--network', 'host', '-v', `${repo}:/src`, ...awsEnv, image(), 'integration-test', '--stack', 'Pipe', '--stage', 'Gamma']);
       expect(result.stderr).toContain('(from export HelloPythonPipeGamma)');
       expect(result.stdout).toContain('reached arn:aws:lambda:us-east-1:');
       expect(result.stdout).toMatch(/\n1 passed, 0 failed$/);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execa, type Options } from 'execa';
 import { PROJECT_ROOT } from './cli.js';
 
-const ENV = { CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? path.join(PROJECT_ROOT, 'docker/podman-test.conf') };
+const ENV = { CONTAINERS_CONF: path.resolve(process.env.CONTAINERS_CONF ?? path.join(PROJECT_ROOT, 'docker/podman-test.conf')) };
 
 export interface PodmanResult {
   exitCode: number;
