@@ -34,8 +34,12 @@ ARG REVISION=unknown
 ARG SOURCE=""
 # `lambda-cd` on PATH for CodeBuild (which replaces ENTRYPOINT and runs commands under sh as root);
 # `python` for buildspecs written for the 2018 system.
+# Node >= 22.1 keeps V8's compiled code for the 1 MB bundle in NODE_COMPILE_CACHE; filling it here
+# spares every command the parse (older Node ignores the variable).
+ENV NODE_COMPILE_CACHE=/usr/local/lib/lambda-cd/compile-cache
 RUN ln -s ../lib/lambda-cd/lambda-cd.mjs /usr/local/bin/lambda-cd \
     && { command -v python >/dev/null || ln -s "$(command -v python3)" /usr/local/bin/python; } \
+    && node /usr/local/lib/lambda-cd/entrypoint.mjs --help >/dev/null \
     && lambda-cd --version
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
