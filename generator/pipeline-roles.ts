@@ -14,10 +14,10 @@ const stackArns = (stages: string[]): Resource[] => stages.map((stage) => arn('c
 const lambdaLogGroups = (stages: string[]): Resource[] =>
   stages.flatMap((stage) => [arn('logs', `log-group:/aws/lambda/\${FunctionName}${stage}`), arn('logs', `log-group:/aws/lambda/\${FunctionName}${stage}:*`)]);
 /**
- * The functions' roles as the per-stage templates name them: an explicit RoleName starting
- * with Name, or a name CloudFormation derives from the function stack's name.
+ * The functions' roles: create-cf puts every one under the IAM path /lambda-cd/<Name>/
+ * (lib/stage-iam.ts functionRolePath), whatever its name.
  */
-const functionRoles = (): Resource[] => [iamArn('role/${FunctionName}*'), iamArn('role/${AWS::StackName}Functions*')];
+const functionRoles = (): Resource[] => [iamArn('role/lambda-cd/${FunctionName}/*')];
 
 export function pipelineRoles(spec: PipelineSpec): Record<string, unknown> {
   const allStages = [...spec.stages, PROD_STAGE];

@@ -21,6 +21,15 @@ const ACTION_PATTERN = /^(\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/;
 const BROAD_MANAGED_POLICY = /:policy\/(AdministratorAccess|PowerUserAccess|IAMFullAccess)$/;
 export const LAMBDA_PRINCIPAL = 'lambda.amazonaws.com';
 
+/**
+ * The IAM path of every function role lambda-cd writes. The pipeline's deploy role is scoped to
+ * `role/lambda-cd/<Name>/*`, which holds whatever name CloudFormation (or the user) gives the role,
+ * however long the stack name.
+ */
+export function functionRolePath(name: string): string {
+  return `/lambda-cd/${name}/`;
+}
+
 export interface StageIam {
   source?: string;
   /** The user's AWS::IAM::Role properties, without AssumeRolePolicyDocument. */
@@ -36,6 +45,10 @@ export async function readStageIam(config: RepositoryConfig, stage: string, refN
     ? roleFromPython(stageFile, await callStageFunction(stageFile, 'get_iam', [refName], 'get_iam(ref_name) returning a role', { ...python, cwd: config.root }), warnings)
     : roleFromData(stageFile, readDataFile(stageFile));
   warnings.push(...broadGrants(stageFile.shown, properties));
+  if (properties.Path !== undefined && properties.Path !== functionRolePath(config.name)) {
+    warnings.push(`${stageFile.shown}: Path ${JSON.stringify(properties.Path)} replaced by ${functionRolePath(config.name)}: the pipeline's deploy role may manage only roles under that path`);
+  }
+  delete properties.Path;
   return { source: stageFile.shown, properties, warnings };
 }
 

@@ -10,7 +10,7 @@ import yaml from 'js-yaml';
 import { stageSettings, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
 import type { StageIam } from './stage-iam.js';
-import { LAMBDA_PRINCIPAL } from './stage-iam.js';
+import { functionRolePath, LAMBDA_PRINCIPAL } from './stage-iam.js';
 
 export const STAGE_TAG = 'lambda-cd:stage';
 /**
@@ -92,7 +92,7 @@ export function buildTemplate({ config, stack, stage, variables, iam }: Template
     Resources: {
       // Stated, not implied: the logs go with the stack (a retained group would block re-creating it).
       [names.logGroupId]: { Type: 'AWS::Logs::LogGroup', DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete', Properties: logGroup },
-      [names.roleId]: { Type: 'AWS::IAM::Role', Properties: roleProperties(iam, names.logGroupId, settings.vpc !== undefined, settings.tracing === 'Active', tagList) },
+      [names.roleId]: { Type: 'AWS::IAM::Role', Properties: roleProperties(iam, functionRolePath(config.name), names.logGroupId, settings.vpc !== undefined, settings.tracing === 'Active', tagList) },
       [names.functionId]: { Type: 'AWS::Lambda::Function', Properties: withoutUndefined(fn) },
       [names.aliasId]: {
         Type: 'AWS::Lambda::Alias',
@@ -119,7 +119,7 @@ export function buildTemplate({ config, stack, stage, variables, iam }: Template
  * write access to its own log group only (it exists before the function, so no
  * logs:CreateLogGroup), and the VPC and X-Ray permissions the settings need.
  */
-function roleProperties(iam: StageIam, logGroupId: string, inVpc: boolean, tracing: boolean, tagList: { Key: string; Value: string }[]): Json {
+function roleProperties(iam: StageIam, path: string, logGroupId: string, inVpc: boolean, tracing: boolean, tagList: { Key: string; Value: string }[]): Json {
   const user = iam.properties;
   const taken = ((user.Policies as Json[] | undefined) ?? []).find((p) => [LOGS_POLICY, VPC_POLICY, XRAY_POLICY].includes(String(p.PolicyName)));
   if (taken) throw new ConfigError(`${iam.source}: Policies: the name ${String(taken.PolicyName)} is lambda-cd's own; rename that policy`);
@@ -141,7 +141,7 @@ function roleProperties(iam: StageIam, logGroupId: string, inVpc: boolean, traci
   return withoutUndefined({
     RoleName: user.RoleName,
     Description: user.Description,
-    Path: user.Path,
+    Path: path,
     AssumeRolePolicyDocument: {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { Service: [LAMBDA_PRINCIPAL] }, Action: ['sts:AssumeRole'] }],

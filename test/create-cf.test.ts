@@ -169,7 +169,9 @@ describe('create-cf over a matrix of configurations', () => {
     // get_env(stage) is given the stage.
     expect(fn(py!.QA!).Environment.Variables).toEqual({ PORT: '25', STAGE_NAME: 'qa' });
     expect(fn(py!.PROD!).Environment.Variables).toEqual({ STAGE_NAME: 'prod' });
-    expect(role(py!.QA!)).toMatchObject({ Path: '/functions/', ManagedPolicyArns: ['arn:aws:iam::aws:policy/AmazonSESFullAccess'] });
+    // Every role lives under /lambda-cd/<Name>/ (the pipeline's deploy role is scoped to it): a user's Path is replaced, with a warning.
+    expect(generated[2]!.stderr).toContain('config/QA/iam.py: Path "/functions/" replaced by /lambda-cd/Mailer/');
+    expect(role(py!.QA!)).toMatchObject({ Path: '/lambda-cd/Mailer/', ManagedPolicyArns: ['arn:aws:iam::aws:policy/AmazonSESFullAccess'] });
     expect(role(py!.PROD!).ManagedPolicyArns).toBeUndefined();
 
     // The 2018 names, exactly.
@@ -190,6 +192,7 @@ describe('create-cf over a matrix of configurations', () => {
     // The minimal role: trusts Lambda only, writes only to its own log group.
     const tiny = minimal!.PROD!;
     expect(role(tiny)).toEqual({
+      Path: '/lambda-cd/Tiny/',
       AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }] },
       Policies: [{ PolicyName: 'lambda-cd-logs', PolicyDocument: { Version: '2012-10-17', Statement: [{
         Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],

@@ -240,6 +240,8 @@ describe('generate pipeline', () => {
     expect(functions).toEqual(['Alpha', 'Beta', 'Gamma', 'PROD'].flatMap((stage) => [`\${FunctionName}${stage}`, `\${FunctionName}${stage}:*`]));
     const passRole = statements.find((s) => s.Action.includes('iam:PassRole'))!;
     expect(passRole.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } });
+    // create-cf puts every function role under /lambda-cd/<Name>/, whatever name CloudFormation gives it.
+    expect(passRole.Resource.map((r: Intrinsic) => r.value)).toEqual(['arn:${AWS::Partition}:iam::${AWS::AccountId}:role/lambda-cd/${FunctionName}/*']);
     const logs = statements.find((s) => s.Action.includes('logs:CreateLogGroup'))!;
     expect(logs.Resource.every((r: Intrinsic) => r.value.includes('log-group:/aws/lambda/${FunctionName}'))).toBe(true);
     for (const statement of statements) {
