@@ -2,7 +2,7 @@
 /**
  * Bundles the CLI into one ESM file with no node_modules tree (what the image ships):
  *   node docker/bundle.mjs [OUTFILE]     default build/bundle/lambda-cd.mjs
- * Prints the bundle's size. Dynamic imports (each command, its runner, the AWS SDK, archiver)
+ * Prints the bundle's size. Dynamic imports (each command, its runner, the AWS SDK)
  * stay lazy inside the one file: esbuild wraps each module in a function that runs on first
  * import, so `--version` and `--help` evaluate none of the heavy modules.
  */

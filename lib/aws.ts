@@ -47,7 +47,7 @@ export function explainAwsError(error: unknown, action: string): unknown {
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
     return new EnvironmentError(`${action}: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or run where a role is attached`);
   }
-  if (/Region is missing/i.test(message)) {
+  if (/Region is missing|Region not accepted/i.test(message)) {
     return new EnvironmentError(`${action}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION, or region in the AWS_PROFILE profile)`);
   }
   if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN/.test(message) || /ECONNREFUSED|ENOTFOUND/.test(String((error as { code?: string })?.code))) {

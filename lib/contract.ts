@@ -383,10 +383,12 @@ class ConfigReader {
     if (value === undefined) return undefined;
     if (!isMapping(value)) this.fail(at, `expected {SubnetIds: [...], SecurityGroupIds: [...]}, found ${describe(value)}`);
     this.warnUnknown(value, VPC_KEYS, at);
+    // EC2 ids are the prefix and 8 or 17 hex digits (what CloudFormation validates), or a dynamic reference.
     const list = (key: string, prefix: string): string[] => {
       const items = value[key];
-      if (!Array.isArray(items) || items.length === 0 || !items.every((i) => typeof i === 'string' && i.startsWith(prefix))) {
-        this.fail([...at, key], `expected a non-empty list of ${prefix}... ids, found ${describe(items)}`);
+      const id = new RegExp(`^${prefix}([0-9a-f]{8}|[0-9a-f]{17})$`);
+      if (!Array.isArray(items) || items.length === 0 || !items.every((i) => typeof i === 'string' && (id.test(i) || i.startsWith('{{resolve:')))) {
+        this.fail([...at, key], `expected a non-empty list of ${prefix}... ids (${prefix} and 8 or 17 hex digits), found ${describe(items)}`);
       }
       return items as string[];
     };

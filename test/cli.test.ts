@@ -11,7 +11,7 @@ describe('the CLI', () => {
   it('--help lists every command', async () => {
     const result = await runCli(['--help']);
     expect(result.exitCode).toBe(0);
-    for (const name of ['unit-test', 'package', 'create-cf', 'integration-test', 'generate buildspecs', 'generate pipeline', 'init', 'check']) {
+    for (const name of ['unit-test', 'package', 'create-cf', 'integration-test', 'generate buildspecs', 'generate pipeline', 'init', 'check', 'publish']) {
       expect(result.stdout).toContain(`  ${name}`);
     }
   });
