@@ -5,6 +5,7 @@
  *   root, and without this dist/ and .lambda-cd/ would be root-owned files the user cannot delete.
  *   Set LAMBDA_CD_KEEP_ROOT=1 to stay root; with `--user` (or rootless engines, where the mount
  *   looks root-owned) nothing changes.
+ * - In GitHub Actions (action.yml), take the command from the action's inputs.
  * - Give a user without a home (`--user 1234:1234` has none in /etc/passwd) a writable HOME,
  *   so pip's and Python's caches work.
  */
@@ -30,6 +31,18 @@ function writable(dir) {
   }
 }
 
+/**
+ * GitHub's Docker action (action.yml) hands its inputs over as INPUT_COMMAND and INPUT_ARGS:
+ * split at white space into the argument list, with no shell and no globbing in between.
+ */
+function argumentsFromActionInputs() {
+  const command = process.env.INPUT_COMMAND?.trim();
+  if (!command) return;
+  const words = (text) => (text ?? '').split(/\s+/).filter(Boolean);
+  process.argv.splice(2, Infinity, ...words(command), ...words(process.env.INPUT_ARGS));
+}
+
+argumentsFromActionInputs();
 dropToOwnerOfWorkdir();
 const home = process.env.HOME;
 if (!home || home === '/' || !writable(home)) process.env.HOME = '/tmp';

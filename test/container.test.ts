@@ -128,6 +128,13 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
     }
   });
 
+  it('runs the command the GitHub Action passes as INPUT_COMMAND and INPUT_ARGS (action.yml), without a shell', async () => {
+    const repo = await copyExample();
+    const result = await run(repo, [], ['-e', 'INPUT_COMMAND=check', '-e', 'INPUT_ARGS=--strict  --json']);
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ name: 'HelloPython', runtime: 'python3.12' });
+  });
+
   describe('integration-test against moto on the host', () => {
     let moto: MotoServer;
     beforeAll(async () => {
