@@ -24,6 +24,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** Number options: the smallest accepted value. */
   min?: number;
+  /** The command cannot run without it (given as option or through `env`). */
+  required?: boolean;
 }
 
 export interface PositionalSpec {
@@ -106,6 +108,10 @@ export function parseArgs(command: string, argv: string[], specs: OptionSpec[], 
   }
 
   if (!options.help) {
+    const missing = specs.find((spec) => spec.required && options[spec.name] === undefined);
+    if (missing) {
+      throw new UsageError(`${command}: --${missing.name} ${missing.valueName ?? 'VALUE'} is required${missing.env ? ` (or set ${missing.env})` : ''}`);
+    }
     const required = positionalSpecs.filter((p) => p.required).length;
     if (positionals.length < required) {
       throw new UsageError(`${command}: missing ${positionalSpecs[positionals.length]!.name} (see lambda-cd ${command} --help)`);

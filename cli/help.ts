@@ -45,6 +45,7 @@ export function commandHelp(command: CommandSpec): string {
 
 function describeDefault(option: OptionSpec): string {
   const parts: string[] = [];
+  if (option.required) parts.push('required');
   if (option.choices) parts.push(`one of ${option.choices.join(', ')}`);
   if (option.defaultText !== undefined) parts.push(`default: ${option.defaultText}`);
   else if (option.default !== undefined && option.type !== 'boolean') parts.push(`default: ${Array.isArray(option.default) ? option.default.join(',') : option.default}`);

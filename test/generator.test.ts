@@ -30,7 +30,7 @@ async function envOf(commandLine: string): Promise<{ env: string[]; required: st
   const name = commandLine.split(' ')[1]!;
   const { command } = await COMMANDS.find((c) => c.name === name)!.load();
   const env = command.options.flatMap((o) => (o.env ? [o.env] : []));
-  const required = command.options.filter((o) => o.env && /Required\./.test(o.description)).map((o) => o.env!);
+  const required = command.options.filter((o) => o.env && o.required).map((o) => o.env!);
   return { env, required };
 }
 
@@ -161,11 +161,14 @@ describe('generate pipeline', () => {
           const raw = action.Configuration.EnvironmentVariables;
           const variables = raw === undefined ? [] : (JSON.parse(raw instanceof Intrinsic ? raw.value : raw) as { name: string; value: string; type: string }[]);
           const read = new Set<string>();
+          const requiredSeen = new Set<string>();
           for (const command of commands) {
             const { env, required } = await envOf(command);
             env.forEach((e) => read.add(e));
             for (const name of required) expect(variables.map((v) => v.name), `${stage.Name}/${action.Name}: ${command} needs ${name}`).toContain(name);
+            required.forEach((r) => requiredSeen.add(r));
           }
+          if (action.Name === 'IntegrationTests') expect([...requiredSeen].sort()).toEqual(['LAMBDA_CD_STACK', 'LAMBDA_CD_STAGE']);
           for (const variable of variables) {
             expect(read.has(variable.name), `${stage.Name}/${action.Name} sets ${variable.name}, which no runner reads`).toBe(true);
             expect(variable.type).toBe('PLAINTEXT');

@@ -1,7 +1,6 @@
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { openRepository, outputPath } from '../repository.js';
-import { UsageError } from '../../lib/errors.js';
 import { PYTHON_OPTION, STACK_OPTION } from './shared-options.js';
 
 export const command: CommandSpec = {
@@ -24,12 +23,11 @@ export const command: CommandSpec = {
     'iam.yaml/iam.json: Statements (IAM policy statements), ManagedPolicyArns, PermissionsBoundary; iam.py: get_iam(ref_name) returning an AWS::IAM::Role dict, its Properties, or an object with to_dict() (troposphere Role). The role always trusts only lambda.amazonaws.com and can write to its own log group.',
   ],
   async run({ options }) {
-    if (typeof options.stack !== 'string') throw new UsageError('create-cf: --stack NAME is required (or set LAMBDA_CD_STACK)');
     const repository = openRepository(options);
     const { runCreateCf } = await import('../../runners/create-cf.js');
     const result = await runCreateCf({
       repository,
-      stack: options.stack,
+      stack: options.stack as string,
       stage: options.stage as string | undefined,
       outDir: outputPath(options, 'out-dir', repository.root, 'dist'),
       format: options.format as 'json' | 'yaml',

@@ -1,9 +1,7 @@
-import { cpus } from 'node:os';
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
-import { openRepository, outputPath } from '../repository.js';
-import { UsageError } from '../../lib/errors.js';
-import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, PYTHON_OPTION, STACK_OPTION, TIMEOUT_OPTION } from './shared-options.js';
+import { openRepository } from '../repository.js';
+import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, PYTHON_OPTION, STACK_OPTION, TIMEOUT_OPTION, testRunOptions } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'integration-test',
@@ -13,7 +11,7 @@ export const command: CommandSpec = {
   options: [
     ...REPOSITORY_OPTIONS,
     STACK_OPTION,
-    { name: 'stage', type: 'string', valueName: 'STAGE', env: 'LAMBDA_CD_STAGE', description: 'The stage whose function is tested. Required.' },
+    { name: 'stage', type: 'string', valueName: 'STAGE', env: 'LAMBDA_CD_STAGE', required: true, description: 'The stage whose function is tested.' },
     { name: 'function-stack', type: 'string', valueName: 'NAME', env: 'LAMBDA_CD_FUNCTION_STACK', description: "The deployed function stack's name: read its outputs with one DescribeStacks call instead of listing exports." },
     { name: 'invoke', type: 'list', valueName: 'EVENT.json', description: 'Invoke the function with this event first; a function error fails the run.' },
     { name: 'wait', type: 'number', valueName: 'SECONDS', min: 0, default: 300, description: 'How long to wait for a Pending or updating function to become ready.' },
@@ -33,24 +31,17 @@ export const command: CommandSpec = {
     'AWS region and credentials come from the usual AWS environment and profiles; AWS_ENDPOINT_URL points the clients at another endpoint.',
   ],
   async run({ options }) {
-    if (typeof options.stack !== 'string') throw new UsageError('integration-test: --stack NAME is required (or set LAMBDA_CD_STACK)');
-    if (typeof options.stage !== 'string') throw new UsageError('integration-test: --stage STAGE is required (or set LAMBDA_CD_STAGE)');
     const repository = openRepository(options);
     const { runIntegrationTest } = await import('../../runners/integration-test.js');
     const { formatSummary } = await import('../../lib/test-execution.js');
     const result = await runIntegrationTest({
       repository,
-      stack: options.stack,
-      stage: options.stage,
+      stack: options.stack as string,
+      stage: options.stage as string,
       functionStack: options['function-stack'] as string | undefined,
       invokeEvents: (options.invoke as string[] | undefined) ?? [],
       waitSeconds: options.wait as number,
-      python: options.python as string,
-      jobs: (options.jobs as number | undefined) ?? cpus().length,
-      timeoutSeconds: options.timeout as number,
-      reportPath: outputPath(options, 'report', repository.root, '.lambda-cd/reports/integration-tests.xml'),
-      cacheDir: outputPath(options, 'cache-dir', repository.root, '.lambda-cd/cache'),
-      pip: { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] },
+      ...testRunOptions(options, repository.root, 'integration-tests'),
     });
     process.stdout.write(formatSummary(result));
     return result.exitCode;

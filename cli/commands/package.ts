@@ -2,7 +2,7 @@ import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { UsageError } from '../../lib/errors.js';
 import { openRepository, outputPath } from '../repository.js';
-import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION } from './shared-options.js';
+import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, cacheDir, pipOptions } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'package',
@@ -31,14 +31,14 @@ export const command: CommandSpec = {
     const result = await runPackage({
       repository,
       outFile: outputPath(options, 'out', repository.root, 'dist/function.zip'),
-      cacheDir: outputPath(options, 'cache-dir', repository.root, '.lambda-cd/cache'),
+      cacheDir: cacheDir(options, repository.root),
       python: options.python as string,
       allowSdist: options['allow-sdist'] === true,
       limits: {
         maxUnzippedBytes: byteLimit('LAMBDA_CD_MAX_UNZIPPED_BYTES', LAMBDA_LIMITS.maxUnzippedBytes),
         warnZippedBytes: byteLimit('LAMBDA_CD_WARN_ZIP_BYTES', LAMBDA_LIMITS.warnZippedBytes),
       },
-      pip: { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] },
+      pip: pipOptions(options),
     });
     if (options.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
     else process.stdout.write(`${result.zipPath}\nsha256 ${result.manifest.sha256}\n`);

@@ -1,7 +1,6 @@
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { openRepository, outputPath } from '../repository.js';
-import { UsageError } from '../../lib/errors.js';
 import { CODE_LOCATION_FILE, PUBLISH_PREFIX } from '../../generator/constants.js';
 
 export const command: CommandSpec = {
@@ -12,7 +11,7 @@ export const command: CommandSpec = {
   options: [
     ...REPOSITORY_OPTIONS,
     { name: 'zip', type: 'string', valueName: 'FILE', defaultText: 'dist/function.zip in the repository', description: 'The deployment zip.' },
-    { name: 'bucket', type: 'string', valueName: 'BUCKET', env: 'LAMBDA_CD_ARTIFACT_BUCKET', description: 'The bucket (the pipeline sets its artifact bucket). Required.' },
+    { name: 'bucket', type: 'string', valueName: 'BUCKET', env: 'LAMBDA_CD_ARTIFACT_BUCKET', required: true, description: 'The bucket (the pipeline sets its artifact bucket).' },
     { name: 'prefix', type: 'string', valueName: 'PREFIX', default: PUBLISH_PREFIX, description: 'Key prefix; the key is PREFIX<Name>/<sha256>.zip.' },
     { name: 'out', type: 'string', valueName: 'FILE', defaultText: 'dist/code-location.json in the repository', description: 'Where the TemplateConfiguration is written.' },
     { name: 'json', type: 'boolean', description: 'Print the result (bucket, key, sha256, uploaded) as JSON.' },
@@ -23,13 +22,12 @@ export const command: CommandSpec = {
     'Prints s3://BUCKET/KEY and the TemplateConfiguration path. AWS region and credentials come from the usual AWS environment; AWS_ENDPOINT_URL points at another endpoint.',
   ],
   async run({ options }) {
-    if (typeof options.bucket !== 'string') throw new UsageError('publish: --bucket BUCKET is required (or set LAMBDA_CD_ARTIFACT_BUCKET)');
     const repository = openRepository(options);
     const { runPublish } = await import('../../runners/publish.js');
     const result = await runPublish({
       repository,
       zipFile: outputPath(options, 'zip', repository.root, 'dist/function.zip'),
-      bucket: options.bucket,
+      bucket: options.bucket as string,
       prefix: options.prefix as string,
       configFile: outputPath(options, 'out', repository.root, CODE_LOCATION_FILE),
     });

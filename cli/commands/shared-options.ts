@@ -1,4 +1,7 @@
-import type { OptionSpec } from '../args.js';
+import { cpus } from 'node:os';
+import type { PipOptions } from '../../lib/python.js';
+import type { OptionSpec, ParsedOptions } from '../args.js';
+import { outputPath } from '../repository.js';
 
 /** Options shared by the commands that install Python packages or run Python. */
 export const PYTHON_OPTION: OptionSpec = {
@@ -18,8 +21,8 @@ export const CACHE_DIR_OPTION: OptionSpec = {
   description: 'Where installed requirements are kept between runs (list it in the buildspec cache.paths).',
 };
 export const STACK_OPTION: OptionSpec = {
-  name: 'stack', type: 'string', valueName: 'NAME', env: 'LAMBDA_CD_STACK',
-  description: 'The pipeline stack name; part of the alias and export names (Name+Stack+Stage). Required.',
+  name: 'stack', type: 'string', valueName: 'NAME', env: 'LAMBDA_CD_STACK', required: true,
+  description: 'The pipeline stack name; part of the alias and export names (Name+Stack+Stage).',
 };
 export const JOBS_OPTION: OptionSpec = {
   name: 'jobs', type: 'number', valueName: 'N', min: 1, defaultText: 'number of CPUs',
@@ -29,3 +32,25 @@ export const TIMEOUT_OPTION: OptionSpec = {
   name: 'timeout', type: 'number', valueName: 'SECONDS', min: 1, default: 300,
   description: 'A test file running longer is stopped with its process tree and counted as failed.',
 };
+
+/** --index-url and --find-links as the runners take them. */
+export function pipOptions(options: ParsedOptions): PipOptions {
+  return { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] };
+}
+
+/** --cache-dir, defaulting to the repository's ignored build folder. */
+export function cacheDir(options: ParsedOptions, root: string): string {
+  return outputPath(options, 'cache-dir', root, '.lambda-cd/cache');
+}
+
+/** What unit-test and integration-test both take: interpreter, parallelism, timeout, report, cache, pip. */
+export function testRunOptions(options: ParsedOptions, root: string, report: string) {
+  return {
+    python: options.python as string,
+    jobs: (options.jobs as number | undefined) ?? cpus().length,
+    timeoutSeconds: options.timeout as number,
+    reportPath: outputPath(options, 'report', root, `.lambda-cd/reports/${report}.xml`),
+    cacheDir: cacheDir(options, root),
+    pip: pipOptions(options),
+  };
+}

@@ -1,8 +1,7 @@
-import { cpus } from 'node:os';
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
-import { openRepository, outputPath } from '../repository.js';
-import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, PYTHON_OPTION, TIMEOUT_OPTION } from './shared-options.js';
+import { openRepository } from '../repository.js';
+import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, PYTHON_OPTION, TIMEOUT_OPTION, testRunOptions } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'unit-test',
@@ -31,12 +30,7 @@ export const command: CommandSpec = {
     const { formatSummary } = await import('../../lib/test-execution.js');
     const result = await runUnitTest({
       repository,
-      python: options.python as string,
-      jobs: (options.jobs as number | undefined) ?? cpus().length,
-      timeoutSeconds: options.timeout as number,
-      reportPath: outputPath(options, 'report', repository.root, '.lambda-cd/reports/unit-tests.xml'),
-      cacheDir: outputPath(options, 'cache-dir', repository.root, '.lambda-cd/cache'),
-      pip: { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] },
+      ...testRunOptions(options, repository.root, 'unit-tests'),
     });
     process.stdout.write(formatSummary(result));
     return result.exitCode;
