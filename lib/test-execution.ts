@@ -12,7 +12,7 @@ import type { TestRunner, TestSuite } from './contract.js';
 import { ConfigError, EXIT } from './errors.js';
 import { killRunningGroups, run, runInProcessGroup } from './exec.js';
 import { readFrameworkCases, writeJUnit, type CaseStatus, type JUnitCase, type JUnitSuite } from './junit.js';
-import { displayPath, formatDuration, progress, style } from './output.js';
+import { count, displayPath, formatDuration, progress, style } from './output.js';
 import { toPosix } from './paths.js';
 
 /** Files that are never test scripts even though they end in .py. */
@@ -153,7 +153,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
 
   const scratch = await mkdtemp(path.join(tmpdir(), 'lambda-cd-junit-'));
   const jobs = Math.max(1, Math.min(options.jobs, options.files.length));
-  progress(options.step, `running ${options.files.length} test file${options.files.length === 1 ? '' : 's'} (${options.runner}, ${jobs} at a time, timeout ${options.timeoutSeconds} s each)`);
+  progress(options.step, `running ${count(options.files.length, 'test file')} (${options.runner}, ${jobs} at a time, timeout ${options.timeoutSeconds} s each)`);
 
   // Test processes lead their own process groups, so a Ctrl-C or a CodeBuild stop reaches them only through us.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -194,10 +194,10 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
   const embedded = all.flatMap((o) => o.embedded ?? []);
   await writeJUnit(options.reportPath, [{ name: options.suiteName, timestamp, cases, embedded }]);
   // The summary counts what the report holds: files, or the tests a framework reported in them.
-  const count = (status: CaseStatus) => cases.filter((c) => c.status === status).length;
-  const failed = count('failed') + embedded.reduce((sum, part) => sum + part.failures + part.errors, 0);
-  const skipped = count('skipped') + embedded.reduce((sum, part) => sum + part.skipped, 0);
-  const passed = count('passed') + embedded.reduce((sum, part) => sum + part.tests - part.failures - part.errors - part.skipped, 0);
+  const countOf = (status: CaseStatus) => cases.filter((c) => c.status === status).length;
+  const failed = countOf('failed') + embedded.reduce((sum, part) => sum + part.failures + part.errors, 0);
+  const skipped = countOf('skipped') + embedded.reduce((sum, part) => sum + part.skipped, 0);
+  const passed = countOf('passed') + embedded.reduce((sum, part) => sum + part.tests - part.failures - part.errors - part.skipped, 0);
   return {
     outcomes: all,
     passed,

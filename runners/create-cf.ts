@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { UsageError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/atomic.js';
-import { progress, warn } from '../lib/output.js';
+import { count, progress, warn } from '../lib/output.js';
 import { readStageEnv } from '../lib/stage-env.js';
 import { readStageIam } from '../lib/stage-iam.js';
 import { didYouMean } from '../lib/suggest.js';
@@ -43,7 +43,7 @@ export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfRes
     const file = path.join(options.outDir, `stack${stage}.${format}`);
     await writeFileAtomic(file, text);
     const sources = [env.source, iam.source].filter(Boolean).join(', ');
-    progress('create-cf', `${stage}: ${Object.keys(env.variables).length} variables${sources ? ` from ${sources}` : ''}`);
+    progress('create-cf', `${stage}: ${count(Object.keys(env.variables).length, 'variable')}${sources ? ` from ${sources}` : ''}`);
     files.push(file);
   }
   return { files };

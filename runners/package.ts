@@ -13,7 +13,7 @@ import path from 'node:path';
 import { withAtomicOutput } from '../lib/atomic.js';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { CheckFailedError, ConfigError } from '../lib/errors.js';
-import { displayPath, formatBytes, formatDuration, progress, warn } from '../lib/output.js';
+import { count, displayPath, formatBytes, formatDuration, progress, warn } from '../lib/output.js';
 import { isInside, toPosix } from '../lib/paths.js';
 import { installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
 import { RUNTIMES } from '../lib/runtimes.js';
@@ -120,7 +120,7 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>): Promi
     const dependencies = await prepareDependencies(options, pip);
     const srcNames = new Set(src.map((file) => file.name));
     const shadowed = dependencies.entries.filter((entry) => srcNames.has(entry.name)).map((entry) => entry.name);
-    if (shadowed.length > 0) warn(`src/ replaces ${shadowed.length} installed file${shadowed.length === 1 ? '' : 's'} of the same name (${shadowed.slice(0, 3).join(', ')}${shadowed.length > 3 ? ', ...' : ''})`);
+    if (shadowed.length > 0) warn(`src/ replaces ${count(shadowed.length, 'installed file')} of the same name (${shadowed.slice(0, 3).join(', ')}${shadowed.length > 3 ? ', ...' : ''})`);
     const depEntries = dependencies.entries.filter((entry) => !srcNames.has(entry.name));
     const groups = sizeGroups(src, depEntries, dependencies.groups);
     const unzippedSize = src.reduce((sum, file) => sum + file.size, 0) + depEntries.reduce((sum, entry) => sum + entry.size, 0);
@@ -170,10 +170,6 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>): Promi
   }
 }
 
-/** `1 file`, `1,234 files`. */
-function count(n: number, noun: string): string {
-  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
-}
 
 function lambdaTarget(repository: RepositoryConfig): LambdaTarget {
   const runtime = RUNTIMES[repository.runtime];
@@ -258,7 +254,7 @@ async function prepareDependencies(options: PackageOptions, pip: Promise<string>
   try {
     const started = performance.now();
     const listed = requirements.toString('utf8').split('\n').filter((line) => /^\s*[A-Za-z0-9]/.test(line)).length;
-    progress('package', `resolving and installing requirements.txt (${listed} requirement${listed === 1 ? '' : 's'}) for ${repository.runtime} ${repository.architecture} (pip, manylinux wheels up to glibc 2.${target.glibcMinor})`);
+    progress('package', `resolving and installing requirements.txt (${count(listed, 'requirement')}) for ${repository.runtime} ${repository.architecture} (pip, manylinux wheels up to glibc 2.${target.glibcMinor})`);
     await installForLambda({
       python: options.python, requirementsFile, requirementsLabel: 'requirements.txt', targetDir: site, target, runtime: repository.runtime,
       pip: options.pip, allowSdist: options.allowSdist, sdistWheelDir: path.join(building, 'sdist-wheels'),
