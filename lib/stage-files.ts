@@ -165,7 +165,7 @@ export async function callStageFunction(stageFile: StageFile, functionName: stri
     case 'no-function':
       throw new ConfigError(`${stageFile.shown}: expected a function ${signature}, found none`);
     case 'missing-module':
-      throw new ConfigError(missingModuleMessage(at, report.module ?? '', options.python));
+      throw new ConfigError(missingModuleMessage(at, report.module ?? '', options.python, functionName));
     case 'not-json':
       throw new ConfigError(`${stageFile.shown}: ${functionName}() returned ${report.type}, which is not plain data (dict, list, str, number, bool): ${report.message}`);
     default:
@@ -173,10 +173,10 @@ export async function callStageFunction(stageFile: StageFile, functionName: stri
   }
 }
 
-function missingModuleMessage(at: string, module: string, python: string): string {
+function missingModuleMessage(at: string, module: string, python: string, functionName: string): string {
   const base = `${at}: imports ${module}, which is not installed for ${python}`;
   if (module === 'troposphere' || module === 'awacs') {
-    return `${base}; install it for that interpreter (${python} -m pip install troposphere awacs) or have get_iam return a plain dict (see lambda-cd create-cf --help)`;
+    return `${base}; install it for that interpreter (${python} -m pip install troposphere awacs) or have ${functionName} return a plain dict (see lambda-cd create-cf --help)`;
   }
   return `${base}; install it for that interpreter (${python} -m pip install ${module}) or remove the import`;
 }
