@@ -221,6 +221,13 @@ describe('create-cf output', () => {
     expect(readdirSync(out).sort()).toEqual(['stackGamma.json', 'stackPROD.yaml']);
   });
 
+  it('an --out-dir that cannot be written is one line naming the template, exit 3', async () => {
+    const root = await makeRepo({ 'not-a-folder': '' });
+    const result = await createCf(root, '--stage', 'PROD', '--out-dir', path.join(root, 'not-a-folder/dist'));
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr.trim()).toBe(`lambda-cd: error: cannot write ${path.join(root, 'not-a-folder/dist/stackPROD.json')}: ENOTDIR: not a directory`);
+  });
+
   it('an unknown --stage names the stages, exit 2', async () => {
     const root = await makeRepo({ 'config/Gamma/.keep': '' });
     const result = await createCf(root, '--stage', 'gama');
