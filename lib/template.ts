@@ -162,7 +162,18 @@ function withoutUndefined(object: Json): Json {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
 }
 
+/**
+ * CloudFormation reads YAML 1.1, where 1_000 and 1.5_0 are numbers; js-yaml writes YAML 1.2 and would
+ * leave such text unquoted, so an env value "1_000" would reach Lambda as "1000". This type never
+ * represents anything: it only makes the writer quote text a YAML 1.1 reader takes for a number.
+ */
+const YAML11_NUMBER = new yaml.Type('tag:yaml.org,2002:lambda-cd-yaml11-number', {
+  kind: 'scalar',
+  resolve: (text: string) => text.includes('_') && /^[-+]?(0b[01_]+|0x[0-9a-fA-F_]+|[0-9_]*\.?[0-9_]+)$/.test(text),
+});
+const TEMPLATE_YAML_SCHEMA = yaml.DEFAULT_SCHEMA.extend({ implicit: [YAML11_NUMBER] });
+
 export function serializeTemplate(template: Json, format: 'json' | 'yaml'): string {
   if (format === 'json') return `${JSON.stringify(template, null, 2)}\n`;
-  return yaml.dump(template, { noRefs: true, lineWidth: -1, sortKeys: false, quotingType: '"' });
+  return yaml.dump(template, { schema: TEMPLATE_YAML_SCHEMA, noRefs: true, lineWidth: -1, sortKeys: false, quotingType: '"' });
 }

@@ -221,6 +221,15 @@ describe('create-cf output', () => {
     expect(readdirSync(out).sort()).toEqual(['stackGamma.json', 'stackPROD.yaml']);
   });
 
+  it('--format yaml keeps text that YAML 1.1 (CloudFormation\'s YAML) would read as a number as text', async () => {
+    const root = await makeRepo({ 'config/PROD/env.yaml': 'BATCH: "1_000"\nRATIO: "0.5_0"\nMASK: "0b1_0"\nNAME: a_b\n' });
+    const out = await tempDir();
+    expect((await createCf(root, '--stage', 'PROD', '--format', 'yaml', '--out-dir', out)).exitCode).toBe(0);
+    // PyYAML reads YAML 1.1, as CloudFormation does.
+    const read = await execa('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))["Resources"]["Demo"]["Properties"]["Environment"]["Variables"]))', path.join(out, 'stackPROD.yaml')]);
+    expect(JSON.parse(read.stdout)).toEqual({ BATCH: '1_000', MASK: '0b1_0', NAME: 'a_b', RATIO: '0.5_0' });
+  });
+
   it('an --out-dir that cannot be written is one line naming the template, exit 3', async () => {
     const root = await makeRepo({ 'not-a-folder': '' });
     const result = await createCf(root, '--stage', 'PROD', '--out-dir', path.join(root, 'not-a-folder/dist'));
