@@ -150,6 +150,24 @@ describe('generate pipeline', () => {
     }
   });
 
+  it('each project\'s role may create and fill exactly the report groups CodeBuild derives from its buildspec (<project>-<group>)', () => {
+    const stackName = 'OrdersPipeline';
+    const resolve = (value: Intrinsic) => value.value.replace('${AWS::StackName}', stackName).replace(/^arn:\$\{AWS::Partition\}:codebuild:\$\{AWS::Region\}:\$\{AWS::AccountId\}:/, '');
+    const matches = (pattern: string, text: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(text);
+    for (const { doc } of templates) {
+      const projects = Object.entries(doc.Resources as Doc).filter(([, r]) => r.Type === 'AWS::CodeBuild::Project');
+      for (const [id, project] of projects) {
+        const groups = Object.keys((loadYaml(buildspecs[path.basename(project.Properties.Source.BuildSpec)]!) as Doc).reports ?? {});
+        const statement = (doc.Resources[`${id}Role`].Properties.Policies[0].PolicyDocument.Statement as Doc[]).find((s) => s.Action.includes('codebuild:CreateReportGroup'))!;
+        expect(statement.Action.sort(), id).toEqual(['codebuild:BatchPutTestCases', 'codebuild:CreateReport', 'codebuild:CreateReportGroup', 'codebuild:UpdateReport']);
+        const allowed = (statement.Resource as Intrinsic[]).map(resolve);
+        const projectName = resolve(project.Properties.Name);
+        for (const group of groups) expect(allowed.some((pattern) => matches(pattern, `report-group/${projectName}-${group}`)), `${id}: ${group}`).toBe(true);
+        expect(allowed.some((pattern) => matches(pattern, `report-group/${stackName}x-unittests-unittests`)), id).toBe(false);
+      }
+    }
+  });
+
   it('each CodeBuild action sets exactly the variables its runners read, including the ones they require', async () => {
     for (const { doc } of templates) {
       const projects = doc.Resources as Doc;
