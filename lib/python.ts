@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, EnvironmentError } from './errors.js';
+import { wheelMachine } from './runtimes.js';
 import { run, runQuick } from './exec.js';
 import {
   cpythonTag, expandTags, explainNoCompatibleWheel, formatTags, lambdaPlatformTags, normalizeProjectName, parseWheelFilename,
@@ -33,6 +34,45 @@ export function lambdaPipTargetArgs(target: LambdaTarget): string[] {
   const args = ['--only-binary=:all:', '--implementation', 'cp', '--python-version', target.pythonVersion, '--abi', cpythonTag(target.pythonVersion)];
   for (const platform of lambdaPlatformTags(target)) args.push('--platform', platform);
   return args;
+}
+
+/**
+ * Runs pip with the environment markers of the Lambda target instead of the build host's.
+ * pip's --python-version/--platform pick wheels but leave markers to the running interpreter
+ * (pypa/pip#11664), so `exceptiongroup; python_version < "3.11"` or
+ * `x; platform_machine == "aarch64"` would be judged for the host: a dependency the function
+ * needs silently left out, or one it does not need added. Like pex, we give pip's own
+ * `packaging` the target's marker values before pip starts.
+ */
+const TARGET_MARKERS_PIP = `
+import json, runpy, sys
+target = json.loads(sys.argv.pop(1))
+try:
+    from pip._vendor.packaging import markers
+    host = markers.default_environment
+    def lambda_environment():
+        environment = host()
+        same_minor = environment.get("python_version") == target["python_version"]
+        environment.update(target)
+        if same_minor:
+            environment["python_full_version"] = environment["implementation_version"] = host()["python_full_version"]
+        return environment
+    markers.default_environment = lambda_environment
+except (ImportError, AttributeError):
+    pass
+sys.argv[0] = "pip"
+runpy.run_module("pip", run_name="__main__", alter_sys=True)
+`;
+
+/** `python ARGS` that run pip (`pip install ...`) with markers evaluated for the Lambda target. */
+export function lambdaPipCommand(target: LambdaTarget, pipArgs: string[]): string[] {
+  const full = `${target.pythonVersion}.0`;
+  const markers = {
+    python_version: target.pythonVersion, python_full_version: full, implementation_version: full,
+    implementation_name: 'cpython', platform_python_implementation: 'CPython',
+    platform_machine: wheelMachine(target.architecture), sys_platform: 'linux', platform_system: 'Linux', os_name: 'posix',
+  };
+  return ['-c', TARGET_MARKERS_PIP, JSON.stringify(markers), ...pipArgs];
 }
 
 /** The version of pip that `python` runs (part of the package cache key). Exit 3 when there is none. */
@@ -133,8 +173,8 @@ export async function installForLambda(request: LambdaInstallRequest): Promise<v
   const built = new Set<string>();
   for (;;) {
     const findLinks = built.size > 0 ? [...request.pip.findLinks, request.sdistWheelDir] : request.pip.findLinks;
-    const args = ['-m', 'pip', 'install', '--target', request.targetDir, '--no-compile', '--no-warn-script-location', '--progress-bar', 'off',
-      ...lambdaPipTargetArgs(request.target), ...pipSourceArgs({ ...request.pip, findLinks }), '-r', request.requirementsFile];
+    const args = lambdaPipCommand(request.target, ['install', '--target', request.targetDir, '--no-compile', '--no-warn-script-location', '--progress-bar', 'off',
+      ...lambdaPipTargetArgs(request.target), ...pipSourceArgs({ ...request.pip, findLinks }), '-r', request.requirementsFile]);
     const result = await run(request.python, args);
     if (result.exitCode === 0) return;
     const output = `${result.stdout}\n${result.stderr}`;
@@ -185,8 +225,8 @@ function pipFailure(stderr: string, label: string): Error {
 async function offeredFiles(request: LambdaInstallRequest, spec: string): Promise<{ files: string[]; versions?: string; unreachable?: string }> {
   const scratch = await mkdtemp(path.join(tmpdir(), 'lambda-cd-offered-'));
   try {
-    const result = await run(request.python, ['-m', 'pip', 'download', '--no-deps', '--dest', scratch, '-vv', '--progress-bar', 'off',
-      ...lambdaPipTargetArgs(request.target), ...pipSourceArgs(request.pip), spec]);
+    const result = await run(request.python, lambdaPipCommand(request.target, ['download', '--no-deps', '--dest', scratch, '-vv', '--progress-bar', 'off',
+      ...lambdaPipTargetArgs(request.target), ...pipSourceArgs(request.pip), spec]));
     const output = `${result.stdout}\n${result.stderr}`;
     const wanted = normalizeProjectName(requirementName(spec));
     // `  Skipping link: <reason>: <url>[ (from <index page>)]`

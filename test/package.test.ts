@@ -78,6 +78,24 @@ describe('lambda-cd package', () => {
     }
   });
 
+  it('judges environment markers for the Lambda runtime and architecture, not for the build host', async () => {
+    // pip alone would judge these for the interpreter running it (pypa/pip#11664).
+    await buildWheel(wheelhouse, { name: 'armdep', version: '1.0', files: { 'armdep/__init__.py': '' } });
+    await buildWheel(wheelhouse, { name: 'olddep', version: '1.0', files: { 'olddep/__init__.py': '' } });
+    await buildWheel(wheelhouse, { name: 'newdep', version: '1.0', files: { 'newdep/__init__.py': '' } });
+    await buildWheel(wheelhouse, { name: 'markerdemo', version: '1.0', files: { 'markerdemo/__init__.py': '' }, requires: ['armdep; platform_machine == "aarch64"', 'olddep; python_version < "3.12"'] });
+    const requirements = 'markerdemo==1.0\nnewdep; python_version >= "3.12" and sys_platform == "linux"\n';
+    for (const [config, expected] of [
+      ['Runtime: python3.12\nArchitecture: x86_64\n', ['markerdemo', 'newdep']],
+      ['Runtime: python3.12\nArchitecture: arm64\n', ['armdep', 'markerdemo', 'newdep']],
+      ['Runtime: python3.11\nArchitecture: x86_64\n', ['markerdemo', 'olddep']],
+    ] as const) {
+      const result = await packageRepo(await functionRepo(requirements, config), ['--json']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout).distributions.map((d: { name: string }) => d.name), config).toEqual(expected);
+    }
+  });
+
   it('re-checks the tags in each installed WHEEL file, whatever the file name claimed', async () => {
     const liars = await tempDir('lambda-cd-liars-');
     const built = await buildWheel(liars, { name: 'liar', version: '1.0', tag: 'cp312-cp312-linux_x86_64', files: { 'liar/__init__.py': '' } });
