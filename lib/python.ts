@@ -175,7 +175,8 @@ export async function installForLambda(request: LambdaInstallRequest): Promise<v
     const findLinks = built.size > 0 ? [...request.pip.findLinks, request.sdistWheelDir] : request.pip.findLinks;
     const args = lambdaPipCommand(request.target, ['install', '--target', request.targetDir, '--no-compile', '--no-warn-script-location', '--progress-bar', 'off',
       ...lambdaPipTargetArgs(request.target), ...pipSourceArgs({ ...request.pip, findLinks }), '-r', request.requirementsFile]);
-    const result = await run(request.python, args);
+    // From the repository root, as unit-test runs pip: local paths in requirements.txt mean the same for both.
+    const result = await run(request.python, args, { cwd: path.dirname(request.requirementsFile) });
     if (result.exitCode === 0) return;
     const output = `${result.stdout}\n${result.stderr}`;
     const missing = /No matching distribution found for (.+)$/m.exec(output)?.[1]?.trim();
@@ -226,7 +227,7 @@ async function offeredFiles(request: LambdaInstallRequest, spec: string): Promis
   const scratch = await mkdtemp(path.join(tmpdir(), 'lambda-cd-offered-'));
   try {
     const result = await run(request.python, lambdaPipCommand(request.target, ['download', '--no-deps', '--dest', scratch, '-vv', '--progress-bar', 'off',
-      ...lambdaPipTargetArgs(request.target), ...pipSourceArgs(request.pip), spec]));
+      ...lambdaPipTargetArgs(request.target), ...pipSourceArgs(request.pip), spec]), { cwd: path.dirname(request.requirementsFile) });
     const output = `${result.stdout}\n${result.stderr}`;
     const wanted = normalizeProjectName(requirementName(spec));
     // `  Skipping link: <reason>: <url>[ (from <index page>)]`
@@ -253,7 +254,7 @@ async function buildPureWheel(request: LambdaInstallRequest, spec: string, hashe
   await mkdir(request.sdistWheelDir, { recursive: true });
   const before = new Set(await readdir(request.sdistWheelDir));
   const name = requirementName(spec);
-  const result = await run(request.python, ['-m', 'pip', 'wheel', '--no-deps', '--no-binary', name, '--wheel-dir', request.sdistWheelDir, '--progress-bar', 'off', ...pipSourceArgs(request.pip), spec]);
+  const result = await run(request.python, ['-m', 'pip', 'wheel', '--no-deps', '--no-binary', name, '--wheel-dir', request.sdistWheelDir, '--progress-bar', 'off', ...pipSourceArgs(request.pip), spec], { cwd: path.dirname(request.requirementsFile) });
   if (result.exitCode !== 0) {
     const tail = result.stderr.trim().split('\n').filter((line) => line.startsWith('ERROR') || /error/i.test(line)).slice(-2).join(' | ');
     throw new ConfigError(`${request.requirementsLabel}: ${spec}: building it from its sdist (--allow-sdist) failed: ${tail || `pip wheel exited ${result.exitCode}`}`);
@@ -265,4 +266,20 @@ async function buildPureWheel(request: LambdaInstallRequest, spec: string, hashe
     await rm(path.join(request.sdistWheelDir, wheel!), { force: true });
     throw new ConfigError(`${request.requirementsLabel}: ${spec}: built from its sdist (--allow-sdist), but the result is not pure Python (${formatTags(parsed.tags)}): it needs a wheel built for Lambda's platform`);
   }
+}
+
+/**
+ * Files a requirements file pulls in with -r/-c, and the ones those pull in (paths relative to
+ * the including file, as pip reads them). Their bytes decide an install as much as its own.
+ */
+export function includedRequirementFiles(requirementsFile: string, seen = new Set<string>([path.resolve(requirementsFile)])): string[] {
+  const text = existsSync(requirementsFile) ? readFileSync(requirementsFile, 'utf8') : '';
+  const found: string[] = [];
+  for (const match of text.matchAll(/^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+)(\S+)/gm)) {
+    const file = path.resolve(path.dirname(requirementsFile), match[1]!);
+    if (seen.has(file)) continue;
+    seen.add(file);
+    found.push(file, ...includedRequirementFiles(file, seen));
+  }
+  return found;
 }

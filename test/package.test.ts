@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -94,6 +94,16 @@ describe('lambda-cd package', () => {
       expect(result.exitCode, result.stderr).toBe(0);
       expect(JSON.parse(result.stdout).distributions.map((d: { name: string }) => d.name), config).toEqual(expected);
     }
+  });
+
+  it('reads local paths in requirements.txt from the repository and --find-links from where the user stands', async () => {
+    const root = await functionRepo('-r requirements-base.txt\n', '', { 'requirements-base.txt': './vendor/purelib-1.0-py3-none-any.whl\nfastcalc==1.0\n' });
+    await mkdir(path.join(root, 'vendor'));
+    await copyFile(path.join(wheelhouse, 'purelib-1.0-py3-none-any.whl'), path.join(root, 'vendor/purelib-1.0-py3-none-any.whl'));
+    const result = await runCli(['package', '--path', root, '--find-links', path.basename(wheelhouse), '--json'],
+      { cwd: path.dirname(wheelhouse), env: { ...offlinePipEnv(wheelhouse), PIP_FIND_LINKS: undefined } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).distributions.map((d: { name: string }) => d.name)).toEqual(['fastcalc', 'purelib']);
   });
 
   it('re-checks the tags in each installed WHEEL file, whatever the file name claimed', async () => {

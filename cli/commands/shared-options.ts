@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import path from 'node:path';
 import type { PipOptions } from '../../lib/python.js';
 import type { OptionSpec, ParsedOptions } from '../args.js';
 import { outputPath } from '../repository.js';
@@ -35,7 +36,10 @@ export const TIMEOUT_OPTION: OptionSpec = {
 
 /** --index-url and --find-links as the runners take them. */
 export function pipOptions(options: ParsedOptions): PipOptions {
-  return { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] };
+  // pip runs in the repository: a folder given relative to where the user stands must stay that folder.
+  const local = (location: string) => (/^[a-z][a-z0-9+.-]*:/i.test(location) ? location : path.resolve(location));
+  const indexUrl = options['index-url'] as string | undefined;
+  return { indexUrl: indexUrl === undefined ? undefined : local(indexUrl), findLinks: ((options['find-links'] as string[] | undefined) ?? []).map(local) };
 }
 
 /** --cache-dir, defaulting to the repository's ignored build folder. */
