@@ -11,7 +11,7 @@ import path from 'node:path';
 import { EnvironmentError } from './errors.js';
 import { run } from './exec.js';
 import { displayPath, progress } from './output.js';
-import { pipSourceArgs, type PipOptions } from './python.js';
+import { includedRequirementFiles, pipSourceArgs, type PipOptions } from './python.js';
 
 export interface TestRequirementsOptions {
   python: string;
@@ -52,6 +52,11 @@ export async function installTestRequirements(options: TestRequirementsOptions):
   const identity = await pythonIdentity(options.python);
   const hash = createHash('sha256');
   for (const [index, bytes] of contents.entries()) hash.update(`${path.basename(files[index]!)}\0${bytes.length}\0`).update(bytes);
+  // A file pulled in with -r/-c changes the install as much as the file itself.
+  for (const file of files.flatMap((file) => includedRequirementFiles(file))) {
+    const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+    hash.update(`include ${file}\0${bytes.length}\0`).update(bytes);
+  }
   hash.update(`\0${identity}\0${JSON.stringify(pipSourceArgs(options.pip))}`);
   const key = hash.digest('hex').slice(0, 32);
   const parent = path.join(options.cacheDir, 'pip-test');

@@ -15,7 +15,7 @@ import type { RepositoryConfig } from '../lib/contract.js';
 import { CheckFailedError, ConfigError } from '../lib/errors.js';
 import { count, displayPath, formatBytes, formatDuration, progress, warn } from '../lib/output.js';
 import { isInside, toPosix } from '../lib/paths.js';
-import { installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
+import { includedRequirementFiles, installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
 import { RUNTIMES } from '../lib/runtimes.js';
 import type { LambdaTarget } from '../lib/wheel-tags.js';
 import { MAX_ZIP_ENTRIES, compareNames, compressFiles, directoryEntries, writeZip, type FileToZip, type ZipEntry } from '../lib/zip.js';
@@ -344,11 +344,6 @@ function pipConfigFiles(): string[] {
     ...(env.VIRTUAL_ENV ? [path.join(env.VIRTUAL_ENV, 'pip.conf')] : [])];
 }
 
-/** Files requirements.txt pulls in with -r/-c (their bytes matter as much as its own). */
-function includedFiles(requirementsFile: string, text: string): string[] {
-  return [...text.matchAll(/^\s*(?:-r|-c|--requirement|--constraint)[\s=]+(\S+)/gm)].map((match) => path.resolve(path.dirname(requirementsFile), match[1]!));
-}
-
 /**
  * sha256 over everything that decides the installed tree: requirements bytes (and files
  * they include), runtime, architecture, installer options, pip's version, pip's
@@ -360,7 +355,7 @@ function cacheKey(options: PackageOptions, requirementsFile: string, requirement
   const add = (label: string, value: string | Buffer) => hash.update(`${label}\0${value.length}\0`).update(value);
   add('format', CACHE_FORMAT);
   add('requirements', requirements);
-  for (const file of includedFiles(requirementsFile, requirements.toString('utf8'))) add(`include ${file}`, existsSync(file) ? readFileSync(file) : '');
+  for (const file of includedRequirementFiles(requirementsFile)) add(`include ${file}`, existsSync(file) ? readFileSync(file) : '');
   add('runtime', options.repository.runtime);
   add('target', JSON.stringify(target));
   add('index-url', options.pip.indexUrl ?? '');

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +8,9 @@ import { copyExample, makeRepo, tempDir } from './helpers/repo.js';
 import { buildExampleWheels, buildWheel, offlinePipEnv } from './helpers/wheels.js';
 
 let pipEnv: Record<string, string>;
+let wheelhouse: string;
 beforeAll(async () => {
-  const wheelhouse = await tempDir('lambda-cd-wheels-');
+  wheelhouse = await tempDir('lambda-cd-wheels-');
   await buildExampleWheels(wheelhouse);
   await buildWheel(wheelhouse, { name: 'greetlib', version: '1.0', files: { 'greetlib/__init__.py': 'def greet(name):\n    return f"hi {name}"\n' } });
   pipEnv = offlinePipEnv(wheelhouse);
@@ -132,6 +134,21 @@ describe('unit-test', () => {
     expect(second.stderr).toMatch(/test requirements unchanged .*: reusing/);
     const outside = await execa('python3', ['-c', 'import greetlib'], { reject: false });
     expect(outside.exitCode).not.toBe(0);
+  });
+
+  it('reinstalls when a file included with -r changes; a relative --find-links is relative to where the user stands', async () => {
+    const root = await makeRepo({
+      'tests/unittests/requirements.txt': '-r base.txt\n',
+      'tests/unittests/base.txt': '# nothing yet\n',
+      'tests/unittests/test_greet.py': 'import greetlib\n',
+    });
+    const elsewhere = path.dirname(wheelhouse);
+    const run = () => runCli(['unit-test', '--path', root, '--find-links', path.basename(wheelhouse)], { cwd: elsewhere, env: { ...pipEnv, PIP_FIND_LINKS: undefined } });
+    expect((await run()).exitCode).toBe(1);
+    await writeFile(path.join(root, 'tests/unittests/base.txt'), 'greetlib==1.0\n');
+    const second = await run();
+    expect(second.stderr).toContain('installing test requirements');
+    expect(second.exitCode, second.stderr).toBe(0);
   });
 
   it('shows the output of parallel files as whole blocks, never interleaved', async () => {
