@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { EnvironmentError } from './errors.js';
+import { displayPath } from './output.js';
 
 /** A temporary path in the target's own folder (rename is atomic only within a file system). */
 export function temporaryPathFor(target: string): string {
@@ -16,16 +18,24 @@ export function temporaryPathFor(target: string): string {
  * When `produce` throws, the temporary file is removed and the target is left untouched.
  */
 export async function withAtomicOutput<T>(target: string, produce: (temporaryPath: string) => Promise<T>): Promise<T> {
-  await mkdir(path.dirname(target), { recursive: true });
+  await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
   const temporary = temporaryPathFor(target);
   try {
     const result = await produce(temporary);
-    await rename(temporary, target);
+    await rename(temporary, target).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
     return result;
   } catch (error) {
     await rm(temporary, { force: true });
-    throw error;
+    throw (error as NodeJS.ErrnoException).path === temporary ? cannotWrite(target, error) : error;
   }
+}
+
+/** A file system refusal (read-only, no permission, a folder in the way) as one line naming the output. */
+function cannotWrite(target: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === undefined) return error;
+  const reasons: Record<string, string> = { EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', EISDIR: 'a folder of that name is in the way', ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOSPC: 'no space left on the device' };
+  return new EnvironmentError(`${displayPath(target)}: cannot write the output here: ${reasons[code] ?? (error as Error).message}`);
 }
 
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {

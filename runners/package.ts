@@ -165,7 +165,7 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>): Promi
     }
   } catch (error) {
     // Outputs from an earlier run no longer describe these sources: leave none behind.
-    await Promise.all([rm(options.outFile, { force: true }), rm(manifestPath, { force: true })]);
+    await Promise.all([rm(options.outFile, { force: true }), rm(manifestPath, { force: true })]).catch(() => undefined); // the error says why
     throw error;
   }
 }

@@ -262,6 +262,12 @@ describe('lambda-cd package', () => {
     expect((await packageRepo(root)).exitCode).toBe(2);
     expect(existsSync(path.join(root, 'dist/function.zip'))).toBe(false);
     expect(existsSync(path.join(root, 'dist/function.zip.manifest.json'))).toBe(false);
+    // --out naming a folder: one line that says so, and the folder is left alone.
+    await writeFile(path.join(root, 'requirements.txt'), 'purelib\n');
+    const intoFolder = await packageRepo(root, ['--out', path.join(root, 'src')]);
+    expect(intoFolder.exitCode).toBe(3);
+    expect(intoFolder.stderr).toMatch(/error: \S*src: cannot write the output here: a folder of that name is in the way$/);
+    expect(existsSync(path.join(root, 'src/app.py'))).toBe(true);
   });
 
   it('refuses a src/ symlink leading outside the repository, naming it', async () => {

@@ -184,5 +184,8 @@ describe('unit-test', () => {
     const result = await unitTest(root, '--report', report);
     expect(result.exitCode).toBe(0);
     expect((await readReport(report)).tests).toBe(1);
+    const blocked = await unitTest(root, '--report', path.join(root, 'requirements.txt', 'junit.xml'));
+    expect(blocked.exitCode).toBe(3);
+    expect(blocked.stderr).toMatch(/error: \S*requirements\.txt\/junit\.xml: cannot write the output here: part of the path is a file, not a folder$/);
   });
 });
