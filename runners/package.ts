@@ -253,7 +253,8 @@ async function prepareDependencies(options: PackageOptions, pip: Promise<string>
   await mkdir(site, { recursive: true });
   try {
     const started = performance.now();
-    const listed = requirements.toString('utf8').split('\n').filter((line) => /^\s*[A-Za-z0-9]/.test(line)).length;
+    const texts = [requirements.toString('utf8'), ...includedRequirementFiles(requirementsFile).filter(existsSync).map((file) => readFileSync(file, 'utf8'))];
+    const listed = texts.join('\n').split('\n').filter((line) => /^\s*([A-Za-z0-9]|\.{0,2}\/)/.test(line)).length;
     progress('package', `resolving and installing requirements.txt (${count(listed, 'requirement')}) for ${repository.runtime} ${repository.architecture} (pip, manylinux wheels up to glibc 2.${target.glibcMinor})`);
     await installForLambda({
       python: options.python, requirementsFile, requirementsLabel: 'requirements.txt', targetDir: site, target, runtime: repository.runtime,

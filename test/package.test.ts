@@ -104,6 +104,7 @@ describe('lambda-cd package', () => {
       { cwd: path.dirname(wheelhouse), env: { ...offlinePipEnv(wheelhouse), PIP_FIND_LINKS: undefined } });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).distributions.map((d: { name: string }) => d.name)).toEqual(['fastcalc', 'purelib']);
+    expect(result.stderr).toContain('installing requirements.txt (2 requirements)');
   });
 
   it('re-checks the tags in each installed WHEEL file, whatever the file name claimed', async () => {
