@@ -209,12 +209,12 @@ function mentions(requirementsFile: string, name: string): boolean {
 }
 
 /** A failed pip run as the right error: the user's requirements (exit 2) or pip/network (exit 3). */
-function pipFailure(stderr: string, label: string): Error {
+export function pipFailure(stderr: string, label: string): Error {
   const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
   const errors = lines.filter((line) => line.startsWith('ERROR:')).map((line) => line.replace(/^ERROR:\s*/, ''));
   const summary = (errors.length > 0 ? errors : lines.slice(-2)).slice(0, 3).join(' | ');
   if (NETWORK_FAILURE.test(stderr)) return new EnvironmentError(`pip could not reach the package index: ${summary} (check --index-url/--find-links, PIP_INDEX_URL and pip.conf)`);
-  const userProblem = /ResolutionImpossible|conflicting dependencies|DO NOT MATCH THE HASHES|Hashes are required in --require-hashes mode|--require-hashes mode, all requirements must have their versions pinned|Invalid requirement|Could not open requirements file|Double requirement given/.test(stderr);
+  const userProblem = /ResolutionImpossible|conflicting dependencies|DO NOT MATCH THE HASHES|Hashes are required in --require-hashes mode|--require-hashes mode, all requirements must have their versions pinned|Invalid requirement|Could not open requirements file|Double requirement given|No matching distribution found/.test(stderr);
   return userProblem ? new ConfigError(`${label}: ${summary}`) : new EnvironmentError(`pip install failed: ${summary}`);
 }
 

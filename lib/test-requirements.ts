@@ -11,7 +11,7 @@ import path from 'node:path';
 import { EnvironmentError } from './errors.js';
 import { run } from './exec.js';
 import { displayPath, progress } from './output.js';
-import { includedRequirementFiles, pipSourceArgs, type PipOptions } from './python.js';
+import { includedRequirementFiles, pipFailure, pipSourceArgs, type PipOptions } from './python.js';
 
 export interface TestRequirementsOptions {
   python: string;
@@ -74,10 +74,8 @@ export async function installTestRequirements(options: TestRequirementsOptions):
     const args = ['-m', 'pip', 'install', '--target', temporary, '--disable-pip-version-check', '--no-input', '--quiet', ...pipSourceArgs(options.pip)];
     for (const file of files) args.push('-r', file);
     const result = await run(options.python, args, { cwd: options.cwd });
-    if (result.exitCode !== 0) {
-      const tail = result.stderr.trim().split('\n').filter((line) => line.trim() !== '').slice(-4).join(' | ');
-      throw new EnvironmentError(`installing test requirements (${shownFiles}) with pip failed (exit ${result.exitCode}): ${tail}`);
-    }
+    // A typo or an impossible pin is the repository's fault (exit 2); pip or the network failing is exit 3.
+    if (result.exitCode !== 0) throw pipFailure(result.stderr, shownFiles);
     try {
       await rename(temporary, target);
     } catch (error) {

@@ -151,6 +151,13 @@ describe('unit-test', () => {
     expect(second.exitCode, second.stderr).toBe(0);
   });
 
+  it('a test requirement that no index offers is a configuration error (exit 2) naming it', async () => {
+    const root = await makeRepo({ 'tests/unittests/requirements.txt': 'greetlibb==1.0\n', 'tests/unittests/test_a.py': '' });
+    const result = await unitTest(root);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/error: .*tests\/unittests\/requirements\.txt: .*No matching distribution found for greetlibb==1\.0$/);
+  });
+
   it('shows the output of parallel files as whole blocks, never interleaved', async () => {
     const writer = (tag: string) => `import time\nfor i in range(5):\n    print("${tag}", i, flush=True)\n    time.sleep(0.05)\n`;
     const root = await makeRepo({ 'tests/unittests/test_x.py': writer('x'), 'tests/unittests/test_y.py': writer('y'), 'tests/unittests/test_z.py': writer('z') });
