@@ -45,7 +45,10 @@ export function lambdaPipTargetArgs(target: LambdaTarget): string[] {
  * `packaging` the target's marker values before pip starts.
  */
 const TARGET_MARKERS_PIP = `
-import json, runpy, sys
+import sys
+if sys.path and sys.path[0] == "":
+    sys.path.pop(0)  # as python -m pip does: a json.py in the repository must not shadow the standard one
+import json, runpy
 target = json.loads(sys.argv.pop(1))
 try:
     from pip._vendor.packaging import markers

@@ -97,7 +97,10 @@ describe('lambda-cd package', () => {
   });
 
   it('reads local paths in requirements.txt from the repository and --find-links from where the user stands', async () => {
-    const root = await functionRepo('-r requirements-base.txt\n', '', { 'requirements-base.txt': './vendor/purelib-1.0-py3-none-any.whl\nfastcalc==1.0\n' });
+    const root = await functionRepo('-r requirements-base.txt\n', '', {
+      'requirements-base.txt': './vendor/purelib-1.0-py3-none-any.whl\nfastcalc==1.0\n',
+      'json.py': 'raise SystemExit("a module in the repository root must not shadow the one pip imports")\n',
+    });
     await mkdir(path.join(root, 'vendor'));
     await copyFile(path.join(wheelhouse, 'purelib-1.0-py3-none-any.whl'), path.join(root, 'vendor/purelib-1.0-py3-none-any.whl'));
     const result = await runCli(['package', '--path', root, '--find-links', path.basename(wheelhouse), '--json'],
