@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -149,6 +150,22 @@ describe('unit-test', () => {
     const second = await run();
     expect(second.stderr).toContain('installing test requirements');
     expect(second.exitCode, second.stderr).toBe(0);
+  });
+
+  it('installs a hash-pinned requirements.txt in hash-checking mode beside test requirements without pins', async () => {
+    const wheel = readFileSync(path.join(wheelhouse, 'greetlib-1.0-py3-none-any.whl'));
+    const pin = (digest: string) => `greetlib==1.0 --hash=sha256:${digest}\n`;
+    const root = await makeRepo({
+      'requirements.txt': pin(createHash('sha256').update(wheel).digest('hex')),
+      'tests/unittests/requirements.txt': 'python-dateutil==2.9.0.post0\n',
+      'tests/unittests/test_both.py': 'import greetlib, dateutil\n',
+    });
+    const result = await unitTest(root);
+    expect(result.exitCode, result.stderr).toBe(0);
+    await writeFile(path.join(root, 'requirements.txt'), pin('0'.repeat(64)));
+    const tampered = await unitTest(root);
+    expect(tampered.exitCode).toBe(2);
+    expect(tampered.stderr).toMatch(/error: \S*requirements\.txt: THESE PACKAGES DO NOT MATCH THE HASHES/);
   });
 
   it('a test requirement that no index offers is a configuration error (exit 2) naming it', async () => {
