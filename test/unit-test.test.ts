@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +200,16 @@ describe('unit-test', () => {
     const report = await readReport(reportOf(root));
     expect(report.cases.map((c) => c.name).sort()).toEqual(['test_add', 'test_wrong', 'tests/unittests/test_nothing.py']);
     expect(report).toMatchObject({ tests: 3, failures: 1, skipped: 1 });
+  });
+
+  it('--python given as a relative path is relative to where the user stands', async () => {
+    const root = await makeRepo({ 'tests/unittests/test_a.py': 'import sys\nprint("ran by", sys.executable)\n' });
+    const elsewhere = await tempDir();
+    await mkdir(path.join(elsewhere, 'venv/bin'), { recursive: true });
+    await symlink((await execa('python3', ['-c', 'import sys; print(sys.executable)'])).stdout, path.join(elsewhere, 'venv/bin/python'));
+    const result = await runCli(['unit-test', '--path', root, '--python', 'venv/bin/python'], { cwd: elsewhere, env: pipEnv });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('1 passed, 0 failed');
   });
 
   it('--report moves the JUnit file', async () => {

@@ -2,7 +2,7 @@ import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { UsageError } from '../../lib/errors.js';
 import { openRepository, outputPath } from '../repository.js';
-import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, cacheDir, pipOptions } from './shared-options.js';
+import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, cacheDir, pipOptions, pythonOption } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'package',
@@ -33,7 +33,7 @@ export const command: CommandSpec = {
       repository,
       outFile: outputPath(options, 'out', repository.root, 'dist/function.zip'),
       cacheDir: cacheDir(options, repository.root),
-      python: options.python as string,
+      python: pythonOption(options),
       allowSdist: options['allow-sdist'] === true,
       limits: {
         maxUnzippedBytes: byteLimit('LAMBDA_CD_MAX_UNZIPPED_BYTES', LAMBDA_LIMITS.maxUnzippedBytes),

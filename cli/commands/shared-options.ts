@@ -42,6 +42,15 @@ export function pipOptions(options: ParsedOptions): PipOptions {
   return { indexUrl: indexUrl === undefined ? undefined : local(indexUrl), findLinks: ((options['find-links'] as string[] | undefined) ?? []).map(local) };
 }
 
+/**
+ * --python: a bare name (`python3.12`) is looked up on PATH; a path (`.venv/bin/python`) is
+ * relative to where the user stands, although tests and pip run in the repository.
+ */
+export function pythonOption(options: ParsedOptions): string {
+  const python = options.python as string;
+  return python.includes('/') ? path.resolve(python) : python;
+}
+
 /** --cache-dir, defaulting to the repository's ignored build folder. */
 export function cacheDir(options: ParsedOptions, root: string): string {
   return outputPath(options, 'cache-dir', root, '.lambda-cd/cache');
@@ -50,7 +59,7 @@ export function cacheDir(options: ParsedOptions, root: string): string {
 /** What unit-test and integration-test both take: interpreter, parallelism, timeout, report, cache, pip. */
 export function testRunOptions(options: ParsedOptions, root: string, report: string) {
   return {
-    python: options.python as string,
+    python: pythonOption(options),
     jobs: (options.jobs as number | undefined) ?? cpus().length,
     timeoutSeconds: options.timeout as number,
     reportPath: outputPath(options, 'report', root, `.lambda-cd/reports/${report}.xml`),
