@@ -18,28 +18,26 @@ export function temporaryPathFor(target: string): string {
  * When `produce` throws, the temporary file is removed and the target is left untouched.
  */
 export async function withAtomicOutput<T>(target: string, produce: (temporaryPath: string) => Promise<T>): Promise<T> {
-  await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => cannotWrite(target, error));
+  await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
   const temporary = temporaryPathFor(target);
   try {
     const result = await produce(temporary);
-    await rename(temporary, target).catch((error: unknown) => cannotWrite(target, error));
+    await rename(temporary, target).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
     return result;
   } catch (error) {
     await rm(temporary, { force: true });
-    throw error;
+    throw (error as NodeJS.ErrnoException).path === temporary ? cannotWrite(target, error) : error;
   }
 }
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  await withAtomicOutput(target, (temporary) => writeFile(temporary, data).catch((error: unknown) => cannotWrite(target, error)));
+/** A file system refusal (read-only, no permission, a folder in the way) as one line naming the output. */
+function cannotWrite(target: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === undefined) return error;
+  const reasons: Record<string, string> = { EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', EISDIR: 'a folder of that name is in the way', ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOSPC: 'no space left on the device' };
+  return new EnvironmentError(`${displayPath(target)}: cannot write the output here: ${reasons[code] ?? (error as Error).message}`);
 }
 
-/**
- * An output folder that is read-only, full or a file is the environment's fault (exit 3), said in
- * one line naming the output, not the temporary file. Other errors pass through unchanged.
- */
-function cannotWrite(target: string, error: unknown): never {
-  const { code, message } = error as NodeJS.ErrnoException;
-  if (!code || typeof message !== 'string') throw error;
-  throw new EnvironmentError(`cannot write ${displayPath(target)}: ${message.split(',')[0]}`);
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await withAtomicOutput(target, (temporary) => writeFile(temporary, data));
 }

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, EnvironmentError } from './errors.js';
+import { wheelMachine } from './runtimes.js';
 import { run, runQuick } from './exec.js';
 import {
   cpythonTag, expandTags, explainNoCompatibleWheel, formatTags, lambdaPlatformTags, normalizeProjectName, parseWheelFilename,
@@ -33,6 +34,48 @@ export function lambdaPipTargetArgs(target: LambdaTarget): string[] {
   const args = ['--only-binary=:all:', '--implementation', 'cp', '--python-version', target.pythonVersion, '--abi', cpythonTag(target.pythonVersion)];
   for (const platform of lambdaPlatformTags(target)) args.push('--platform', platform);
   return args;
+}
+
+/**
+ * Runs pip with the environment markers of the Lambda target instead of the build host's.
+ * pip's --python-version/--platform pick wheels but leave markers to the running interpreter
+ * (pypa/pip#11664), so `exceptiongroup; python_version < "3.11"` or
+ * `x; platform_machine == "aarch64"` would be judged for the host: a dependency the function
+ * needs silently left out, or one it does not need added. Like pex, we give pip's own
+ * `packaging` the target's marker values before pip starts.
+ */
+const TARGET_MARKERS_PIP = `
+import sys
+if sys.path and sys.path[0] == "":
+    sys.path.pop(0)  # as python -m pip does: a json.py in the repository must not shadow the standard one
+import json, runpy
+target = json.loads(sys.argv.pop(1))
+try:
+    from pip._vendor.packaging import markers
+    host = markers.default_environment
+    def lambda_environment():
+        environment = host()
+        same_minor = environment.get("python_version") == target["python_version"]
+        environment.update(target)
+        if same_minor:
+            environment["python_full_version"] = environment["implementation_version"] = host()["python_full_version"]
+        return environment
+    markers.default_environment = lambda_environment
+except (ImportError, AttributeError):
+    pass
+sys.argv[0] = "pip"
+runpy.run_module("pip", run_name="__main__", alter_sys=True)
+`;
+
+/** `python ARGS` that run pip (`pip install ...`) with markers evaluated for the Lambda target. */
+export function lambdaPipCommand(target: LambdaTarget, pipArgs: string[]): string[] {
+  const full = `${target.pythonVersion}.0`;
+  const markers = {
+    python_version: target.pythonVersion, python_full_version: full, implementation_version: full,
+    implementation_name: 'cpython', platform_python_implementation: 'CPython',
+    platform_machine: wheelMachine(target.architecture), sys_platform: 'linux', platform_system: 'Linux', os_name: 'posix',
+  };
+  return ['-c', TARGET_MARKERS_PIP, JSON.stringify(markers), ...pipArgs];
 }
 
 /** The version of pip that `python` runs (part of the package cache key). Exit 3 when there is none. */
@@ -133,9 +176,10 @@ export async function installForLambda(request: LambdaInstallRequest): Promise<v
   const built = new Set<string>();
   for (;;) {
     const findLinks = built.size > 0 ? [...request.pip.findLinks, request.sdistWheelDir] : request.pip.findLinks;
-    const args = ['-m', 'pip', 'install', '--target', request.targetDir, '--no-compile', '--no-warn-script-location', '--progress-bar', 'off',
-      ...lambdaPipTargetArgs(request.target), ...pipSourceArgs({ ...request.pip, findLinks }), '-r', request.requirementsFile];
-    const result = await run(request.python, args);
+    const args = lambdaPipCommand(request.target, ['install', '--target', request.targetDir, '--no-compile', '--no-warn-script-location', '--progress-bar', 'off',
+      ...lambdaPipTargetArgs(request.target), ...pipSourceArgs({ ...request.pip, findLinks }), '-r', request.requirementsFile]);
+    // From the repository root, as unit-test runs pip: local paths in requirements.txt mean the same for both.
+    const result = await run(request.python, args, { cwd: path.dirname(request.requirementsFile) });
     if (result.exitCode === 0) return;
     const output = `${result.stdout}\n${result.stderr}`;
     const missing = /No matching distribution found for (.+)$/m.exec(output)?.[1]?.trim();
@@ -168,12 +212,12 @@ function mentions(requirementsFile: string, name: string): boolean {
 }
 
 /** A failed pip run as the right error: the user's requirements (exit 2) or pip/network (exit 3). */
-function pipFailure(stderr: string, label: string): Error {
+export function pipFailure(stderr: string, label: string): Error {
   const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
   const errors = lines.filter((line) => line.startsWith('ERROR:')).map((line) => line.replace(/^ERROR:\s*/, ''));
   const summary = (errors.length > 0 ? errors : lines.slice(-2)).slice(0, 3).join(' | ');
   if (NETWORK_FAILURE.test(stderr)) return new EnvironmentError(`pip could not reach the package index: ${summary} (check --index-url/--find-links, PIP_INDEX_URL and pip.conf)`);
-  const userProblem = /ResolutionImpossible|conflicting dependencies|DO NOT MATCH THE HASHES|Hashes are required in --require-hashes mode|--require-hashes mode, all requirements must have their versions pinned|Invalid requirement|Could not open requirements file|Double requirement given/.test(stderr);
+  const userProblem = /ResolutionImpossible|conflicting dependencies|DO NOT MATCH THE HASHES|Hashes are required in --require-hashes mode|--require-hashes mode, all requirements must have their versions pinned|Invalid requirement|Could not open requirements file|Double requirement given|No matching distribution found/.test(stderr);
   return userProblem ? new ConfigError(`${label}: ${summary}`) : new EnvironmentError(`pip install failed: ${summary}`);
 }
 
@@ -185,8 +229,8 @@ function pipFailure(stderr: string, label: string): Error {
 async function offeredFiles(request: LambdaInstallRequest, spec: string): Promise<{ files: string[]; versions?: string; unreachable?: string }> {
   const scratch = await mkdtemp(path.join(tmpdir(), 'lambda-cd-offered-'));
   try {
-    const result = await run(request.python, ['-m', 'pip', 'download', '--no-deps', '--dest', scratch, '-vv', '--progress-bar', 'off',
-      ...lambdaPipTargetArgs(request.target), ...pipSourceArgs(request.pip), spec]);
+    const result = await run(request.python, lambdaPipCommand(request.target, ['download', '--no-deps', '--dest', scratch, '-vv', '--progress-bar', 'off',
+      ...lambdaPipTargetArgs(request.target), ...pipSourceArgs(request.pip), spec]), { cwd: path.dirname(request.requirementsFile) });
     const output = `${result.stdout}\n${result.stderr}`;
     const wanted = normalizeProjectName(requirementName(spec));
     // `  Skipping link: <reason>: <url>[ (from <index page>)]`
@@ -213,7 +257,7 @@ async function buildPureWheel(request: LambdaInstallRequest, spec: string, hashe
   await mkdir(request.sdistWheelDir, { recursive: true });
   const before = new Set(await readdir(request.sdistWheelDir));
   const name = requirementName(spec);
-  const result = await run(request.python, ['-m', 'pip', 'wheel', '--no-deps', '--no-binary', name, '--wheel-dir', request.sdistWheelDir, '--progress-bar', 'off', ...pipSourceArgs(request.pip), spec]);
+  const result = await run(request.python, ['-m', 'pip', 'wheel', '--no-deps', '--no-binary', name, '--wheel-dir', request.sdistWheelDir, '--progress-bar', 'off', ...pipSourceArgs(request.pip), spec], { cwd: path.dirname(request.requirementsFile) });
   if (result.exitCode !== 0) {
     const tail = result.stderr.trim().split('\n').filter((line) => line.startsWith('ERROR') || /error/i.test(line)).slice(-2).join(' | ');
     throw new ConfigError(`${request.requirementsLabel}: ${spec}: building it from its sdist (--allow-sdist) failed: ${tail || `pip wheel exited ${result.exitCode}`}`);
@@ -225,4 +269,20 @@ async function buildPureWheel(request: LambdaInstallRequest, spec: string, hashe
     await rm(path.join(request.sdistWheelDir, wheel!), { force: true });
     throw new ConfigError(`${request.requirementsLabel}: ${spec}: built from its sdist (--allow-sdist), but the result is not pure Python (${formatTags(parsed.tags)}): it needs a wheel built for Lambda's platform`);
   }
+}
+
+/**
+ * Files a requirements file pulls in with -r/-c, and the ones those pull in (paths relative to
+ * the including file, as pip reads them). Their bytes decide an install as much as its own.
+ */
+export function includedRequirementFiles(requirementsFile: string, seen = new Set<string>([path.resolve(requirementsFile)])): string[] {
+  const text = existsSync(requirementsFile) ? readFileSync(requirementsFile, 'utf8') : '';
+  const found: string[] = [];
+  for (const match of text.matchAll(/^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+)(\S+)/gm)) {
+    const file = path.resolve(path.dirname(requirementsFile), match[1]!);
+    if (seen.has(file)) continue;
+    seen.add(file);
+    found.push(file, ...includedRequirementFiles(file, seen));
+  }
+  return found;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { EnvironmentError } from './errors.js';
 import { run } from './exec.js';
 import { displayPath, progress } from './output.js';
-import { pipSourceArgs, type PipOptions } from './python.js';
+import { includedRequirementFiles, pipFailure, pipSourceArgs, type PipOptions } from './python.js';
 
 export interface TestRequirementsOptions {
   python: string;
@@ -27,8 +27,8 @@ export interface TestRequirementsOptions {
 }
 
 export interface TestRequirements {
-  /** The folder to put on PYTHONPATH; undefined when there was nothing to install. */
-  dir?: string;
+  /** The folders to put on PYTHONPATH, in order; none when there was nothing to install. */
+  dirs: string[];
   reused: boolean;
 }
 
@@ -47,11 +47,17 @@ function hasRequirements(text: string): boolean {
 export async function installTestRequirements(options: TestRequirementsOptions): Promise<TestRequirements> {
   const files = options.requirementFiles.filter((file) => existsSync(file));
   const contents = files.map((file) => readFileSync(file));
-  if (!contents.some((bytes) => hasRequirements(bytes.toString('utf8')))) return { reused: false };
+  if (!contents.some((bytes) => hasRequirements(bytes.toString('utf8')))) return { dirs: [], reused: false };
+  const groups = installGroups(files, contents);
 
   const identity = await pythonIdentity(options.python);
   const hash = createHash('sha256');
   for (const [index, bytes] of contents.entries()) hash.update(`${path.basename(files[index]!)}\0${bytes.length}\0`).update(bytes);
+  // A file pulled in with -r/-c changes the install as much as the file itself.
+  for (const file of files.flatMap((file) => includedRequirementFiles(file))) {
+    const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+    hash.update(`include ${file}\0${bytes.length}\0`).update(bytes);
+  }
   hash.update(`\0${identity}\0${JSON.stringify(pipSourceArgs(options.pip))}`);
   const key = hash.digest('hex').slice(0, 32);
   const parent = path.join(options.cacheDir, 'pip-test');
@@ -59,19 +65,19 @@ export async function installTestRequirements(options: TestRequirementsOptions):
   const shownFiles = files.map(displayPath).join(', ');
   if (existsSync(target)) {
     progress(options.step, `test requirements unchanged (${shownFiles}): reusing ${displayPath(target)}`);
-    return { dir: target, reused: true };
+    return { dirs: groupDirs(target, groups), reused: true };
   }
 
   await mkdir(parent, { recursive: true });
   const temporary = await mkdtemp(path.join(parent, `.${key}.tmp-`));
   progress(options.step, `installing test requirements (${shownFiles}) for ${identity.split(' ').pop()} into ${displayPath(target)}`);
   try {
-    const args = ['-m', 'pip', 'install', '--target', temporary, '--disable-pip-version-check', '--no-input', '--quiet', ...pipSourceArgs(options.pip)];
-    for (const file of files) args.push('-r', file);
-    const result = await run(options.python, args, { cwd: options.cwd });
-    if (result.exitCode !== 0) {
-      const tail = result.stderr.trim().split('\n').filter((line) => line.trim() !== '').slice(-4).join(' | ');
-      throw new EnvironmentError(`installing test requirements (${shownFiles}) with pip failed (exit ${result.exitCode}): ${tail}`);
+    for (const [index, dir] of groupDirs(temporary, groups).entries()) {
+      const args = ['-m', 'pip', 'install', '--target', dir, '--disable-pip-version-check', '--no-input', '--quiet', ...pipSourceArgs(options.pip)];
+      for (const file of groups[index]!) args.push('-r', file);
+      const result = await run(options.python, args, { cwd: options.cwd });
+      // A typo or an impossible pin is the repository's fault (exit 2); pip or the network failing is exit 3.
+      if (result.exitCode !== 0) throw pipFailure(result.stderr, groups[index]!.map(displayPath).join(', '));
     }
     try {
       await rename(temporary, target);
@@ -84,5 +90,25 @@ export async function installTestRequirements(options: TestRequirementsOptions):
     await rm(temporary, { recursive: true, force: true });
     throw error;
   }
-  return { dir: target, reused: false };
+  return { dirs: groupDirs(target, groups), reused: false };
+}
+
+const HASH_PINNED = /(^|\s)--hash[=\s]/;
+
+/**
+ * Files pip installs together. A `--hash` pin puts pip in hash-checking mode for everything it
+ * installs in that run, so a hash-pinned requirements.txt and a test file without pins (or the
+ * other way round) are installed in two runs: the first file's group first on PYTHONPATH, so the
+ * function sees the versions it pinned.
+ */
+function installGroups(files: string[], contents: Buffer[]): string[][] {
+  const pinned = contents.map((bytes) => HASH_PINNED.test(bytes.toString('utf8')));
+  const first = files.filter((_, index) => pinned[index] === pinned[0]);
+  const second = files.filter((_, index) => pinned[index] !== pinned[0]);
+  return second.length === 0 ? [first] : [first, second];
+}
+
+/** One install folder: the cache entry itself; two: its subfolders 0 and 1. */
+function groupDirs(root: string, groups: string[][]): string[] {
+  return groups.length === 1 ? [root] : groups.map((_, index) => path.join(root, String(index)));
 }

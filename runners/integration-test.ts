@@ -111,7 +111,7 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
       AWS_REGION: deployed.region,
       AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? deployed.region,
     },
-    pythonPath: [path.join(repository.root, 'src'), ...(requirements.dir ? [requirements.dir] : [])],
+    pythonPath: [path.join(repository.root, 'src'), ...requirements.dirs],
     jobs: options.jobs,
     timeoutSeconds: options.timeoutSeconds,
     reportPath: options.reportPath,

@@ -15,7 +15,7 @@ import type { RepositoryConfig } from '../lib/contract.js';
 import { CheckFailedError, ConfigError } from '../lib/errors.js';
 import { count, displayPath, formatBytes, formatDuration, progress, warn } from '../lib/output.js';
 import { isInside, toPosix } from '../lib/paths.js';
-import { installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
+import { includedRequirementFiles, installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
 import { RUNTIMES } from '../lib/runtimes.js';
 import type { LambdaTarget } from '../lib/wheel-tags.js';
 import { MAX_ZIP_ENTRIES, compareNames, compressFiles, directoryEntries, writeZip, type FileToZip, type ZipEntry } from '../lib/zip.js';
@@ -165,7 +165,7 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>): Promi
     }
   } catch (error) {
     // Outputs from an earlier run no longer describe these sources: leave none behind.
-    await Promise.all([rm(options.outFile, { force: true }), rm(manifestPath, { force: true })]);
+    await Promise.all([rm(options.outFile, { force: true }), rm(manifestPath, { force: true })]).catch(() => undefined); // the error says why
     throw error;
   }
 }
@@ -253,7 +253,8 @@ async function prepareDependencies(options: PackageOptions, pip: Promise<string>
   await mkdir(site, { recursive: true });
   try {
     const started = performance.now();
-    const listed = requirements.toString('utf8').split('\n').filter((line) => /^\s*[A-Za-z0-9]/.test(line)).length;
+    const texts = [requirements.toString('utf8'), ...includedRequirementFiles(requirementsFile).filter(existsSync).map((file) => readFileSync(file, 'utf8'))];
+    const listed = texts.join('\n').split('\n').filter((line) => /^\s*([A-Za-z0-9]|\.{0,2}\/)/.test(line)).length;
     progress('package', `resolving and installing requirements.txt (${count(listed, 'requirement')}) for ${repository.runtime} ${repository.architecture} (pip, manylinux wheels up to glibc 2.${target.glibcMinor})`);
     await installForLambda({
       python: options.python, requirementsFile, requirementsLabel: 'requirements.txt', targetDir: site, target, runtime: repository.runtime,
@@ -344,11 +345,6 @@ function pipConfigFiles(): string[] {
     ...(env.VIRTUAL_ENV ? [path.join(env.VIRTUAL_ENV, 'pip.conf')] : [])];
 }
 
-/** Files requirements.txt pulls in with -r/-c (their bytes matter as much as its own). */
-function includedFiles(requirementsFile: string, text: string): string[] {
-  return [...text.matchAll(/^\s*(?:-r|-c|--requirement|--constraint)[\s=]+(\S+)/gm)].map((match) => path.resolve(path.dirname(requirementsFile), match[1]!));
-}
-
 /**
  * sha256 over everything that decides the installed tree: requirements bytes (and files
  * they include), runtime, architecture, installer options, pip's version, pip's
@@ -360,7 +356,7 @@ function cacheKey(options: PackageOptions, requirementsFile: string, requirement
   const add = (label: string, value: string | Buffer) => hash.update(`${label}\0${value.length}\0`).update(value);
   add('format', CACHE_FORMAT);
   add('requirements', requirements);
-  for (const file of includedFiles(requirementsFile, requirements.toString('utf8'))) add(`include ${file}`, existsSync(file) ? readFileSync(file) : '');
+  for (const file of includedRequirementFiles(requirementsFile)) add(`include ${file}`, existsSync(file) ? readFileSync(file) : '');
   add('runtime', options.repository.runtime);
   add('target', JSON.stringify(target));
   add('index-url', options.pip.indexUrl ?? '');

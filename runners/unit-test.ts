@@ -32,7 +32,7 @@ export async function runUnitTest(options: UnitTestOptions): Promise<UnitTestRes
     python: options.python,
     args: [],
     env: {},
-    pythonPath: [path.join(repository.root, 'src'), ...(requirements.dir ? [requirements.dir] : [])],
+    pythonPath: [path.join(repository.root, 'src'), ...requirements.dirs],
     jobs: options.jobs,
     timeoutSeconds: options.timeoutSeconds,
     reportPath: options.reportPath,

@@ -234,7 +234,7 @@ describe('create-cf output', () => {
     const root = await makeRepo({ 'not-a-folder': '' });
     const result = await createCf(root, '--stage', 'PROD', '--out-dir', path.join(root, 'not-a-folder/dist'));
     expect(result.exitCode).toBe(3);
-    expect(result.stderr.trim()).toBe(`lambda-cd: error: cannot write ${path.join(root, 'not-a-folder/dist/stackPROD.json')}: ENOTDIR: not a directory`);
+    expect(result.stderr.trim()).toBe(`lambda-cd: error: ${path.join(root, 'not-a-folder/dist/stackPROD.json')}: cannot write the output here: part of the path is a file, not a folder`);
   });
 
   it('an unknown --stage names the stages, exit 2', async () => {

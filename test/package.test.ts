@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -76,6 +76,38 @@ describe('lambda-cd package', () => {
       expect(result.stderr.trim().split('\n').filter((line) => line.includes('error:'))).toHaveLength(1);
       expect(existsSync(path.join(root, 'dist'))).toBe(false);
     }
+  });
+
+  it('judges environment markers for the Lambda runtime and architecture, not for the build host', async () => {
+    // pip alone would judge these for the interpreter running it (pypa/pip#11664).
+    await buildWheel(wheelhouse, { name: 'armdep', version: '1.0', files: { 'armdep/__init__.py': '' } });
+    await buildWheel(wheelhouse, { name: 'olddep', version: '1.0', files: { 'olddep/__init__.py': '' } });
+    await buildWheel(wheelhouse, { name: 'newdep', version: '1.0', files: { 'newdep/__init__.py': '' } });
+    await buildWheel(wheelhouse, { name: 'markerdemo', version: '1.0', files: { 'markerdemo/__init__.py': '' }, requires: ['armdep; platform_machine == "aarch64"', 'olddep; python_version < "3.12"'] });
+    const requirements = 'markerdemo==1.0\nnewdep; python_version >= "3.12" and sys_platform == "linux"\n';
+    for (const [config, expected] of [
+      ['Runtime: python3.12\nArchitecture: x86_64\n', ['markerdemo', 'newdep']],
+      ['Runtime: python3.12\nArchitecture: arm64\n', ['armdep', 'markerdemo', 'newdep']],
+      ['Runtime: python3.11\nArchitecture: x86_64\n', ['markerdemo', 'olddep']],
+    ] as const) {
+      const result = await packageRepo(await functionRepo(requirements, config), ['--json']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout).distributions.map((d: { name: string }) => d.name), config).toEqual(expected);
+    }
+  });
+
+  it('reads local paths in requirements.txt from the repository and --find-links from where the user stands', async () => {
+    const root = await functionRepo('-r requirements-base.txt\n', '', {
+      'requirements-base.txt': './vendor/purelib-1.0-py3-none-any.whl\nfastcalc==1.0\n',
+      'json.py': 'raise SystemExit("a module in the repository root must not shadow the one pip imports")\n',
+    });
+    await mkdir(path.join(root, 'vendor'));
+    await copyFile(path.join(wheelhouse, 'purelib-1.0-py3-none-any.whl'), path.join(root, 'vendor/purelib-1.0-py3-none-any.whl'));
+    const result = await runCli(['package', '--path', root, '--find-links', path.basename(wheelhouse), '--json'],
+      { cwd: path.dirname(wheelhouse), env: { ...offlinePipEnv(wheelhouse), PIP_FIND_LINKS: undefined } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).distributions.map((d: { name: string }) => d.name)).toEqual(['fastcalc', 'purelib']);
+    expect(result.stderr).toContain('installing requirements.txt (2 requirements)');
   });
 
   it('re-checks the tags in each installed WHEEL file, whatever the file name claimed', async () => {
@@ -234,6 +266,12 @@ describe('lambda-cd package', () => {
     expect((await packageRepo(root)).exitCode).toBe(2);
     expect(existsSync(path.join(root, 'dist/function.zip'))).toBe(false);
     expect(existsSync(path.join(root, 'dist/function.zip.manifest.json'))).toBe(false);
+    // --out naming a folder: one line that says so, and the folder is left alone.
+    await writeFile(path.join(root, 'requirements.txt'), 'purelib\n');
+    const intoFolder = await packageRepo(root, ['--out', path.join(root, 'src')]);
+    expect(intoFolder.exitCode).toBe(3);
+    expect(intoFolder.stderr).toMatch(/error: \S*src: cannot write the output here: a folder of that name is in the way$/);
+    expect(existsSync(path.join(root, 'src/app.py'))).toBe(true);
   });
 
   it('refuses a src/ symlink leading outside the repository, naming it', async () => {

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +9,9 @@ import { copyExample, makeRepo, tempDir } from './helpers/repo.js';
 import { buildExampleWheels, buildWheel, offlinePipEnv } from './helpers/wheels.js';
 
 let pipEnv: Record<string, string>;
+let wheelhouse: string;
 beforeAll(async () => {
-  const wheelhouse = await tempDir('lambda-cd-wheels-');
+  wheelhouse = await tempDir('lambda-cd-wheels-');
   await buildExampleWheels(wheelhouse);
   await buildWheel(wheelhouse, { name: 'greetlib', version: '1.0', files: { 'greetlib/__init__.py': 'def greet(name):\n    return f"hi {name}"\n' } });
   pipEnv = offlinePipEnv(wheelhouse);
@@ -134,6 +137,44 @@ describe('unit-test', () => {
     expect(outside.exitCode).not.toBe(0);
   });
 
+  it('reinstalls when a file included with -r changes; a relative --find-links is relative to where the user stands', async () => {
+    const root = await makeRepo({
+      'tests/unittests/requirements.txt': '-r base.txt\n',
+      'tests/unittests/base.txt': '# nothing yet\n',
+      'tests/unittests/test_greet.py': 'import greetlib\n',
+    });
+    const elsewhere = path.dirname(wheelhouse);
+    const run = () => runCli(['unit-test', '--path', root, '--find-links', path.basename(wheelhouse)], { cwd: elsewhere, env: { ...pipEnv, PIP_FIND_LINKS: undefined } });
+    expect((await run()).exitCode).toBe(1);
+    await writeFile(path.join(root, 'tests/unittests/base.txt'), 'greetlib==1.0\n');
+    const second = await run();
+    expect(second.stderr).toContain('installing test requirements');
+    expect(second.exitCode, second.stderr).toBe(0);
+  });
+
+  it('installs a hash-pinned requirements.txt in hash-checking mode beside test requirements without pins', async () => {
+    const wheel = readFileSync(path.join(wheelhouse, 'greetlib-1.0-py3-none-any.whl'));
+    const pin = (digest: string) => `greetlib==1.0 --hash=sha256:${digest}\n`;
+    const root = await makeRepo({
+      'requirements.txt': pin(createHash('sha256').update(wheel).digest('hex')),
+      'tests/unittests/requirements.txt': 'python-dateutil==2.9.0.post0\n',
+      'tests/unittests/test_both.py': 'import greetlib, dateutil\n',
+    });
+    const result = await unitTest(root);
+    expect(result.exitCode, result.stderr).toBe(0);
+    await writeFile(path.join(root, 'requirements.txt'), pin('0'.repeat(64)));
+    const tampered = await unitTest(root);
+    expect(tampered.exitCode).toBe(2);
+    expect(tampered.stderr).toMatch(/error: \S*requirements\.txt: THESE PACKAGES DO NOT MATCH THE HASHES/);
+  });
+
+  it('a test requirement that no index offers is a configuration error (exit 2) naming it', async () => {
+    const root = await makeRepo({ 'tests/unittests/requirements.txt': 'greetlibb==1.0\n', 'tests/unittests/test_a.py': '' });
+    const result = await unitTest(root);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/error: .*tests\/unittests\/requirements\.txt: .*No matching distribution found for greetlibb==1\.0$/);
+  });
+
   it('shows the output of parallel files as whole blocks, never interleaved', async () => {
     const writer = (tag: string) => `import time\nfor i in range(5):\n    print("${tag}", i, flush=True)\n    time.sleep(0.05)\n`;
     const root = await makeRepo({ 'tests/unittests/test_x.py': writer('x'), 'tests/unittests/test_y.py': writer('y'), 'tests/unittests/test_z.py': writer('z') });
@@ -161,11 +202,24 @@ describe('unit-test', () => {
     expect(report).toMatchObject({ tests: 3, failures: 1, skipped: 1 });
   });
 
+  it('--python given as a relative path is relative to where the user stands', async () => {
+    const root = await makeRepo({ 'tests/unittests/test_a.py': 'import sys\nprint("ran by", sys.executable)\n' });
+    const elsewhere = await tempDir();
+    await mkdir(path.join(elsewhere, 'venv/bin'), { recursive: true });
+    await symlink((await execa('python3', ['-c', 'import sys; print(sys.executable)'])).stdout, path.join(elsewhere, 'venv/bin/python'));
+    const result = await runCli(['unit-test', '--path', root, '--python', 'venv/bin/python'], { cwd: elsewhere, env: pipEnv });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('1 passed, 0 failed');
+  });
+
   it('--report moves the JUnit file', async () => {
     const root = await makeRepo({ 'tests/unittests/test_a.py': '' });
     const report = path.join(await tempDir(), 'out', 'junit.xml');
     const result = await unitTest(root, '--report', report);
     expect(result.exitCode).toBe(0);
     expect((await readReport(report)).tests).toBe(1);
+    const blocked = await unitTest(root, '--report', path.join(root, 'requirements.txt', 'junit.xml'));
+    expect(blocked.exitCode).toBe(3);
+    expect(blocked.stderr).toMatch(/error: \S*requirements\.txt\/junit\.xml: cannot write the output here: part of the path is a file, not a folder$/);
   });
 });

@@ -2,7 +2,7 @@ import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { UsageError } from '../../lib/errors.js';
 import { openRepository, outputPath } from '../repository.js';
-import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, cacheDir, pipOptions } from './shared-options.js';
+import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, cacheDir, pipOptions, pythonOption } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'package',
@@ -22,6 +22,7 @@ export const command: CommandSpec = {
   examples: ['lambda-cd package', 'lambda-cd package --path examples/hello-python --out /tmp/function.zip --json'],
   notes: [
     'Only wheels Lambda can load are used: manylinux up to the runtime\'s glibc, the function\'s CPU architecture, ABI cpXY/abi3/none.',
+    'Environment markers (`; python_version < "3.12"`, `; platform_machine == "aarch64"`) are judged for the Runtime and Architecture, not for the build host.',
     'Not packed: bin/ scripts of installed packages, __pycache__/ and *.pyc, .git/ and other VCS folders, tool caches, requirements*.txt.',
     'LAMBDA_CD_MAX_UNZIPPED_BYTES lowers the 250 MB unzipped limit (to leave room for layers); LAMBDA_CD_WARN_ZIP_BYTES the 50 MB warning.',
   ],
@@ -32,7 +33,7 @@ export const command: CommandSpec = {
       repository,
       outFile: outputPath(options, 'out', repository.root, 'dist/function.zip'),
       cacheDir: cacheDir(options, repository.root),
-      python: options.python as string,
+      python: pythonOption(options),
       allowSdist: options['allow-sdist'] === true,
       limits: {
         maxUnzippedBytes: byteLimit('LAMBDA_CD_MAX_UNZIPPED_BYTES', LAMBDA_LIMITS.maxUnzippedBytes),

@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import path from 'node:path';
 import type { PipOptions } from '../../lib/python.js';
 import type { OptionSpec, ParsedOptions } from '../args.js';
 import { outputPath } from '../repository.js';
@@ -35,7 +36,19 @@ export const TIMEOUT_OPTION: OptionSpec = {
 
 /** --index-url and --find-links as the runners take them. */
 export function pipOptions(options: ParsedOptions): PipOptions {
-  return { indexUrl: options['index-url'] as string | undefined, findLinks: (options['find-links'] as string[] | undefined) ?? [] };
+  // pip runs in the repository: a folder given relative to where the user stands must stay that folder.
+  const local = (location: string) => (/^[a-z][a-z0-9+.-]*:/i.test(location) ? location : path.resolve(location));
+  const indexUrl = options['index-url'] as string | undefined;
+  return { indexUrl: indexUrl === undefined ? undefined : local(indexUrl), findLinks: ((options['find-links'] as string[] | undefined) ?? []).map(local) };
+}
+
+/**
+ * --python: a bare name (`python3.12`) is looked up on PATH; a path (`.venv/bin/python`) is
+ * relative to where the user stands, although tests and pip run in the repository.
+ */
+export function pythonOption(options: ParsedOptions): string {
+  const python = options.python as string;
+  return python.includes('/') ? path.resolve(python) : python;
 }
 
 /** --cache-dir, defaulting to the repository's ignored build folder. */
@@ -46,7 +59,7 @@ export function cacheDir(options: ParsedOptions, root: string): string {
 /** What unit-test and integration-test both take: interpreter, parallelism, timeout, report, cache, pip. */
 export function testRunOptions(options: ParsedOptions, root: string, report: string) {
   return {
-    python: options.python as string,
+    python: pythonOption(options),
     jobs: (options.jobs as number | undefined) ?? cpus().length,
     timeoutSeconds: options.timeout as number,
     reportPath: outputPath(options, 'report', root, `.lambda-cd/reports/${report}.xml`),
