@@ -335,3 +335,18 @@ describe('create-cf: bad env and iam files (one line naming the file, exit 2, no
     await expect(readStageEnv(loadRepository(root), 'PROD', { python: 'python3', timeoutMs: 500 })).rejects.toThrow(/env\.py: get_env\(\) did not finish within 0\.5 s/);
   });
 });
+
+describe('create-cf --python', () => {
+  it('takes a path relative to where the user stands, not to the repository', async () => {
+    const root = await makeRepo({ 'config/PROD/env.py': 'def get_env():\n    return {"FROM": "venv"}\n' });
+    const elsewhere = await tempDir();
+    const { symlink, mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(elsewhere, 'venv/bin'), { recursive: true });
+    await symlink((await execa('python3', ['-c', 'import sys; print(sys.executable)'])).stdout.trim(), path.join(elsewhere, 'venv/bin/python'));
+    const result = await runCli(['create-cf', '--path', root, '--stack', 'Pipe', '--python', 'venv/bin/python'], { cwd: elsewhere });
+    expect(result.stderr).not.toContain('error');
+    expect(result.exitCode).toBe(0);
+    const template = JSON.parse(readFileSync(path.join(root, 'dist/stackPROD.json'), 'utf8'));
+    expect(template.Resources.Demo.Properties.Environment.Variables).toEqual({ FROM: 'venv' });
+  });
+});

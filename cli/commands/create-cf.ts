@@ -1,7 +1,7 @@
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { openRepository, outputPath } from '../repository.js';
-import { PYTHON_OPTION, STACK_OPTION } from './shared-options.js';
+import { PYTHON_OPTION, STACK_OPTION, pythonOption } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'create-cf',
@@ -31,7 +31,7 @@ export const command: CommandSpec = {
       stage: options.stage as string | undefined,
       outDir: outputPath(options, 'out-dir', repository.root, 'dist'),
       format: options.format as 'json' | 'yaml',
-      python: options.python as string,
+      python: pythonOption(options),
     });
     for (const file of result.files) process.stdout.write(`${file}\n`);
     return 0;
