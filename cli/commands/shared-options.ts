@@ -1,5 +1,5 @@
-import { cpus } from 'node:os';
 import path from 'node:path';
+import { usableCpus } from '../../lib/cpus.js';
 import type { PipOptions } from '../../lib/python.js';
 import type { OptionSpec, ParsedOptions } from '../args.js';
 import { outputPath } from '../repository.js';
@@ -26,7 +26,7 @@ export const STACK_OPTION: OptionSpec = {
   description: 'The pipeline stack name; part of the alias and export names (Name+Stack+Stage).',
 };
 export const JOBS_OPTION: OptionSpec = {
-  name: 'jobs', type: 'number', valueName: 'N', min: 1, defaultText: 'number of CPUs',
+  name: 'jobs', type: 'number', valueName: 'N', min: 1, defaultText: 'CPUs available (the container\'s CPU quota where one is set)',
   description: 'Test files run at once.',
 };
 export const TIMEOUT_OPTION: OptionSpec = {
@@ -60,7 +60,7 @@ export function cacheDir(options: ParsedOptions, root: string): string {
 export function testRunOptions(options: ParsedOptions, root: string, report: string) {
   return {
     python: pythonOption(options),
-    jobs: (options.jobs as number | undefined) ?? cpus().length,
+    jobs: (options.jobs as number | undefined) ?? usableCpus(),
     timeoutSeconds: options.timeout as number,
     reportPath: outputPath(options, 'report', root, `.lambda-cd/reports/${report}.xml`),
     cacheDir: cacheDir(options, root),
