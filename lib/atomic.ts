@@ -3,7 +3,7 @@
  * run) never sees a half-written zip or template.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EnvironmentError } from './errors.js';
 import { displayPath } from './output.js';
@@ -40,4 +40,26 @@ function cannotWrite(target: string, error: unknown): unknown {
 
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await withAtomicOutput(target, (temporary) => writeFile(temporary, data));
+}
+
+/** A run that was killed (Ctrl-C, a stopped build) leaves its temporary folders behind. */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * Removes hidden temporary entries (`.something.tmp-*`, `.work-*`, `.tmp-*`) in `dir` that are
+ * older than an hour: no live run keeps one that long, and a cache CodeBuild saves should not
+ * carry them. Missing folders and races with other runs are fine.
+ */
+export async function removeAbandonedTemporaries(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const now = Date.now();
+  await Promise.all(
+    names
+      .filter((name) => name.startsWith('.') && /(^\.work-|^\.tmp-|\.tmp-)/.test(name))
+      .map(async (name) => {
+        const entry = path.join(dir, name);
+        const info = await stat(entry).catch(() => undefined);
+        if (info && now - info.mtimeMs > ABANDONED_AFTER_MS) await rm(entry, { recursive: true, force: true });
+      }),
+  );
 }

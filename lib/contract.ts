@@ -409,6 +409,10 @@ class ConfigReader {
   private requiredString(mapping: Mapping, key: string): string {
     const value = mapping[key];
     if (value === undefined || value === null) this.fail([key], `required key is missing${key === 'Name' ? " (the function's name: letters, digits, '-' or '_')" : ' (module.function under src/, e.g. app.handler)'}`);
+    if (typeof value === 'number' || typeof value === 'boolean') {
+      // YAML reads `Name: 2048` or `Name: yes` as a number or boolean, not as text.
+      this.fail([key], `expected a non-empty text, found ${describe(value)}; quote it: ${key}: "${String(value)}"`);
+    }
     if (typeof value !== 'string' || value.trim() === '') this.fail([key], `expected a non-empty text, found ${describe(value)}`);
     return value;
   }

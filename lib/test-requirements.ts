@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { removeAbandonedTemporaries } from './atomic.js';
 import { EnvironmentError } from './errors.js';
 import { run } from './exec.js';
 import { displayPath, progress } from './output.js';
@@ -69,6 +70,7 @@ export async function installTestRequirements(options: TestRequirementsOptions):
   }
 
   await mkdir(parent, { recursive: true });
+  await removeAbandonedTemporaries(parent);
   const temporary = await mkdtemp(path.join(parent, `.${key}.tmp-`));
   progress(options.step, `installing test requirements (${shownFiles}) for ${identity.split(' ').pop()} into ${displayPath(target)}`);
   try {

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { withAtomicOutput } from '../lib/atomic.js';
+import { removeAbandonedTemporaries, withAtomicOutput } from '../lib/atomic.js';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { CheckFailedError, ConfigError } from '../lib/errors.js';
 import { count, displayPath, formatBytes, formatDuration, progress, warn } from '../lib/output.js';
@@ -329,6 +329,7 @@ async function readCacheIndex(entryDir: string): Promise<CacheIndex | undefined>
 
 /** Keeps the most recently used cache entries (a CodeBuild cache should not grow forever). */
 async function pruneCache(cacheRoot: string, keep: string): Promise<void> {
+  await removeAbandonedTemporaries(cacheRoot);
   const names = (await readdir(cacheRoot)).filter((name) => !name.startsWith('.') && name !== keep);
   const used = await Promise.all(names.map(async (name) => ({ name, time: (await stat(path.join(cacheRoot, name, 'index.json')).catch(() => undefined))?.mtimeMs ?? 0 })));
   used.sort((a, b) => b.time - a.time);

@@ -91,6 +91,7 @@ describe('repository contract: bad input is one line naming file, key, expected 
     ['a list instead of a mapping', { 'config/config.yaml': '- Name\n- Handler\n' }, /config\/config\.yaml: expected a mapping of keys \(Name: \.\.\., Handler: \.\.\.\), found a list/],
     ['missing Name', { 'config/config.yaml': 'Handler: app.handler\n' }, /config\/config\.yaml: Name: required key is missing/],
     ['missing Handler', { 'config/config.yaml': 'Name: Demo\n' }, /config\/config\.yaml: Handler: required key is missing/],
+    ['Name that YAML reads as a number', { 'config/config.yaml': 'Name: 2048\nHandler: app.handler\n' }, /config\/config\.yaml:1:1: Name: expected a non-empty text, found number 2048; quote it: Name: "2048"/],
     ['Name with bad characters', { 'config/config.yaml': 'Name: my function\nHandler: app.handler\n' }, /config\/config\.yaml:1:1: Name: expected letters, digits, '-' or '_', found "my function"/],
     ['Name too long for Name+Stage', { 'config/config.yaml': `Name: ${'A'.repeat(62)}\nHandler: app.handler\n` }, /Name: expected at most 60 characters so that the function name Name\+Stage .* fits Lambda's 64, found 62/],
     ['Handler without a function', { 'config/config.yaml': 'Name: Demo\nHandler: app\n' }, /config\/config\.yaml:2:1: Handler: expected module\.function .*found "app"/],
