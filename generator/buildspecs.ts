@@ -23,7 +23,7 @@ const STEPS: Record<BuildStep, Step> = {
     purpose: [
       'Build: the deployment zip, one CloudFormation template per stage, and the zip uploaded to the',
       `artifact bucket under its sha256 (${CODE_LOCATION_FILE} tells the deploy actions where).`,
-      `Environment: ${ENV.stack} (pipeline stack), ${ENV.artifactBucket} (set by the pipeline).`,
+      `Environment: ${ENV.stack} (pipeline stack), ${ENV.artifactBucket}, ${ENV.stages} (set by the pipeline).`,
     ],
     commands: ['lambda-cd package', 'lambda-cd create-cf', 'lambda-cd publish'],
     artifacts: [STACK_TEMPLATE('*'), CODE_LOCATION_FILE, PACKAGE_MANIFEST_FILE],

@@ -39,6 +39,7 @@ export const ENV = {
   stage: 'LAMBDA_CD_STAGE',
   functionStack: 'LAMBDA_CD_FUNCTION_STACK',
   artifactBucket: 'LAMBDA_CD_ARTIFACT_BUCKET',
+  stages: 'LAMBDA_CD_STAGES',
 } as const;
 
 /** Reports the runners write by default, relative to the repository. */

@@ -41,7 +41,7 @@ export function pipelineTemplate(spec: PipelineSpec): Record<string, unknown> {
           { Name: 'Unittests', Actions: [codeBuildAction('Unittests', 'unittests', [])] },
           {
             Name: 'Build',
-            Actions: [codeBuildAction('Build', 'build', [[ENV.stack, '${AWS::StackName}'], [ENV.artifactBucket, '${ArtifactBucket}']], [BUILD_ARTIFACT])],
+            Actions: [codeBuildAction('Build', 'build', [[ENV.stack, '${AWS::StackName}'], [ENV.artifactBucket, '${ArtifactBucket}'], [ENV.stages, allStages.join(',')]], [BUILD_ARTIFACT])],
           },
           ...allStages.map((stage) => ({ Name: stage, Actions: stageActions(stage, stage !== PROD_STAGE) })),
         ],

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
-import { UsageError } from '../lib/errors.js';
+import { ConfigError, UsageError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { count, progress, warn } from '../lib/output.js';
 import { readStageEnv } from '../lib/stage-env.js';
@@ -13,7 +13,16 @@ import { readStageIam } from '../lib/stage-iam.js';
 import { didYouMean } from '../lib/suggest.js';
 import { buildTemplate, serializeTemplate, templateNames } from '../lib/template.js';
 
-export interface CreateCfOptions { repository: RepositoryConfig; stack: string; stage?: string; outDir: string; format: 'json' | 'yaml'; python: string }
+export interface CreateCfOptions {
+  repository: RepositoryConfig;
+  stack: string;
+  stage?: string;
+  outDir: string;
+  format: 'json' | 'yaml';
+  python: string;
+  /** The pre-production stages the pipeline deploys, in order (PROD implied): must match the repository's. */
+  pipelineStages?: string[];
+}
 export interface CreateCfResult { files: string[] }
 
 /** CloudFormation stack names; the pipeline deploys each stage as <stack>Functions<Stage>. */
@@ -25,6 +34,7 @@ const MAX_ALIAS_NAME = 128;
 
 export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfResult> {
   const { repository: config, stack, format } = options;
+  if (options.pipelineStages) checkPipelineStages(config, options.pipelineStages);
   const stages = selectStages(config, options.stage);
   checkStack(config, stack);
 
@@ -73,4 +83,17 @@ function checkStack(config: RepositoryConfig, stack: string): void {
       throw new UsageError(`create-cf: --stack ${JSON.stringify(stack)} makes the alias and export name ${alias} (Name+Stack+Stage) ${alias.length > MAX_ALIAS_NAME ? `${alias.length} characters long; Lambda allows ${MAX_ALIAS_NAME}` : "invalid for Lambda (letters, digits, '-', '_')"}; use a shorter --stack`);
     }
   }
+}
+
+/**
+ * The pipeline was generated for a list of stages (`generate pipeline --stages`); a repository
+ * whose config/ says otherwise would fail later, at a deploy action, for want of a template.
+ */
+function checkPipelineStages(config: RepositoryConfig, pipelineStages: string[]): void {
+  const expected = [...pipelineStages.filter((stage) => stage !== 'PROD'), 'PROD'];
+  if (expected.join(',') === config.stages.join(',')) return;
+  throw new ConfigError(
+    `config/: the pipeline deploys the stages ${expected.join(', ')} but the repository's stages are ${config.stages.join(', ')}; ` +
+      'make the config/<Stage>/ folders and Stages in config/config.yaml match, or regenerate the pipeline with lambda-cd generate pipeline --stages',
+  );
 }

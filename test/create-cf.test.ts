@@ -350,3 +350,15 @@ describe('create-cf --python', () => {
     expect(template.Resources.Demo.Properties.Environment.Variables).toEqual({ FROM: 'venv' });
   });
 });
+
+describe('create-cf in a generated pipeline', () => {
+  it("fails at build time, naming both lists, when the repository's stages differ from the pipeline's", async () => {
+    const root = await makeRepo({ 'config/Gamma/.keep': '' });
+    const mismatch = await runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { env: { LAMBDA_CD_STAGES: 'Gamma,Beta,PROD' } });
+    expect(mismatch.stderr.trim()).toBe("lambda-cd: error: config/: the pipeline deploys the stages Gamma, Beta, PROD but the repository's stages are Gamma, PROD; make the config/<Stage>/ folders and Stages in config/config.yaml match, or regenerate the pipeline with lambda-cd generate pipeline --stages");
+    expect(mismatch.exitCode).toBe(2);
+    expect(existsSync(path.join(root, 'dist'))).toBe(false);
+    const match = await runCli(['create-cf', '--path', root, '--stack', 'Pipe', '--pipeline-stages', 'Gamma']);
+    expect(match.exitCode).toBe(0);
+  });
+});

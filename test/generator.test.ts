@@ -169,7 +169,7 @@ describe('generate pipeline', () => {
   });
 
   it('each CodeBuild action sets exactly the variables its runners read, including the ones they require', async () => {
-    for (const { doc } of templates) {
+    for (const { doc, stages } of templates) {
       const projects = doc.Resources as Doc;
       for (const stage of doc.Resources.Pipeline.Properties.Stages as Doc[]) {
         for (const action of stage.Actions as Doc[]) {
@@ -190,6 +190,10 @@ describe('generate pipeline', () => {
           for (const variable of variables) {
             expect(read.has(variable.name), `${stage.Name}/${action.Name} sets ${variable.name}, which no runner reads`).toBe(true);
             expect(variable.type).toBe('PLAINTEXT');
+          }
+          // create-cf checks at build time that the repository has the stages this pipeline deploys.
+          if (action.Name === 'Build') {
+            expect(variables).toContainEqual({ name: 'LAMBDA_CD_STAGES', type: 'PLAINTEXT', value: [...stages, 'PROD'].join(',') });
           }
           if (action.Name === 'IntegrationTests') {
             expect(variables).toEqual(expect.arrayContaining([

@@ -13,6 +13,7 @@ export const command: CommandSpec = {
     STACK_OPTION,
     { name: 'stage', type: 'string', valueName: 'STAGE', description: 'Write only this stage\'s template.' },
     { name: 'out-dir', type: 'string', valueName: 'DIR', defaultText: 'dist in the repository', description: 'Folder for the templates.' },
+    { name: 'pipeline-stages', type: 'string', valueName: 'LIST', env: 'LAMBDA_CD_STAGES', description: "The stages the pipeline deploys, comma-separated, PROD last or left out (the generated pipeline sets it); an error when the repository's stages differ." },
     { name: 'format', type: 'string', valueName: 'FORMAT', default: 'json', choices: ['json', 'yaml'], description: 'Template format.' },
     { ...PYTHON_OPTION, description: 'Python interpreter that runs env.py and iam.py (with troposphere installed, if they use it).' },
   ],
@@ -32,6 +33,7 @@ export const command: CommandSpec = {
       outDir: outputPath(options, 'out-dir', repository.root, 'dist'),
       format: options.format as 'json' | 'yaml',
       python: pythonOption(options),
+      pipelineStages: typeof options['pipeline-stages'] === 'string' ? options['pipeline-stages'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     });
     for (const file of result.files) process.stdout.write(`${file}\n`);
     return 0;
