@@ -135,6 +135,8 @@ export interface PythonCallOptions {
   python: string;
   cwd: string;
   timeoutMs?: number;
+  /** Folders put before the existing PYTHONPATH (troposphere installed by lib/stage-python-tools.ts). */
+  pythonPath?: string[];
 }
 
 /**
@@ -147,7 +149,11 @@ export async function callStageFunction(stageFile: StageFile, functionName: stri
   const result = await run(options.python, ['-c', CALLER, stageFile.file, functionName, JSON.stringify(args)], {
     cwd: options.cwd,
     timeoutMs,
-    env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' },
+    env: {
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONIOENCODING: 'utf-8',
+      ...(options.pythonPath?.length ? { PYTHONPATH: [...options.pythonPath, ...(process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [])].join(path.delimiter) } : {}),
+    },
   });
   if (result.timedOut) {
     throw new ConfigError(`${stageFile.shown}: ${functionName}() did not finish within ${timeoutMs / 1000} s; it must only build and return a value`);

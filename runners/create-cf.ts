@@ -10,6 +10,8 @@ import { writeFileAtomic } from '../lib/atomic.js';
 import { count, progress, warn } from '../lib/output.js';
 import { readStageEnv } from '../lib/stage-env.js';
 import { readStageIam } from '../lib/stage-iam.js';
+import { stagePythonTools } from '../lib/stage-python-tools.js';
+import type { PipOptions } from '../lib/python.js';
 import { didYouMean } from '../lib/suggest.js';
 import { buildTemplate, serializeTemplate, templateNames } from '../lib/template.js';
 
@@ -22,6 +24,9 @@ export interface CreateCfOptions {
   python: string;
   /** The pre-production stages the pipeline deploys, in order (PROD implied): must match the repository's. */
   pipelineStages?: string[];
+  /** Where troposphere is installed when a 2018 iam.py needs it and --python lacks it. */
+  cacheDir: string;
+  pip: PipOptions;
 }
 export interface CreateCfResult { files: string[] }
 
@@ -38,11 +43,13 @@ export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfRes
   const stages = selectStages(config, options.stage);
   checkStack(config, stack);
 
+  const pythonPath = await stagePythonTools({ config, stages, python: options.python, cacheDir: options.cacheDir, pip: options.pip });
+  const python = { python: options.python, pythonPath };
   const rendered = await Promise.all(stages.map(async (stage) => {
     const refName = templateNames(config.name, stack, stage).roleId;
     const [env, iam] = await Promise.all([
-      readStageEnv(config, stage, { python: options.python }),
-      readStageIam(config, stage, refName, { python: options.python }),
+      readStageEnv(config, stage, python),
+      readStageIam(config, stage, refName, python),
     ]);
     return { stage, env, iam, text: serializeTemplate(buildTemplate({ config, stack, stage, variables: env.variables, iam }), format) };
   }));

@@ -7,6 +7,7 @@ import { loadRepository } from '../lib/contract.js';
 import { readStageEnv } from '../lib/stage-env.js';
 import { runCli } from './helpers/cli.js';
 import { makeRepo, tempDir } from './helpers/repo.js';
+import { buildWheel, offlinePipEnv } from './helpers/wheels.js';
 
 type Template = {
   Parameters: Record<string, unknown>;
@@ -311,8 +312,7 @@ describe('create-cf: bad env and iam files (one line naming the file, exit 2, no
     ['an invalid variable name', { 'config/PROD/env.yaml': 'my-var: x\n' }, 'config/PROD/env.yaml: "my-var": expected a variable name Lambda accepts'],
     ['a reserved variable name', { 'config/PROD/env.json': '{"AWS_REGION": "eu-west-1"}' }, 'config/PROD/env.json: AWS_REGION: reserved by the Lambda runtime'],
     ['an AWS_LAMBDA_ variable', { 'config/PROD/env.yaml': 'AWS_LAMBDA_FUNCTION_NAME: x\n' }, 'config/PROD/env.yaml: AWS_LAMBDA_FUNCTION_NAME: reserved by the Lambda runtime'],
-    ['iam.py importing troposphere where it is missing', { 'config/PROD/iam.py': 'from troposphere.iam import Role\n\ndef get_iam(ref_name):\n    return Role(ref_name)\n' }, 'config/PROD/iam.py:1: imports troposphere, which is not installed for python3; install it for that interpreter (python3 -m pip install troposphere awacs) or have get_iam return a plain dict'],
-    ['env.py importing troposphere where it is missing', { 'config/PROD/env.py': 'import troposphere\n\ndef get_env():\n    return {}\n' }, 'config/PROD/env.py:1: imports troposphere, which is not installed for python3; install it for that interpreter (python3 -m pip install troposphere awacs) or have get_env return a plain dict'],
+    ['env.py importing a module that is missing', { 'config/PROD/env.py': 'import settings_lib\n\ndef get_env():\n    return {}\n' }, 'config/PROD/env.py:1: imports settings_lib, which is not installed for python3; install it for that interpreter (python3 -m pip install settings_lib) or remove the import'],
     ['iam.py returning another resource', { 'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Type": "AWS::S3::Bucket", "Properties": {}}\n' }, 'config/PROD/iam.py: expected get_iam() to return an AWS::IAM::Role'],
     ['an unknown role property', { 'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Polices": []}\n' }, 'config/PROD/iam.py: Polices: not an AWS::IAM::Role property lambda-cd accepts'],
     ['an unknown iam.yaml key', { 'config/PROD/iam.yaml': 'Statement:\n  - Effect: Allow\n' }, 'config/PROD/iam.yaml: Statement: unknown key; expected Statements, ManagedPolicyArns, PermissionsBoundary'],
@@ -360,5 +360,76 @@ describe('create-cf in a generated pipeline', () => {
     expect(existsSync(path.join(root, 'dist'))).toBe(false);
     const match = await runCli(['create-cf', '--path', root, '--stack', 'Pipe', '--pipeline-stages', 'Gamma']);
     expect(match.exitCode).toBe(0);
+  });
+});
+
+/** Enough of troposphere's object model for a 2018 iam.py: Role(title, **props).to_dict(). */
+const TROPOSPHERE = {
+  'troposphere/__init__.py': `class BaseAWSObject:
+    resource_type = None
+    def __init__(self, title=None, **properties):
+        self.title = title
+        self.properties = properties
+    def to_dict(self):
+        properties = {key: encode(value) for key, value in self.properties.items()}
+        return {"Type": self.resource_type, "Properties": properties} if self.resource_type else properties
+
+def encode(value):
+    if isinstance(value, BaseAWSObject):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [encode(item) for item in value]
+    if isinstance(value, dict):
+        return {key: encode(item) for key, item in value.items()}
+    return value
+
+class AWSObject(BaseAWSObject):
+    pass
+
+class AWSProperty(BaseAWSObject):
+    pass
+`,
+  'troposphere/iam.py': 'from . import AWSObject, AWSProperty\n\nclass Role(AWSObject):\n    resource_type = "AWS::IAM::Role"\n\nclass Policy(AWSProperty):\n    pass\n',
+};
+const SEED_IAM_PY = `from troposphere.iam import Role, Policy
+
+def get_iam(ref_name):
+    return Role(ref_name, Policies=[Policy(PolicyName="read-table", PolicyDocument={
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": "arn:aws:dynamodb:eu-west-1:123456789012:table/t"}],
+    })])
+`;
+
+describe('create-cf on a 2018 repository whose iam.py uses troposphere', () => {
+  it('installs troposphere and awacs for --python into the cache when it lacks them, and reuses them', async () => {
+    const wheelhouse = await tempDir('lambda-cd-wheels-');
+    await buildWheel(wheelhouse, { name: 'troposphere', version: '2.3.0', files: TROPOSPHERE });
+    await buildWheel(wheelhouse, { name: 'awacs', version: '0.8.0', files: { 'awacs/__init__.py': '' } });
+    const root = await makeRepo({ 'config/config.yaml': 'Name: Legacy\nHandler: app.handler\nMemory: 256\n', 'config/PROD/iam.py': SEED_IAM_PY, 'config/PROD/env.py': 'def get_env():\n    return {"TABLE": "t"}\n' });
+    const env = offlinePipEnv(wheelhouse);
+
+    const first = await runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { env, cwd: root });
+    expect(first.stderr).toContain('config/PROD/iam.py uses troposphere, which python3 lacks: installing troposphere and awacs for it (cached)');
+    expect(first.stderr.split('\n').filter((line) => line.includes('error'))).toEqual([]);
+    expect(first.exitCode).toBe(0);
+    const template = JSON.parse(readFileSync(path.join(root, 'dist/stackPROD.json'), 'utf8'));
+    const role = template.Resources.LegacyPipePRODIAM.Properties;
+    expect(role.Policies[0]).toMatchObject({ PolicyName: 'read-table', PolicyDocument: { Statement: [{ Action: ['dynamodb:GetItem'] }] } });
+    expect(role.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ Service: ['lambda.amazonaws.com'] });
+    // Not in the system's site-packages: only create-cf's own PYTHONPATH sees it.
+    expect((await execa('python3', ['-c', 'import troposphere'], { reject: false })).exitCode).not.toBe(0);
+
+    const again = await runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { env: offlinePipEnv(await tempDir('lambda-cd-empty-')) });
+    expect(again.stderr).toMatch(/reusing/);
+    expect(again.exitCode).toBe(0);
+  });
+
+  it('says what failed, and what to do, when troposphere cannot be installed (exit 3)', async () => {
+    const root = await makeRepo({ 'config/PROD/iam.py': SEED_IAM_PY });
+    const result = await runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { env: offlinePipEnv(await tempDir('lambda-cd-empty-')) });
+    expect(result.exitCode).toBe(3);
+    const error = result.stderr.trim().split('\n').pop()!;
+    expect(error).toMatch(/^lambda-cd: error: \S*config\/PROD\/iam\.py: imports troposphere, which python3 lacks, and installing troposphere and awacs failed \(.*\); install them for that interpreter \(python3 -m pip install troposphere awacs\) or return a plain dict$/);
+    expect(existsSync(path.join(root, 'dist'))).toBe(false);
   });
 });

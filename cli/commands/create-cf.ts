@@ -1,7 +1,7 @@
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { openRepository, outputPath } from '../repository.js';
-import { PYTHON_OPTION, STACK_OPTION, pythonOption } from './shared-options.js';
+import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, STACK_OPTION, cacheDir, pipOptions, pythonOption } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'create-cf',
@@ -15,7 +15,10 @@ export const command: CommandSpec = {
     { name: 'out-dir', type: 'string', valueName: 'DIR', defaultText: 'dist in the repository', description: 'Folder for the templates.' },
     { name: 'pipeline-stages', type: 'string', valueName: 'LIST', env: 'LAMBDA_CD_STAGES', description: "The stages the pipeline deploys, comma-separated, PROD last or left out (the generated pipeline sets it); an error when the repository's stages differ." },
     { name: 'format', type: 'string', valueName: 'FORMAT', default: 'json', choices: ['json', 'yaml'], description: 'Template format.' },
-    { ...PYTHON_OPTION, description: 'Python interpreter that runs env.py and iam.py (with troposphere installed, if they use it).' },
+    { ...PYTHON_OPTION, description: 'Python interpreter that runs env.py and iam.py (troposphere and awacs are installed for it into --cache-dir when they import them and it lacks them).' },
+    { ...CACHE_DIR_OPTION, description: 'Where troposphere and awacs are installed when a 2018-style iam.py needs them.' },
+    INDEX_URL_OPTION,
+    FIND_LINKS_OPTION,
   ],
   examples: ['lambda-cd create-cf --stack MyPipeline', 'lambda-cd create-cf --stack MyPipeline --stage Gamma --format yaml --out-dir /tmp/templates'],
   notes: [
@@ -33,6 +36,8 @@ export const command: CommandSpec = {
       outDir: outputPath(options, 'out-dir', repository.root, 'dist'),
       format: options.format as 'json' | 'yaml',
       python: pythonOption(options),
+      cacheDir: cacheDir(options, repository.root),
+      pip: pipOptions(options),
       pipelineStages: typeof options['pipeline-stages'] === 'string' ? options['pipeline-stages'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     });
     for (const file of result.files) process.stdout.write(`${file}\n`);

@@ -1,0 +1,57 @@
+/**
+ * The 2018 system's iam.py files build their role with troposphere (and awacs for policies).
+ * Such a repository must work unchanged, also in our image, which does not ship them: when a
+ * stage's Python file imports them and --python cannot, they are installed once into the cache
+ * (isolated, like test requirements) and put on that file's PYTHONPATH.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { RepositoryConfig } from './contract.js';
+import { EnvironmentError, LambdaCdError } from './errors.js';
+import { run } from './exec.js';
+import { displayPath, progress } from './output.js';
+import type { PipOptions } from './python.js';
+import { findStageFile } from './stage-files.js';
+import { installTestRequirements } from './test-requirements.js';
+
+const TOOLS = ['troposphere', 'awacs'];
+const IMPORTS_TOOLS = new RegExp(`^\\s*(from|import)\\s+(${TOOLS.join('|')})\\b`, 'm');
+
+export interface StagePythonToolsOptions {
+  config: RepositoryConfig;
+  stages: string[];
+  python: string;
+  cacheDir: string;
+  pip: PipOptions;
+}
+
+/** PYTHONPATH folders that give the stages' Python files troposphere and awacs; none when not needed. */
+export async function stagePythonTools(options: StagePythonToolsOptions): Promise<string[]> {
+  const users = options.stages
+    .flatMap((stage) => ['env', 'iam'].map((base) => findStageFile(options.config, stage, base, ['py'])))
+    .filter((file) => file !== undefined && IMPORTS_TOOLS.test(readFileSync(file.file, 'utf8')));
+  if (users.length === 0) return [];
+  const probe = await run(options.python, ['-c', `import ${TOOLS.join(', ')}`]);
+  if (probe.exitCode === 0) return [];
+
+  const requirements = path.join(options.cacheDir, 'create-cf', 'requirements.txt');
+  const wanted = `${TOOLS.join('\n')}\n`;
+  if (!existsSync(requirements) || readFileSync(requirements, 'utf8') !== wanted) {
+    await mkdir(path.dirname(requirements), { recursive: true });
+    await writeFile(requirements, wanted);
+  }
+  const first = users[0]!.shown;
+  progress('create-cf', `${first} uses troposphere, which ${options.python} lacks: installing ${TOOLS.join(' and ')} for it (cached)`);
+  try {
+    const installed = await installTestRequirements({ python: options.python, requirementFiles: [requirements], cacheDir: options.cacheDir, pip: options.pip, cwd: options.config.root, step: 'create-cf' });
+    return installed.dirs;
+  } catch (error) {
+    // pip's reason, without the name of our own generated requirements file.
+    const reason = (error instanceof LambdaCdError ? error.message : String(error)).replace(`${displayPath(requirements)}: `, '');
+    throw new EnvironmentError(
+      `${first}: imports troposphere, which ${options.python} lacks, and installing ${TOOLS.join(' and ')} failed (${reason}); ` +
+        `install them for that interpreter (${options.python} -m pip install ${TOOLS.join(' ')}) or return a plain dict`,
+    );
+  }
+}
