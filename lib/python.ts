@@ -286,3 +286,8 @@ export function includedRequirementFiles(requirementsFile: string, seen = new Se
   }
   return found;
 }
+
+/** True when a requirements file asks for anything (not only blank lines and comments). */
+export function hasRequirements(text: string): boolean {
+  return text.split(/\r?\n/).some((line) => line.replace(/(^|\s)#.*$/, '').trim() !== '');
+}

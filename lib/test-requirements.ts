@@ -12,7 +12,7 @@ import { removeAbandonedTemporaries } from './atomic.js';
 import { EnvironmentError } from './errors.js';
 import { run } from './exec.js';
 import { displayPath, progress } from './output.js';
-import { includedRequirementFiles, pipFailure, pipSourceArgs, type PipOptions } from './python.js';
+import { hasRequirements, includedRequirementFiles, pipFailure, pipSourceArgs, type PipOptions } from './python.js';
 
 export interface TestRequirementsOptions {
   python: string;
@@ -38,11 +38,6 @@ async function pythonIdentity(python: string): Promise<string> {
   const result = await run(python, ['-c', 'import sys, platform; print(sys.implementation.cache_tag, platform.machine(), sys.version.split()[0])']);
   if (result.exitCode !== 0) throw new EnvironmentError(`${python}: cannot run the Python interpreter (exit ${result.exitCode}): ${result.stderr.trim().split('\n').pop()}`);
   return result.stdout.trim();
-}
-
-/** True when a requirements file names anything (not only comments and blank lines). */
-function hasRequirements(text: string): boolean {
-  return text.split(/\r?\n/).some((line) => line.replace(/(^|\s)#.*$/, '').trim() !== '');
 }
 
 export async function installTestRequirements(options: TestRequirementsOptions): Promise<TestRequirements> {

@@ -15,7 +15,7 @@ import type { RepositoryConfig } from '../lib/contract.js';
 import { CheckFailedError, ConfigError } from '../lib/errors.js';
 import { count, displayPath, formatBytes, formatDuration, progress, warn } from '../lib/output.js';
 import { isInside, toPosix } from '../lib/paths.js';
-import { includedRequirementFiles, installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
+import { hasRequirements, includedRequirementFiles, installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
 import { RUNTIMES } from '../lib/runtimes.js';
 import type { LambdaTarget } from '../lib/wheel-tags.js';
 import { MAX_ZIP_ENTRIES, compareNames, compressFiles, directoryEntries, writeZip, type FileToZip, type ZipEntry } from '../lib/zip.js';
@@ -221,11 +221,6 @@ interface CacheIndex {
   distributions: ManifestDistribution[];
   groups: Record<string, string>;
   pip: string;
-}
-
-/** Lines of requirements.txt that ask for something (not blank, not comments). */
-function hasRequirements(text: string): boolean {
-  return text.split('\n').some((line) => line.replace(/(^|\s)#.*$/, '').trim() !== '');
 }
 
 async function prepareDependencies(options: PackageOptions, pip: Promise<string>): Promise<Dependencies> {
