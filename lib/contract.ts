@@ -101,7 +101,7 @@ const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 const STAGE_PATTERN = /^[A-Za-z0-9]+$/;
 const LAYER_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/;
 
-type Mapping = Record<string, unknown>;
+export type Mapping = Record<string, unknown>;
 
 /** Reads and validates the repository at `root`. Throws ConfigError with a one-line message. */
 export function loadRepository(root: string, options: LoadOptions = {}): RepositoryConfig {
@@ -478,12 +478,12 @@ class ConfigReader {
   }
 }
 
-function isMapping(value: unknown): value is Mapping {
+export function isMapping(value: unknown): value is Mapping {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** What was found, for "expected X, found Y". */
-function describe(value: unknown): string {
+/** What was found, for "expected X, found Y" (a short prefix of a value at most). */
+export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'an empty value';
   if (Array.isArray(value)) return `a list (${JSON.stringify(value).slice(0, 60)})`;

@@ -3,9 +3,9 @@
  * 2018 `env.py` whose `get_env(stage)` or `get_env()` returns a dict. Validated against
  * Lambda's rules here, so a bad name fails the build, not the deployment.
  */
-import type { RepositoryConfig } from './contract.js';
+import { isMapping, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
-import { callStageFunction, findStageFile, isMapping, readDataFile, type PythonCallOptions } from './stage-files.js';
+import { callStageFunction, findStageFile, readDataFile, type PythonCallOptions } from './stage-files.js';
 
 export const ENV_EXTENSIONS = ['yaml', 'yml', 'json', 'py'];
 

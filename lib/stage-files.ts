@@ -186,18 +186,3 @@ function missingModuleMessage(at: string, module: string, python: string, functi
   }
   return `${base}; install it for that interpreter (${python} -m pip install ${module}) or remove the import`;
 }
-
-export type Mapping = Record<string, unknown>;
-
-export function isMapping(value: unknown): value is Mapping {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** What was found, for "expected X, found Y" (never more than a short prefix of a value). */
-export function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'an empty value';
-  if (Array.isArray(value)) return `a list (${JSON.stringify(value).slice(0, 60)})`;
-  if (typeof value === 'object') return 'a mapping';
-  return `${typeof value === 'string' ? 'text' : typeof value} ${JSON.stringify(value)}`;
-}

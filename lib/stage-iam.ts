@@ -5,9 +5,9 @@
  * troposphere Role). The result is the user's part of the role; lib/template.ts adds the
  * trust policy and the log permissions, which no file can change.
  */
-import type { RepositoryConfig } from './contract.js';
+import { describe, isMapping, type Mapping, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
-import { callStageFunction, describe, findStageFile, isMapping, readDataFile, type Mapping, type PythonCallOptions, type StageFile } from './stage-files.js';
+import { callStageFunction, findStageFile, readDataFile, type PythonCallOptions, type StageFile } from './stage-files.js';
 
 export const IAM_EXTENSIONS = ['yaml', 'yml', 'json', 'py'];
 /** Name of the inline policy made from iam.yaml's Statements. */
