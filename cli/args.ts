@@ -101,7 +101,7 @@ export function parseArgs(command: string, argv: string[], specs: OptionSpec[], 
     if (options[spec.name] !== undefined) continue;
     const fromEnv = spec.env ? process.env[spec.env] : undefined;
     if (fromEnv !== undefined && fromEnv !== '') {
-      options[spec.name] = spec.type === 'list' ? fromEnv.split(',').map((s) => s.trim()).filter(Boolean) : convert(command, `$${spec.env}`, spec, fromEnv);
+      options[spec.name] = spec.type === 'list' ? commaList(fromEnv) : convert(command, `$${spec.env}`, spec, fromEnv);
     } else if (spec.default !== undefined) {
       options[spec.name] = spec.default;
     }
@@ -148,3 +148,8 @@ export const REPOSITORY_OPTIONS: OptionSpec[] = [
   { name: 'path', type: 'string', valueName: 'DIR', default: '.', env: 'LAMBDA_CD_PATH', description: 'The function repository (holds config/config.yaml).' },
   { name: 'strict', type: 'boolean', description: 'Treat configuration warnings (unknown or old keys) as errors.' },
 ];
+
+/** `Gamma, Beta,` -> ['Gamma', 'Beta']: the comma-separated lists options and variables carry. */
+export function commaList(text: string): string[] {
+  return text.split(',').map((item) => item.trim()).filter(Boolean);
+}

@@ -291,3 +291,8 @@ export function includedRequirementFiles(requirementsFile: string, seen = new Se
 export function hasRequirements(text: string): boolean {
   return text.split(/\r?\n/).some((line) => line.replace(/(^|\s)#.*$/, '').trim() !== '');
 }
+
+/** PYTHONPATH with `dirs` first and the caller's own PYTHONPATH, if any, after them. */
+export function prependPythonPath(dirs: string[]): string {
+  return [...dirs, ...(process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [])].join(path.delimiter);
+}

@@ -9,6 +9,7 @@ import yaml from 'js-yaml';
 import { stageFolder, type RepositoryConfig } from './contract.js';
 import { ConfigError, EnvironmentError } from './errors.js';
 import { run } from './exec.js';
+import { prependPythonPath } from './python.js';
 import { displayPath } from './output.js';
 
 /** How long a stage's env.py or iam.py may run. */
@@ -152,7 +153,7 @@ export async function callStageFunction(stageFile: StageFile, functionName: stri
     env: {
       PYTHONDONTWRITEBYTECODE: '1',
       PYTHONIOENCODING: 'utf-8',
-      ...(options.pythonPath?.length ? { PYTHONPATH: [...options.pythonPath, ...(process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [])].join(path.delimiter) } : {}),
+      ...(options.pythonPath?.length ? { PYTHONPATH: prependPythonPath(options.pythonPath) } : {}),
     },
   });
   if (result.timedOut) {

@@ -14,6 +14,7 @@ import { killRunningGroups, run, runInProcessGroup } from './exec.js';
 import { readFrameworkCases, writeJUnit, type CaseStatus, type JUnitCase, type JUnitSuite } from './junit.js';
 import { count, displayPath, formatDuration, progress, style } from './output.js';
 import { toPosix } from './paths.js';
+import { prependPythonPath } from './python.js';
 
 /** Files that are never test scripts even though they end in .py. */
 const NOT_TESTS = new Set(['__init__.py', 'conftest.py']);
@@ -147,7 +148,7 @@ async function checkFramework(runner: TestRunner, python: string, env: NodeJS.Pr
 export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
   const start = performance.now();
   const timestamp = new Date();
-  const pythonPath = [...options.pythonPath, ...(process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [])].join(path.delimiter);
+  const pythonPath = prependPythonPath(options.pythonPath);
   const env = { ...process.env, ...options.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' };
   await checkFramework(options.runner, options.python, env, 'the test folder\'s requirements.txt');
 

@@ -1,4 +1,4 @@
-import { REPOSITORY_OPTIONS } from '../args.js';
+import { commaList, REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { openRepository, outputPath } from '../repository.js';
 import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, STACK_OPTION, cacheDir, pipOptions, pythonOption } from './shared-options.js';
@@ -38,7 +38,7 @@ export const command: CommandSpec = {
       python: pythonOption(options),
       cacheDir: cacheDir(options, repository.root),
       pip: pipOptions(options),
-      pipelineStages: typeof options['pipeline-stages'] === 'string' ? options['pipeline-stages'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+      pipelineStages: typeof options['pipeline-stages'] === 'string' ? commaList(options['pipeline-stages']) : undefined,
     });
     for (const file of result.files) process.stdout.write(`${file}\n`);
     return 0;

@@ -1,3 +1,4 @@
+import { commaList } from '../args.js';
 import type { CommandSpec } from '../command.js';
 
 export const command: CommandSpec = {
@@ -24,7 +25,7 @@ export const command: CommandSpec = {
   async run({ options }) {
     const { runGeneratePipeline } = await import('../../runners/generate.js');
     const result = await runGeneratePipeline({
-      stages: (options.stages as string).split(',').map((s) => s.trim()).filter(Boolean),
+      stages: commaList(options.stages as string),
       source: options.source as 'codecommit' | 'github',
       image: options.image as string | undefined,
       notify: options.notify as string | undefined,

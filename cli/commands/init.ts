@@ -1,3 +1,4 @@
+import { commaList } from '../args.js';
 import type { CommandSpec } from '../command.js';
 
 export const command: CommandSpec = {
@@ -17,7 +18,7 @@ export const command: CommandSpec = {
     const result = await runInit({
       dir: positionals[0] ?? '.',
       name: options.name as string | undefined,
-      stages: (options.stages as string).split(',').map((s) => s.trim()).filter(Boolean),
+      stages: commaList(options.stages as string),
       force: options.force === true,
     });
     for (const file of result.files) process.stdout.write(`${file}\n`);
