@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import type { execa as Execa } from 'execa';
 import { EnvironmentError } from './errors.js';
+import { excerpt } from './redact.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -60,7 +61,7 @@ export async function run(file: string, args: string[], options: RunOptions = {}
 export async function runChecked(file: string, args: string[], what: string, options: RunOptions = {}): Promise<RunResult> {
   const result = await run(file, args, options);
   if (result.exitCode !== 0) {
-    const tail = result.stderr.trim().split('\n').slice(-3).join(' | ');
+    const tail = excerpt(result.stderr, { maxLines: 3, fromEnd: true });
     throw new EnvironmentError(`${what} failed (exit ${result.exitCode}${result.timedOut ? ', timed out' : ''})${tail ? `: ${tail}` : ''}`);
   }
   return result;

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, EnvironmentError } from './errors.js';
+import { excerpt } from './redact.js';
 import { wheelMachine } from './runtimes.js';
 import { run, runQuick } from './exec.js';
 import {
@@ -215,7 +216,8 @@ function mentions(requirementsFile: string, name: string): boolean {
 export function pipFailure(stderr: string, label: string): Error {
   const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
   const errors = lines.filter((line) => line.startsWith('ERROR:')).map((line) => line.replace(/^ERROR:\s*/, ''));
-  const summary = (errors.length > 0 ? errors : lines.slice(-2)).slice(0, 3).join(' | ');
+  // pip echoes the offending line, which may be anything a file held: mask and cut it.
+  const summary = excerpt((errors.length > 0 ? errors.slice(0, 3) : lines.slice(-2)).join('\n'), { maxLines: 3 });
   if (NETWORK_FAILURE.test(stderr)) return new EnvironmentError(`pip could not reach the package index: ${summary} (check --index-url/--find-links, PIP_INDEX_URL and pip.conf)`);
   const userProblem = /ResolutionImpossible|conflicting dependencies|DO NOT MATCH THE HASHES|Hashes are required in --require-hashes mode|--require-hashes mode, all requirements must have their versions pinned|Invalid requirement|Could not open requirements file|Double requirement given|No matching distribution found/.test(stderr);
   return userProblem ? new ConfigError(`${label}: ${summary}`) : new EnvironmentError(`pip install failed: ${summary}`);
