@@ -7,6 +7,7 @@ export const COMMANDS: { name: string; load: () => Promise<{ command: CommandSpe
   { name: 'create-cf', load: () => import('./create-cf.js') },
   { name: 'integration-test', load: () => import('./integration-test.js') },
   { name: 'publish', load: () => import('./publish.js') },
+  { name: 'deploy', load: () => import('./deploy.js') },
   { name: 'generate buildspecs', load: () => import('./generate-buildspecs.js') },
   { name: 'generate pipeline', load: () => import('./generate-pipeline.js') },
   { name: 'init', load: () => import('./init.js') },
