@@ -101,7 +101,10 @@ export function explainAwsError(error: unknown, action: string): unknown {
     return new EnvironmentError(`${action}: AWS profile ${JSON.stringify(process.env.AWS_PROFILE ?? '')} not found or unusable (${message}); check ~/.aws/config and ~/.aws/credentials`);
   }
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
-    return new EnvironmentError(`${action}: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, give --profile (or AWS_PROFILE), or run where a role is attached`);
+    if (process.env[OIDC_TOKEN_VARIABLE] && !process.env.AWS_ROLE_ARN) {
+      return new EnvironmentError(`${action}: ${OIDC_TOKEN_VARIABLE} holds an OIDC token but AWS_ROLE_ARN is not set: set it to the role the token may assume (ci-bootstrap's DeployRoleArn)`);
+    }
+    return new EnvironmentError(`${action}: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, give --profile (or AWS_PROFILE), in CI AWS_ROLE_ARN with an OIDC token, or run where a role is attached`);
   }
   if (/Region is missing|Region not accepted/i.test(message)) {
     return new EnvironmentError(`${action}: no AWS region; give --region or set AWS_REGION (or AWS_DEFAULT_REGION, or region in the profile)`);

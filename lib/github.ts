@@ -38,3 +38,14 @@ export function githubSummary(markdown: string): void {
 export function markdownCell(text: string): string {
   return text.replace(/[\\|`*_<>[\]]/g, (char) => `\\${char}`).replace(/[\r\n]+/g, ' ');
 }
+
+/** A test run's counts for the job summary: `unit-test: 12 passed, 1 failed` and the failed files. */
+export function githubTestSummary(title: string, suite: { passed: number; failed: number; skipped: number; outcomes: { name: string; status: string; detail: string }[] }): void {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const failed = suite.outcomes.filter((outcome) => outcome.status === 'failed');
+  githubSummary([
+    `### lambda-cd ${markdownCell(title)}: ${suite.passed} passed, ${suite.failed} failed${suite.skipped ? `, ${suite.skipped} skipped` : ''}`,
+    ...(failed.length ? ['', ...failed.map((outcome) => `- ${markdownCell(outcome.name)}: ${markdownCell(outcome.detail)}`)] : []),
+    '',
+  ].join('\n'));
+}

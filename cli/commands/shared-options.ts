@@ -79,3 +79,8 @@ export async function applyAwsOptions(command: string, options: ParsedOptions): 
   const { useAwsSettings } = await import('../../lib/aws.js');
   useAwsSettings({ region: options.region as string | undefined, profile: options.profile as string | undefined }, command);
 }
+
+export const BRANCH_OPTION: OptionSpec = {
+  name: 'branch', type: 'string', valueName: 'NAME', default: 'main',
+  description: 'The branch that deploys (pushes to other branches and merge requests run the unit tests only).',
+};
