@@ -107,7 +107,7 @@ export function explainAwsError(error: unknown, action: string): unknown {
     return new EnvironmentError(`${action}: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, give --profile (or AWS_PROFILE), in CI AWS_ROLE_ARN with an OIDC token, or run where a role is attached`);
   }
   if (/Region is missing|Region not accepted/i.test(message)) {
-    return new EnvironmentError(`${action}: no AWS region; give --region or set AWS_REGION (or AWS_DEFAULT_REGION, or region in the profile)`);
+    return new EnvironmentError(`${action}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION, or region in the profile) or give --region`);
   }
   if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN/.test(message) || /ECONNREFUSED|ENOTFOUND/.test(String((error as { code?: string })?.code))) {
     return new EnvironmentError(`${action}: cannot reach the AWS endpoint${endpointFor('') ? ` ${endpointFor('')}` : ''} (${message})`);

@@ -144,7 +144,7 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
     ]);
     expect(result.exitCode, result.stderr).toBe(0);
     const sha = JSON.parse(readFileSync(path.join(repo, 'dist/function.zip.manifest.json'), 'utf8')).sha256;
-    expect(readFileSync(path.join(commands, 'output'), 'utf8')).toMatch(new RegExp(`^zip-sha256<<(lambda_cd_[0-9a-f]+)\n${sha}\n\1\n$`));
+    expect(readFileSync(path.join(commands, 'output'), 'utf8')).toMatch(new RegExp(`^zip-sha256<<(lambda_cd_[0-9a-f]+)\n${sha}\n\\1\n$`));
     expect(readFileSync(path.join(commands, 'summary'), 'utf8')).toContain(`### lambda-cd package: `);
   });
 
