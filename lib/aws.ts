@@ -101,6 +101,9 @@ export function explainAwsError(error: unknown, action: string): unknown {
     return new EnvironmentError(`${action}: AWS profile ${JSON.stringify(process.env.AWS_PROFILE ?? '')} not found or unusable (${message}); check ~/.aws/config and ~/.aws/credentials`);
   }
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    if (process.env.AWS_PROFILE) {
+      return new EnvironmentError(`${action}: AWS profile ${JSON.stringify(process.env.AWS_PROFILE)} not found or unusable: no credentials from it; check ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)`);
+    }
     if (process.env[OIDC_TOKEN_VARIABLE] && !process.env.AWS_ROLE_ARN) {
       return new EnvironmentError(`${action}: ${OIDC_TOKEN_VARIABLE} holds an OIDC token but AWS_ROLE_ARN is not set: set it to the role the token may assume (ci-bootstrap's DeployRoleArn)`);
     }

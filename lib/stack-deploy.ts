@@ -128,12 +128,18 @@ export async function createChangeSet(client: CloudFormationClient, request: Sta
 async function waitForChangeSet(client: CloudFormationClient, id: string, stackName: string, waitSeconds: number): Promise<{ status: string; reason: string }> {
   const { DescribeChangeSetCommand } = await sdk();
   const start = Date.now();
+  let lastLine = start;
   for (let attempt = 0; ; attempt++) {
     const response = await call(`DescribeChangeSet ${stackName}`, () => client.send(new DescribeChangeSetCommand({ ChangeSetName: id })));
     const status = response.Status ?? 'UNKNOWN';
     if (status === 'CREATE_COMPLETE' || status === 'FAILED') return { status, reason: response.StatusReason ?? '' };
-    if ((Date.now() - start) / 1000 >= waitSeconds) {
-      throw new EnvironmentError(`the change set for ${stackName} is still ${status} after ${waitSeconds} s (--wait); try again later or raise --wait`);
+    const waited = Math.round((Date.now() - start) / 1000);
+    if (waited >= waitSeconds) {
+      throw new EnvironmentError(`the change set for ${stackName} is still ${status} after ${waited} s (--wait ${waitSeconds}); try again later or raise --wait`);
+    }
+    if (Date.now() - lastLine >= 10_000) {
+      progress('deploy', `${stackName}: CloudFormation is computing the change set (${status}, ${waited} s)`);
+      lastLine = Date.now();
     }
     await sleep(pollDelayMs(attempt));
   }

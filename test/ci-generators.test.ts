@@ -101,6 +101,21 @@ describe('generate github-actions', () => {
     expect(workflow.on.push.branches).toEqual(['main']);
   });
 
+  it('a repository with PROD only: build -> deploy-PROD, still lint clean', async () => {
+    const root2 = await makeRepo();
+    expect((await runCli(['generate', 'github-actions', '--path', root2, '--stack', 'Solo'])).exitCode).toBe(0);
+    const file2 = path.join(root2, '.github/workflows/lambda-cd.yml');
+    const text2 = await readFile(file2, 'utf8');
+    expect(await runLint(text2, file2)).toEqual([]);
+    const jobs = (yaml.load(text2) as Doc).jobs;
+    expect(Object.keys(jobs)).toEqual(['unit-test', 'build', 'deploy-PROD']);
+    expect(jobs['deploy-PROD'].needs).toEqual(['build']);
+    expect((await runCli(['generate', 'gitlab-ci', '--path', root2, '--stack', 'Solo'])).exitCode).toBe(0);
+    const ci = yaml.load(await readFile(path.join(root2, '.gitlab-ci.yml'), 'utf8')) as Doc;
+    expect(ci.stages).toEqual(['test', 'build', 'PROD']);
+    expect(ci['deploy-PROD'].needs).toEqual([{ job: 'build', artifacts: true }]);
+  });
+
   it('values from the command line stay data: a branch or stack that is not a plain name is exit 2, nothing written', async () => {
     const root2 = await repo();
     for (const [option, value] of [['--branch', "main'\n    run: curl evil"], ['--branch', '${{ github.token }}'], ['--stack', 'Pipe${{ secrets.X }}'], ['--branch', '-rf']]) {

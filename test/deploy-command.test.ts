@@ -13,7 +13,8 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { setStackState, startMoto, type MotoServer } from './helpers/moto.js';
-import { makeRepo, tempDir } from './helpers/repo.js';
+import { makeRepo, tempDir, writeFiles } from './helpers/repo.js';
+import { describeFailure, firstFailure } from '../lib/stack-deploy.js';
 
 let moto: MotoServer;
 let cf: CloudFormationClient;
@@ -249,6 +250,52 @@ describe('lambda-cd deploy', () => {
     const markdown = await readFile(summary, 'utf8');
     expect(markdown).toContain('### lambda-cd deploy PROD: PipeHFunctionsPROD created (CREATE_COMPLETE)');
     expect(markdown).toContain('| Add | FnH | AWS::Lambda::Function |');
+  });
+});
+
+describe('lambda-cd deploy: AWS settings and other templates', () => {
+  it('--region and --profile win over the environment, as in the AWS CLI; an unknown profile is exit 3 naming it', async () => {
+    const root = await builtRepo('PipeR');
+    const home = await tempDir();
+    await writeFiles(home, {
+      config: '[profile ci]\nregion = eu-west-1\n',
+      credentials: '[ci]\naws_access_key_id = ci-key\naws_secret_access_key = ci-secret\n',
+    });
+    const files = { AWS_CONFIG_FILE: path.join(home, 'config'), AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'credentials') };
+    // The environment says us-west-2 and has keys; --region and --profile decide.
+    const result = await runCli(['deploy', '--path', root, '--stack', 'PipeR', '--stage', 'Gamma', '--bucket', BUCKET, '--region', 'eu-central-1', '--profile', 'ci', '--json'], {
+      env: { ...env, ...files, AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'us-west-2' },
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).stackId).toMatch(/^arn:aws:cloudformation:eu-central-1:/);
+    const unknown = await runCli(['deploy', '--path', root, '--stack', 'PipeR', '--stage', 'Gamma', '--profile', 'nobody'], { env: { ...env, ...files } });
+    expect(unknown.exitCode).toBe(3);
+    expect(unknown.stderr).toContain('AWS profile "nobody" not found or unusable');
+  });
+
+  it('deploys a YAML template (create-cf --format yaml) to a --function-stack of its own, which integration-test --function-stack reads', async () => {
+    const root = await builtRepo('PipeY');
+    expect((await runCli(['create-cf', '--path', root, '--stack', 'PipeY', '--stage', 'Gamma', '--format', 'yaml'], { env })).exitCode).toBe(0);
+    await rm(path.join(root, 'dist/stackGamma.json'));
+    const result = await deploy(root, '--stack', 'PipeY', '--stage', 'Gamma', '--bucket', BUCKET, '--function-stack', 'orders-gamma');
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^orders-gamma CREATE_COMPLETE\n/);
+    const tested = await runCli(['integration-test', '--path', root, '--stack', 'PipeY', '--stage', 'Gamma', '--function-stack', 'orders-gamma'], { env });
+    expect(tested.exitCode, tested.stdout + tested.stderr).toBe(0);
+  });
+
+  it('names the first failed resource, not the ones CloudFormation cancelled after it', () => {
+    const events = [
+      { LogicalResourceId: 'Stack', ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: 'CREATE_IN_PROGRESS', ResourceStatusReason: 'User Initiated' },
+      { LogicalResourceId: 'Alias', ResourceType: 'AWS::Lambda::Alias', ResourceStatus: 'CREATE_FAILED', ResourceStatusReason: 'Resource creation cancelled' },
+      { LogicalResourceId: 'Fn', ResourceType: 'AWS::Lambda::Function', ResourceStatus: 'CREATE_FAILED', ResourceStatusReason: 'Layer version arn:aws:lambda:eu-west-1:1:layer:x:3 does not exist.\u001b[31m' },
+      { LogicalResourceId: 'Role', ResourceType: 'AWS::IAM::Role', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'later' },
+    ];
+    const failure = firstFailure(events);
+    expect(failure?.LogicalResourceId).toBe('Fn');
+    expect(describeFailure(failure!)).toBe('Fn (AWS::Lambda::Function) CREATE_FAILED: Layer version arn:aws:lambda:eu-west-1:1:layer:x:3 does not exist.\\x1b[31m');
+    expect(firstFailure(events.slice(0, 2))?.LogicalResourceId).toBe('Alias');
+    expect(firstFailure(events.slice(0, 1))).toBeUndefined();
   });
 });
 
