@@ -241,3 +241,25 @@ describe('generate ci-bootstrap', () => {
     }
   });
 });
+
+describe('GitHub step outputs and job summary', () => {
+  it('unit-test writes its counts and failed files, package the zip\'s sha256 and size; outside GitHub nothing is written', async () => {
+    const root = await makeRepo({
+      'config/config.yaml': 'Name: Demo\nHandler: app.handler\nUnittests: tests/unittests\n',
+      'tests/unittests/test_ok.py': 'print("ok")\n',
+      'tests/unittests/test_a|b.py': 'import sys\nsys.exit(1)\n',
+    });
+    const work = await tempDir();
+    const github = { GITHUB_OUTPUT: path.join(work, 'output'), GITHUB_STEP_SUMMARY: path.join(work, 'summary') };
+    const tested = await runCli(['unit-test', '--path', root], { env: github });
+    expect(tested.exitCode).toBe(1);
+    const packaged = await runCli(['package', '--path', root], { env: github });
+    expect(packaged.exitCode, packaged.stderr).toBe(0);
+    const summary = await readFile(github.GITHUB_STEP_SUMMARY, 'utf8');
+    expect(summary).toContain('### lambda-cd unit-test: 1 passed, 1 failed\n\n- tests/unittests/test\\_a\\|b.py: exit 1\n');
+    expect(summary).toMatch(/### lambda-cd package: \d+ B zip \(\d+ B unzipped, 1 file\), sha256 `[0-9a-f]{64}`/);
+    expect(await readFile(github.GITHUB_OUTPUT, 'utf8')).toMatch(/^zip-sha256<<lambda_cd_[0-9a-f]{16}\n[0-9a-f]{64}\nlambda_cd_[0-9a-f]{16}\n$/);
+    const elsewhere = await runCli(['package', '--path', root], { env: { GITHUB_OUTPUT: '', GITHUB_STEP_SUMMARY: '' } });
+    expect(elsewhere.exitCode).toBe(0);
+  });
+});

@@ -61,7 +61,7 @@ function byteLimit(variable: string, lambdaLimit: number): number | undefined {
 /** In GitHub Actions: the zip's sha256 as a step output, its size in the job summary. */
 async function githubReport(manifest: { sha256: string; zipSize: number; unzippedSize: number; fileCount: number }): Promise<void> {
   const { githubOutputs, githubSummary } = await import('../../lib/github.js');
-  const { formatBytes } = await import('../../lib/output.js');
+  const { count, formatBytes } = await import('../../lib/output.js');
   githubOutputs({ 'zip-sha256': manifest.sha256 });
-  if (process.env.GITHUB_STEP_SUMMARY) githubSummary(`### lambda-cd package: ${formatBytes(manifest.zipSize)} zip (${formatBytes(manifest.unzippedSize)} unzipped, ${manifest.fileCount} files), sha256 \`${manifest.sha256}\`\n`);
+  if (process.env.GITHUB_STEP_SUMMARY) githubSummary(`### lambda-cd package: ${formatBytes(manifest.zipSize)} zip (${formatBytes(manifest.unzippedSize)} unzipped, ${count(manifest.fileCount, 'file')}), sha256 \`${manifest.sha256}\`\n`);
 }
