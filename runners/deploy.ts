@@ -47,7 +47,7 @@ export interface DeployOptions {
   roleArn?: string;
 }
 
-export type DeployOperation = 'create' | 'update' | 'none' | 'change-set';
+export type DeployOperation = 'create' | 'update' | 'none' | 'change-set' | 'plan';
 
 export interface DeployResult {
   stack: string;
@@ -55,7 +55,7 @@ export interface DeployResult {
   stage: string;
   /** The stack's status at the end (REVIEW_IN_PROGRESS for a new stack's change set left for review). */
   status: string;
-  /** create, update, none (nothing to change), change-set (--no-execute). */
+  /** create, update, none (nothing to change), change-set (--no-execute), plan (--no-execute on a stack deploy would re-create). */
   operation: DeployOperation;
   changes: ResourceChange[];
   changeSetId?: string;
@@ -206,11 +206,12 @@ function showChanges(stackName: string, changes: ResourceChange[]): void {
 function plannedRecreate(context: Context): DeployResult {
   const changes = planLines(context.template);
   showChanges(context.request.stackName, changes);
-  return { ...context.base, status: 'ROLLBACK_COMPLETE', operation: 'none', changes, outputs: {} };
+  return { ...context.base, status: 'ROLLBACK_COMPLETE', operation: 'plan', changes, outputs: {} };
 }
 
 async function create(context: Context): Promise<DeployResult> {
   const { client, request, options, template } = context;
+  await checkLogGroupsFree(context, Object.keys(template.namedLogGroups));
   if (!options.execute) {
     progress(STEP, `${request.stackName} does not exist: a change set that creates it`);
     const changeSet = await createChangeSet(client, request, { type: 'CREATE', name: changeSetName(), description: description(context), waitSeconds: options.waitSeconds });
@@ -219,7 +220,6 @@ async function create(context: Context): Promise<DeployResult> {
     return { ...context.base, stackId: changeSet.stackId, status: 'REVIEW_IN_PROGRESS', operation: 'change-set', changes: changeSet.changes, changeSetId: changeSet.id, outputs: {} };
   }
   const changes = planLines(template);
-  await checkLogGroupsFree(context, Object.keys(template.namedLogGroups));
   progress(STEP, `creating ${request.stackName} (${changes.length} resources)`);
   showChanges(request.stackName, changes);
   let stackId: string;

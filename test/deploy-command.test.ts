@@ -176,8 +176,9 @@ describe('lambda-cd deploy', () => {
     ]);
     const before = (await stackOf('PipeDFunctionsGamma')).StackId;
 
-    const planned = await deploy(root, '--stack', 'PipeD', '--stage', 'Gamma', '--bucket', BUCKET, '--no-execute');
+    const planned = await deploy(root, '--stack', 'PipeD', '--stage', 'Gamma', '--bucket', BUCKET, '--no-execute', '--json');
     expect(planned.exitCode, planned.stderr).toBe(0);
+    expect(JSON.parse(planned.stdout)).toMatchObject({ operation: 'plan', status: 'ROLLBACK_COMPLETE' });
     expect(planned.stderr).toContain('deploy without --no-execute deletes it and creates it again');
     expect((await stackOf('PipeDFunctionsGamma')).StackId).toBe(before);
 

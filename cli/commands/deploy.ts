@@ -71,7 +71,7 @@ async function report(result: DeployResult, json: boolean): Promise<void> {
   const { githubOutputs, githubSummary, markdownCell } = await import('../../lib/github.js');
   const { formatBytes } = await import('../../lib/output.js');
   githubOutputs({ 'function-arn': result.functionArn, stack: result.stack, 'zip-sha256': result.zipSha256 });
-  const what = { create: 'created', update: 'updated', none: 'no changes', 'change-set': 'change set left for review' }[result.operation];
+  const what = { create: 'created', update: 'updated', none: 'no changes', 'change-set': 'change set left for review', plan: 'to be deleted and created again' }[result.operation];
   const rows = result.changes.map((change) => `| ${change.action} | ${markdownCell(change.logicalId)} | ${markdownCell(change.type)} |`);
   githubSummary([
     `### lambda-cd deploy ${markdownCell(result.stage)}: ${markdownCell(result.stack)} ${what} (${result.status})`,
