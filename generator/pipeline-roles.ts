@@ -90,7 +90,7 @@ function codeBuildRole(step: BuildStep, extra: Statement[]): Record<string, unkn
 }
 
 /** What the per-stage templates hold: a role, the function, its alias and permissions, its log group. */
-function deployStatements(allStages: string[]): Statement[] {
+export function deployStatements(allStages: string[]): Statement[] {
   const lambdaActions = [
     'CreateFunction', 'DeleteFunction', 'GetFunction', 'GetFunctionConfiguration', 'UpdateFunctionCode', 'UpdateFunctionConfiguration',
     'PublishVersion', 'ListVersionsByFunction', 'CreateAlias', 'UpdateAlias', 'DeleteAlias', 'GetAlias',

@@ -106,7 +106,7 @@ function parameters(spec: PipelineSpec, allStages: string[]): Record<string, unk
   };
 }
 
-function artifactBucket(): Record<string, unknown> {
+export function artifactBucket(): Record<string, unknown> {
   return {
     ArtifactBucket: {
       Type: 'AWS::S3::Bucket',
