@@ -1,0 +1,173 @@
+/**
+ * The Python half of the handler import check (lib/handler-check.ts holds the language-neutral
+ * half): find an interpreter of the Runtime's version, unpack the zip, and import the handler's
+ * module as Lambda would, in a child process with a timeout and no AWS credentials. The child
+ * sees the zip's contents, the standard library and the packages Lambda's Python runtime provides
+ * itself (boto3, botocore and their dependencies, taken from that interpreter when it has them),
+ * nothing else: `python -I -S` ignores PYTHONPATH, the user site and site-packages.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EnvironmentError } from './errors.js';
+import { runInProcessGroup, runQuick } from './exec.js';
+
+/** Packages the Lambda Python runtime provides (boto3 and what it needs), by import name. */
+export const LAMBDA_PROVIDED = ['boto3', 'botocore', 's3transfer', 'jmespath', 'dateutil', 'six', 'urllib3'];
+
+export interface PythonImportCheckOptions {
+  zipFile: string;
+  /** `module.function` as in config.yaml (`pkg/mod.handler` works too). */
+  handler: string;
+  /** "3.12" */
+  pythonVersion: string;
+  /** --python: used when it is of that version. */
+  python: string;
+  timeoutMs: number;
+  /** Values Lambda sets that a module may read at import (region, function name). */
+  lambdaEnv: Record<string, string>;
+}
+
+/** What went wrong, with the files and distributions involved, for lib/handler-check.ts to phrase. */
+export interface ImportFailure {
+  /** ImportError, ModuleNotFoundError, SyntaxError, ... */
+  type: string;
+  message: string;
+  /** The missing module of a ModuleNotFoundError. */
+  missing?: string;
+  /** Where it was raised (a file inside the zip, with line), and what owns that file. */
+  file?: string;
+  line?: number;
+  distribution?: string;
+  /** Owners of the zip's files on the way there, outermost first ("src" for the function's code). */
+  chain: string[];
+}
+
+export type PythonImportOutcome =
+  | { kind: 'ok'; interpreter: string }
+  | { kind: 'no-interpreter'; tried: string[] }
+  | { kind: 'raised'; interpreter: string; failure: ImportFailure }
+  | { kind: 'no-handler'; interpreter: string }
+  | { kind: 'timed-out'; interpreter: string }
+  | { kind: 'crashed'; interpreter: string; how: string; output: string };
+
+/** An interpreter of `version`: --python if it is one, else python3.X on PATH (a pyenv shim that fails does not count). */
+export async function findPython(version: string, python: string): Promise<{ found?: string; tried: string[] }> {
+  const candidates = [...new Set([python, `python${version}`])];
+  for (const candidate of candidates) {
+    const probe = await runQuick(candidate, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { timeoutMs: 20_000 }).catch(() => undefined);
+    if (probe?.exitCode === 0 && probe.stdout.trim() === version) return { found: candidate, tried: candidates };
+  }
+  return { tried: candidates };
+}
+
+const EXTRACT = String.raw`
+import sys, zipfile
+zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
+`;
+
+/**
+ * Runs in `python -I -S`: sys.path is the standard library only. Puts the unpacked zip first and
+ * links the Lambda-provided packages the interpreter's site-packages hold last, imports the
+ * module, and reports (argv[4]) what failed and which distribution's file raised it, from the
+ * RECORD files of the zip's *.dist-info folders.
+ */
+const IMPORTER = String.raw`
+import importlib, json, os, site, sys, traceback
+root, handler, provided_names, report_path = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+def report(payload):
+    with open(report_path + ".tmp", "w", encoding="utf-8") as out:
+        json.dump(payload, out)
+    os.replace(report_path + ".tmp", report_path)
+provided = os.path.join(os.path.dirname(root), "provided")
+os.makedirs(provided, exist_ok=True)
+for folder in site.getsitepackages():
+    for name in provided_names:
+        for candidate in (os.path.join(folder, name), os.path.join(folder, name + ".py")):
+            target = os.path.join(provided, os.path.basename(candidate))
+            if os.path.exists(candidate) and not os.path.exists(target):
+                os.symlink(candidate, target)
+sys.path.insert(0, root)
+sys.path.append(provided)
+os.chdir(root)
+owners = {}
+for entry in os.listdir(root):
+    if entry.endswith(".dist-info") and os.path.isfile(os.path.join(root, entry, "RECORD")):
+        name, version = entry[:-len(".dist-info")].rsplit("-", 1)[0], entry[:-len(".dist-info")].rsplit("-", 1)[-1]
+        try:
+            with open(os.path.join(root, entry, "METADATA"), encoding="utf-8", errors="replace") as metadata:
+                for line in metadata:
+                    if line.startswith("Name:"): name = line[5:].strip()
+                    elif line.startswith("Version:"): version = line[8:].strip()
+                    elif not line.strip(): break
+        except OSError:
+            pass
+        with open(os.path.join(root, entry, "RECORD"), encoding="utf-8", errors="replace") as record:
+            for line in record:
+                owners[line.split(",")[0]] = name + " " + version
+def inside(filename):
+    path = os.path.abspath(filename)
+    return os.path.relpath(path, root).replace(os.sep, "/") if path.startswith(root + os.sep) else None
+def owner(relative):
+    return owners.get(relative, "src")
+module_name, _, function_name = handler.rpartition(".")
+module_name = module_name.replace("/", ".")
+try:
+    module = importlib.import_module(module_name)
+except BaseException as error:
+    frames = [(inside(frame.filename), frame.lineno) for frame in traceback.extract_tb(error.__traceback__)]
+    frames = [(relative, line) for relative, line in frames if relative]
+    if isinstance(error, SyntaxError) and error.filename and inside(error.filename):
+        frames.append((inside(error.filename), error.lineno))
+    chain = []
+    for relative, _ in frames:
+        if not chain or chain[-1] != owner(relative):
+            chain.append(owner(relative))
+    last = frames[-1] if frames else (None, None)
+    message = str(error)
+    if isinstance(error, ImportError) and error.path:
+        message = message.replace(" (%s)" % error.path, "")
+    report({"error": type(error).__name__, "message": message.replace(root + os.sep, "")[:400],
+            "missing": getattr(error, "name", None) if isinstance(error, ModuleNotFoundError) else None,
+            "file": last[0], "line": last[1], "distribution": owner(last[0]) if last[0] else None, "chain": chain})
+    sys.exit(0)
+report({"ok": True, "handler": callable(getattr(module, function_name, None))})
+`;
+
+export async function importHandler(options: PythonImportCheckOptions): Promise<PythonImportOutcome> {
+  const { found: interpreter, tried } = await findPython(options.pythonVersion, options.python);
+  if (!interpreter) return { kind: 'no-interpreter', tried };
+  const work = await mkdtemp(path.join(tmpdir(), 'lambda-cd-import-check-'));
+  try {
+    const root = path.join(work, 'task');
+    const home = path.join(work, 'home');
+    // Nothing of ours: no credentials, no profiles, no instance or container metadata, no PYTHON* settings.
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', TZ: ':UTC',
+      PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8',
+      AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true',
+      LAMBDA_TASK_ROOT: root, ...options.lambdaEnv,
+    };
+    const extract = await runInProcessGroup(interpreter, ['-I', '-S', '-c', EXTRACT, options.zipFile, root], { env, timeoutMs: 300_000 });
+    if (extract.exitCode !== 0) throw new EnvironmentError(`${interpreter}: could not unpack the zip for the import check (exit ${extract.exitCode ?? extract.signal})`);
+    const reportFile = path.join(work, 'report.json');
+    const result = await runInProcessGroup(interpreter, ['-I', '-S', '-c', IMPORTER, root, options.handler, JSON.stringify(LAMBDA_PROVIDED), reportFile], {
+      env, cwd: work, timeoutMs: options.timeoutMs,
+    });
+    if (result.timedOut) return { kind: 'timed-out', interpreter };
+    const report = await readFile(reportFile, 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>, () => undefined);
+    if (!report) return { kind: 'crashed', interpreter, how: result.signal ? `signal ${result.signal}` : `exit ${result.exitCode}`, output: result.output };
+    if (report.ok) return report.handler ? { kind: 'ok', interpreter } : { kind: 'no-handler', interpreter };
+    return {
+      kind: 'raised',
+      interpreter,
+      failure: {
+        type: String(report.error), message: String(report.message), missing: (report.missing as string | null) ?? undefined,
+        file: (report.file as string | null) ?? undefined, line: (report.line as number | null) ?? undefined,
+        distribution: (report.distribution as string | null) ?? undefined, chain: report.chain as string[],
+      },
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
