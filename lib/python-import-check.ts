@@ -106,6 +106,8 @@ for entry in os.listdir(root):
             for line in record:
                 owners[line.split(",")[0]] = name + " " + version
 def inside(filename):
+    if not filename or filename.startswith("<"):
+        return None  # <frozen os>, <string>: not a file
     path = os.path.abspath(filename)
     return os.path.relpath(path, root).replace(os.sep, "/") if path.startswith(root + os.sep) else None
 def owner(relative):
