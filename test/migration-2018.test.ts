@@ -15,6 +15,8 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadRepository } from '../lib/contract.js';
+import { templateNames } from '../lib/template.js';
+import { Intrinsic, loadYaml } from '../generator/cfn-yaml.js';
 import { checkHandler } from '../lib/handler-check.js';
 import { runCli } from './helpers/cli.js';
 import { createOnlyProperties, LEGACY_NAME, makeLegacyRepo, template2018 } from './helpers/legacy-2018.js';
@@ -215,6 +217,32 @@ describe('package: the handler must import from the built zip', () => {
     expect(errors(result.stderr)).toEqual([]);
     expect(result.stderr).toContain('handler weather.handler imports from the zip on python3 (Python 3.11');
     expect(result.exitCode).toBe(0);
+  });
+});
+
+describe('the generated pipeline and a stack the 2018 system deployed', () => {
+  it("lets the deploy role update the role a 2018 iam.py named after its ref_name, and no other outside /lambda-cd/<Name>/", async () => {
+    const file = path.join(await tempDir(), 'pipeline.yaml');
+    expect((await runCli(['generate', 'pipeline', '--stages', 'Gamma', '--out', file])).exitCode).toBe(0);
+    const doc = loadYaml(readFileSync(file, 'utf8')) as any;
+    const statements = doc.Resources.DeployRole.Properties.Policies[0].PolicyDocument.Statement as { Action: string[]; Resource: unknown[] }[];
+    const roleStatement = statements.find((statement) => statement.Action.includes('iam:PutRolePolicy'))!;
+    const passRole = statements.find((statement) => statement.Action.includes('iam:PassRole'))!;
+    // What CloudFormation makes of the ARNs for FunctionName Iot-Weather_1 in stack My-Pipe.
+    const resolve = (value: any): any => {
+      if (value instanceof Intrinsic) return value.fn === 'Ref' ? ({ FunctionName: 'Iot-Weather_1', 'AWS::StackName': 'My-Pipe' } as Record<string, string>)[value.value] : value.value;
+      if (value?.['Fn::Join']) return resolve(value['Fn::Join'][1]).join(value['Fn::Join'][0]);
+      if (value?.['Fn::Split']) return resolve(value['Fn::Split'][1]).split(value['Fn::Split'][0]);
+      if (value?.['Fn::Sub']) {
+        const [text, variables] = value['Fn::Sub'] as [string, Record<string, unknown>];
+        return text.replace(/\$\{(\w+)\}/g, (_m, name: string) => resolve(variables[name]));
+      }
+      return value;
+    };
+    for (const statement of [roleStatement, passRole]) {
+      const arns = statement.Resource.map(resolve).filter((arn: string) => !arn.includes('/lambda-cd/'));
+      expect(arns).toEqual(['Gamma', 'PROD'].map((stage) => `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${templateNames('Iot-Weather_1', 'My-Pipe', stage).roleId}`));
+    }
   });
 });
 
