@@ -7,7 +7,8 @@ import { loadRepository } from '../lib/contract.js';
 import { readStageEnv } from '../lib/stage-env.js';
 import { runCli } from './helpers/cli.js';
 import { makeRepo, tempDir } from './helpers/repo.js';
-import { buildWheel, offlinePipEnv } from './helpers/wheels.js';
+import { buildTroposphereWheels } from './helpers/troposphere.js';
+import { offlinePipEnv } from './helpers/wheels.js';
 
 type Template = {
   Parameters: Record<string, unknown>;
@@ -368,34 +369,6 @@ describe('create-cf in a generated pipeline', () => {
   });
 });
 
-/** Enough of troposphere's object model for a 2018 iam.py: Role(title, **props).to_dict(). */
-const TROPOSPHERE = {
-  'troposphere/__init__.py': `class BaseAWSObject:
-    resource_type = None
-    def __init__(self, title=None, **properties):
-        self.title = title
-        self.properties = properties
-    def to_dict(self):
-        properties = {key: encode(value) for key, value in self.properties.items()}
-        return {"Type": self.resource_type, "Properties": properties} if self.resource_type else properties
-
-def encode(value):
-    if isinstance(value, BaseAWSObject):
-        return value.to_dict()
-    if isinstance(value, list):
-        return [encode(item) for item in value]
-    if isinstance(value, dict):
-        return {key: encode(item) for key, item in value.items()}
-    return value
-
-class AWSObject(BaseAWSObject):
-    pass
-
-class AWSProperty(BaseAWSObject):
-    pass
-`,
-  'troposphere/iam.py': 'from . import AWSObject, AWSProperty\n\nclass Role(AWSObject):\n    resource_type = "AWS::IAM::Role"\n\nclass Policy(AWSProperty):\n    pass\n',
-};
 const SEED_IAM_PY = `from troposphere.iam import Role, Policy
 
 def get_iam(ref_name):
@@ -408,8 +381,7 @@ def get_iam(ref_name):
 describe('create-cf on a 2018 repository whose iam.py uses troposphere', () => {
   it('installs troposphere and awacs for --python into the cache when it lacks them, and reuses them', async () => {
     const wheelhouse = await tempDir('lambda-cd-wheels-');
-    await buildWheel(wheelhouse, { name: 'troposphere', version: '2.3.0', files: TROPOSPHERE });
-    await buildWheel(wheelhouse, { name: 'awacs', version: '0.8.0', files: { 'awacs/__init__.py': '' } });
+    await buildTroposphereWheels(wheelhouse);
     const root = await makeRepo({ 'config/config.yaml': 'Name: Legacy\nHandler: app.handler\nMemory: 256\n', 'config/PROD/iam.py': SEED_IAM_PY, 'config/PROD/env.py': 'def get_env():\n    return {"TABLE": "t"}\n' });
     const env = offlinePipEnv(wheelhouse);
 
