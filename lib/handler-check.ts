@@ -13,7 +13,7 @@ import { CheckFailedError } from './errors.js';
 import { formatDuration, progress, warn } from './output.js';
 import { importHandler, LAMBDA_PROVIDED, type ImportFailure } from './python-import-check.js';
 import { excerpt, safeName } from './redact.js';
-import { RUNTIMES } from './runtimes.js';
+import { RUNTIMES, wheelMachine } from './runtimes.js';
 
 /** How long importing the handler's module may take (Lambda's own init phase allows 10 s; machines here are slower). */
 export const IMPORT_CHECK_TIMEOUT_MS = 30_000;
@@ -36,7 +36,8 @@ export async function checkHandler(options: HandlerCheckOptions): Promise<void> 
     progress('package', 'handler import check skipped (--no-import-check)');
     return;
   }
-  const version = RUNTIMES[repository.runtime]!.pythonVersion;
+  const runtime = RUNTIMES[repository.runtime]!;
+  const version = runtime.pythonVersion;
   const started = performance.now();
   const outcome = await importHandler({
     zipFile: options.zipFile,
@@ -45,6 +46,8 @@ export async function checkHandler(options: HandlerCheckOptions): Promise<void> 
     python: options.python,
     timeoutMs: options.timeoutMs ?? IMPORT_CHECK_TIMEOUT_MS,
     lambdaEnv: lambdaEnvironment(repository),
+    machine: wheelMachine(repository.architecture),
+    glibcMinor: runtime.glibcMinor,
   });
   const module = repository.handlerFile;
   switch (outcome.kind) {
@@ -62,7 +65,7 @@ export async function checkHandler(options: HandlerCheckOptions): Promise<void> 
     case 'crashed':
       throw new CheckFailedError(`${module}: importing the handler's module on ${outcome.interpreter} ended the interpreter (${outcome.how})${outcome.output.trim() ? `: ${excerpt(outcome.output, { maxLines: 2, fromEnd: true })}` : ''}; Lambda could not start it either`);
     case 'raised':
-      return judge(outcome.failure, module, version, outcome.interpreter);
+      return judge(outcome.failure, module, version, outcome.interpreter, repository.architecture);
   }
 }
 
@@ -72,12 +75,16 @@ export async function checkHandler(options: HandlerCheckOptions): Promise<void> 
  * code (a KeyError for a variable the stage sets, a client that wants credentials) may well work
  * in Lambda: warn and go on.
  */
-function judge(failure: ImportFailure, module: string, version: string, interpreter: string): void {
+function judge(failure: ImportFailure, module: string, version: string, interpreter: string, architecture: string): void {
   const error = `${failure.type}: ${safeName(failure.message, 240)}`;
   const at = failure.file ? `${failure.distribution === 'src' ? `src/${failure.file}` : failure.file}${failure.line ? `:${failure.line}` : ''}` : undefined;
   const via = failure.chain.length > 1 ? `, imported through ${failure.chain.map((owner) => (owner === 'src' ? 'your code' : owner)).slice(0, -1).join(' -> ')}` : '';
   const loadError = ['ImportError', 'ModuleNotFoundError', 'SyntaxError'].includes(failure.type);
   const top = failure.missing?.split('.')[0];
+  if (failure.binaryElsewhere) {
+    progress('package', `handler import check incomplete: compiled code of ${failure.distribution && failure.distribution !== 'src' ? failure.distribution : 'the zip'} is built for Lambda (manylinux, ${architecture}) and cannot load on this machine; checked up to there`);
+    return;
+  }
   if (failure.type === 'ModuleNotFoundError' && top && LAMBDA_PROVIDED.includes(top)) {
     progress('package', `handler import check incomplete: the module imports ${top}, which Lambda provides, but ${interpreter} has no ${top} to stand in for it; checked up to there`);
     return;

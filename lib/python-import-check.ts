@@ -26,6 +26,9 @@ export interface PythonImportCheckOptions {
   timeoutMs: number;
   /** Values Lambda sets that a module may read at import (region, function name). */
   lambdaEnv: Record<string, string>;
+  /** Lambda's CPU as Python names it (x86_64, aarch64) and its glibc minor version: where the zip's binaries load. */
+  machine: string;
+  glibcMinor: number;
 }
 
 /** What went wrong, with the files and distributions involved, for lib/handler-check.ts to phrase. */
@@ -41,6 +44,8 @@ export interface ImportFailure {
   distribution?: string;
   /** Owners of the zip's files on the way there, outermost first ("src" for the function's code). */
   chain: string[];
+  /** Compiled code failed to load, and this machine could not load Lambda's binaries anyway (musl, another CPU, older glibc). */
+  binaryElsewhere: boolean;
 }
 
 export type PythonImportOutcome =
@@ -73,8 +78,8 @@ zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
  * RECORD files of the zip's *.dist-info folders.
  */
 const IMPORTER = String.raw`
-import importlib, json, os, site, sys, traceback
-root, handler, provided_names, report_path = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+import importlib, json, os, platform, site, sys, traceback
+root, handler, provided_names, report_path, lambda_target = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], json.loads(sys.argv[5])
 def report(payload):
     with open(report_path + ".tmp", "w", encoding="utf-8") as out:
         json.dump(payload, out)
@@ -127,11 +132,22 @@ except BaseException as error:
             chain.append(owner(relative))
     last = frames[-1] if frames else (None, None)
     message = str(error)
+    # Compiled code that would not load: is that the zip's fault, or this machine's (musl, another CPU, older glibc)?
+    binary = isinstance(error, ImportError) and (str(error.path or "").endswith(".so") or ".so" in message or "GLIBC_" in message)
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        # An extension built for another CPU has a suffix this Python does not look for (.cpython-312-aarch64-linux-gnu.so).
+        base = os.path.join(root, *error.name.split("."))
+        folder = os.path.dirname(base)
+        binary = binary or (os.path.isdir(folder) and any(entry.startswith(os.path.basename(base) + ".") and entry.endswith(".so") for entry in os.listdir(folder)))
+    libc, libc_version = platform.libc_ver()
+    minor = int(libc_version.split(".")[1]) if libc == "glibc" and "." in libc_version else -1
+    host_can_load = sys.platform == "linux" and platform.machine() == lambda_target["machine"] and minor >= lambda_target["glibc_minor"]
     if isinstance(error, ImportError) and error.path:
         message = message.replace(" (%s)" % error.path, "")
     report({"error": type(error).__name__, "message": message.replace(root + os.sep, "")[:400],
             "missing": getattr(error, "name", None) if isinstance(error, ModuleNotFoundError) else None,
-            "file": last[0], "line": last[1], "distribution": owner(last[0]) if last[0] else None, "chain": chain})
+            "file": last[0], "line": last[1], "distribution": owner(last[0]) if last[0] else None, "chain": chain,
+            "binary_elsewhere": binary and not host_can_load})
     sys.exit(0)
 report({"ok": True, "handler": callable(getattr(module, function_name, None))})
 `;
@@ -153,7 +169,8 @@ export async function importHandler(options: PythonImportCheckOptions): Promise<
     const extract = await runInProcessGroup(interpreter, ['-I', '-S', '-c', EXTRACT, options.zipFile, root], { env, timeoutMs: 300_000 });
     if (extract.exitCode !== 0) throw new EnvironmentError(`${interpreter}: could not unpack the zip for the import check (exit ${extract.exitCode ?? extract.signal})`);
     const reportFile = path.join(work, 'report.json');
-    const result = await runInProcessGroup(interpreter, ['-I', '-S', '-c', IMPORTER, root, options.handler, JSON.stringify(LAMBDA_PROVIDED), reportFile], {
+    const result = await runInProcessGroup(interpreter, ['-I', '-S', '-c', IMPORTER, root, options.handler, JSON.stringify(LAMBDA_PROVIDED), reportFile,
+      JSON.stringify({ machine: options.machine, glibc_minor: options.glibcMinor })], {
       env, cwd: work, timeoutMs: options.timeoutMs,
     });
     if (result.timedOut) return { kind: 'timed-out', interpreter };
@@ -166,7 +183,7 @@ export async function importHandler(options: PythonImportCheckOptions): Promise<
       failure: {
         type: String(report.error), message: String(report.message), missing: (report.missing as string | null) ?? undefined,
         file: (report.file as string | null) ?? undefined, line: (report.line as number | null) ?? undefined,
-        distribution: (report.distribution as string | null) ?? undefined, chain: report.chain as string[],
+        distribution: (report.distribution as string | null) ?? undefined, chain: report.chain as string[], binaryElsewhere: report.binary_elsewhere === true,
       },
     };
   } finally {

@@ -211,6 +211,24 @@ describe('package: the handler must import from the built zip', () => {
     expect(written.join('')).toContain("src/weather.py: importing the handler's module did not finish within 1.5 s on python3 (does its top level wait for the network?); the import check is not counted");
   });
 
+  it("compiled code this machine cannot load (another CPU) is not held against the zip; broken compiled code for this machine is", async () => {
+    const wheels = await tempDir('lambda-cd-wheels-');
+    const fake = Buffer.from('not an ELF file');
+    for (const [machine, python] of [['aarch64', 'aarch64'], ['x86_64', 'x86_64']]) {
+      await buildWheel(wheels, { name: 'fastlib', version: '1.0', tag: `cp311-cp311-manylinux_2_17_${machine}`, files: { 'fastlib/__init__.py': 'from ._speedups import go\n', [`fastlib/_speedups.cpython-311-${python}-linux-gnu.so`]: fake } });
+    }
+    const files = { 'requirements.txt': 'fastlib==1.0\n', 'src/weather.py': 'import fastlib\n\ndef handler(e, c):\n  pass\n' };
+    const arm = await makeLegacyRepo({ ...files, 'config/config.yaml': `Name: ${LEGACY_NAME}\nRuntime: python3.11\nArchitecture: arm64\nHandler: weather.handler\n` });
+    const onArm = await lambdaCd(arm, ['package'], offlinePipEnv(wheels));
+    expect(errors(onArm.stderr)).toEqual([]);
+    expect(onArm.exitCode).toBe(0);
+    expect(onArm.stderr).toContain('handler import check incomplete: compiled code of fastlib 1.0 is built for Lambda (manylinux, arm64) and cannot load on this machine; checked up to there');
+    const x86 = await at311(files);
+    const onX86 = await lambdaCd(x86, ['package'], offlinePipEnv(wheels));
+    expect(onX86.exitCode).toBe(1);
+    expect(errors(onX86.stderr)[0]).toMatch(/does not import on Python 3\.11 from the built zip: ImportError: fastlib\/_speedups\.cpython-311-x86_64-linux-gnu\.so: .+ at fastlib\/__init__\.py:1 \(fastlib 1\.0, imported through your code\); fastlib 1\.0 does not work on Python 3\.11/);
+  });
+
   it('passes a handler that imports fine, saying so', async () => {
     const root = await at311({ 'requirements.txt': 'troposphere\n', 'src/weather.py': 'import troposphere\n\ndef handler(e, c):\n  return 1\n' });
     const result = await lambdaCd(root, ['package']);
