@@ -52,7 +52,8 @@ export async function checkHandler(options: HandlerCheckOptions): Promise<void> 
   const module = repository.handlerFile;
   switch (outcome.kind) {
     case 'ok':
-      progress('package', `handler ${repository.handler} imports from the zip on ${outcome.interpreter} (Python ${version}, ${formatDuration(performance.now() - started)})`);
+      progress('package', `handler ${repository.handler} imports from the zip on ${outcome.interpreter} (Python ${version}, ${formatDuration(performance.now() - started)})` +
+        `${outcome.standIns.length ? `; ${outcome.standIns.join(', ')}, which Lambda provides and ${outcome.interpreter} lacks, stood in by placeholders` : ''}`);
       return;
     case 'no-interpreter':
       progress('package', `handler import check skipped: no Python ${version} for ${repository.runtime} here (tried ${outcome.tried.join(', ')}); pass --python with a Python ${version} to check that the handler imports`);

@@ -12,7 +12,10 @@ import path from 'node:path';
 import { EnvironmentError } from './errors.js';
 import { runInProcessGroup, runQuick } from './exec.js';
 
-/** Packages the Lambda Python runtime provides (boto3 and what it needs), by import name. */
+/**
+ * Packages the Lambda Python runtime provides (boto3 and what it needs), by import name: taken from
+ * the checking interpreter when it has them; boto3, botocore and s3transfer are stood in for otherwise.
+ */
 export const LAMBDA_PROVIDED = ['boto3', 'botocore', 's3transfer', 'jmespath', 'dateutil', 'six', 'urllib3'];
 
 export interface PythonImportCheckOptions {
@@ -49,7 +52,7 @@ export interface ImportFailure {
 }
 
 export type PythonImportOutcome =
-  | { kind: 'ok'; interpreter: string }
+  | { kind: 'ok'; interpreter: string; standIns: string[] }
   | { kind: 'no-interpreter'; tried: string[] }
   | { kind: 'raised'; interpreter: string; failure: ImportFailure }
   | { kind: 'no-handler'; interpreter: string }
@@ -66,9 +69,11 @@ export async function findPython(version: string, python: string): Promise<{ fou
   return { tried: candidates };
 }
 
+/** Unpacks the zip, and names this interpreter's site-packages (a venv's needs the site module to be found). */
 const EXTRACT = String.raw`
-import sys, zipfile
+import json, site, sys, zipfile
 zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
+print(json.dumps(site.getsitepackages()))
 `;
 
 /**
@@ -78,15 +83,15 @@ zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
  * RECORD files of the zip's *.dist-info folders.
  */
 const IMPORTER = String.raw`
-import importlib, json, os, platform, site, sys, traceback
-root, handler, provided_names, report_path, lambda_target = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], json.loads(sys.argv[5])
+import importlib, json, os, platform, sys, traceback
+root, handler, provided_names, report_path, lambda_target, site_folders = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], json.loads(sys.argv[5]), json.loads(sys.argv[6])
 def report(payload):
     with open(report_path + ".tmp", "w", encoding="utf-8") as out:
         json.dump(payload, out)
     os.replace(report_path + ".tmp", report_path)
 provided = os.path.join(os.path.dirname(root), "provided")
 os.makedirs(provided, exist_ok=True)
-for folder in site.getsitepackages():
+for folder in site_folders:
     for name in provided_names:
         for candidate in (os.path.join(folder, name), os.path.join(folder, name + ".py")):
             target = os.path.join(provided, os.path.basename(candidate))
@@ -95,6 +100,33 @@ for folder in site.getsitepackages():
 sys.path.insert(0, root)
 sys.path.append(provided)
 os.chdir(root)
+# boto3, botocore and s3transfer are Lambda's: when this Python lacks them, stand-ins (any attribute,
+# any call, capitalised names are exception classes) let the import go on to the zip's own code.
+# Found last: the zip's own copy, or this Python's, wins.
+import importlib.abc, importlib.machinery, types
+stood_in = set()
+class Anything:
+    def __init__(self, *args, **kwargs): pass
+    def __call__(self, *args, **kwargs): return Anything()
+    def __getattr__(self, name):
+        if name.startswith("__"): raise AttributeError(name)
+        return Anything()
+    def __iter__(self): return iter(())
+class StandInModule(types.ModuleType):
+    def __getattr__(self, name):
+        if name.startswith("__"): raise AttributeError(name)
+        if name[:1].isupper():
+            return type(name, (Exception,), {"__init__": lambda self, *args, **kwargs: Exception.__init__(self, *args)})
+        return Anything()
+class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("boto3", "botocore", "s3transfer"):
+            stood_in.add(name.split(".")[0])
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+    def create_module(self, spec): return StandInModule(spec.name)
+    def exec_module(self, module): module.__path__ = []
+sys.meta_path.append(StandIns())
 owners = {}
 for entry in os.listdir(root):
     if entry.endswith(".dist-info") and os.path.isfile(os.path.join(root, entry, "RECORD")):
@@ -144,13 +176,23 @@ except BaseException as error:
     host_can_load = sys.platform == "linux" and platform.machine() == lambda_target["machine"] and minor >= lambda_target["glibc_minor"]
     if isinstance(error, ImportError) and error.path:
         message = message.replace(" (%s)" % error.path, "")
-    report({"error": type(error).__name__, "message": message.replace(root + os.sep, "")[:400],
+    report({"stood_in": sorted(stood_in), "error": type(error).__name__, "message": message.replace(root + os.sep, "")[:400],
             "missing": getattr(error, "name", None) if isinstance(error, ModuleNotFoundError) else None,
             "file": last[0], "line": last[1], "distribution": owner(last[0]) if last[0] else None, "chain": chain,
             "binary_elsewhere": binary and not host_can_load})
     sys.exit(0)
-report({"ok": True, "handler": callable(getattr(module, function_name, None))})
+report({"ok": True, "handler": callable(getattr(module, function_name, None)), "stood_in": sorted(stood_in)})
 `;
+
+/** The JSON list EXTRACT printed last (a .pth file of site-packages may print too). */
+function siteFolders(output: string): string {
+  const last = output.trim().split('\n').pop() ?? '[]';
+  try {
+    return JSON.stringify(JSON.parse(last) as string[]);
+  } catch {
+    return '[]';
+  }
+}
 
 export async function importHandler(options: PythonImportCheckOptions): Promise<PythonImportOutcome> {
   const { found: interpreter, tried } = await findPython(options.pythonVersion, options.python);
@@ -166,17 +208,17 @@ export async function importHandler(options: PythonImportCheckOptions): Promise<
       AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true',
       LAMBDA_TASK_ROOT: root, ...options.lambdaEnv,
     };
-    const extract = await runInProcessGroup(interpreter, ['-I', '-S', '-c', EXTRACT, options.zipFile, root], { env, timeoutMs: 300_000 });
+    const extract = await runInProcessGroup(interpreter, ['-I', '-c', EXTRACT, options.zipFile, root], { env, timeoutMs: 300_000 });
     if (extract.exitCode !== 0) throw new EnvironmentError(`${interpreter}: could not unpack the zip for the import check (exit ${extract.exitCode ?? extract.signal})`);
     const reportFile = path.join(work, 'report.json');
     const result = await runInProcessGroup(interpreter, ['-I', '-S', '-c', IMPORTER, root, options.handler, JSON.stringify(LAMBDA_PROVIDED), reportFile,
-      JSON.stringify({ machine: options.machine, glibc_minor: options.glibcMinor })], {
+      JSON.stringify({ machine: options.machine, glibc_minor: options.glibcMinor }), siteFolders(extract.output)], {
       env, cwd: work, timeoutMs: options.timeoutMs,
     });
     if (result.timedOut) return { kind: 'timed-out', interpreter };
     const report = await readFile(reportFile, 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>, () => undefined);
     if (!report) return { kind: 'crashed', interpreter, how: result.signal ? `signal ${result.signal}` : `exit ${result.exitCode}`, output: result.output };
-    if (report.ok) return report.handler ? { kind: 'ok', interpreter } : { kind: 'no-handler', interpreter };
+    if (report.ok) return report.handler ? { kind: 'ok', interpreter, standIns: report.stood_in as string[] } : { kind: 'no-handler', interpreter };
     return {
       kind: 'raised',
       interpreter,

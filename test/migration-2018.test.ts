@@ -229,6 +229,23 @@ describe('package: the handler must import from the built zip', () => {
     expect(errors(onX86.stderr)[0]).toMatch(/does not import on Python 3\.11 from the built zip: ImportError: fastlib\/_speedups\.cpython-311-x86_64-linux-gnu\.so: .+ at fastlib\/__init__\.py:1 \(fastlib 1\.0, imported through your code\); fastlib 1\.0 does not work on Python 3\.11/);
   });
 
+  it('gets past boto3 and botocore when the checking Python lacks them (Lambda provides them), to the old pin behind them', async () => {
+    const venv = path.join(await tempDir('lambda-cd-venv-'), 'venv');
+    await execa('python3', ['-m', 'venv', venv]); // pip runs with --python too
+    const files = {
+      'requirements.txt': 'requests==2.18.4\n',
+      'src/weather.py': 'import boto3\nfrom botocore.exceptions import ClientError\nfrom boto3.dynamodb.conditions import Key\nTABLE = boto3.resource("dynamodb").Table("t")\nimport requests\n\ndef handler(e, c):\n  pass\n',
+    };
+    const broken = await at311(files);
+    const result = await lambdaCd(broken, ['package', '--python', path.join(venv, 'bin/python')]);
+    expect(result.exitCode).toBe(1);
+    expect(errors(result.stderr)[0]).toContain("ImportError: cannot import name 'Mapping' from 'collections' at urllib3/_collections.py:1 (urllib3 1.22, imported through your code -> requests 2.18.4)");
+    const fine = await at311({ 'src/weather.py': files['src/weather.py'].replace('import requests\n', '') });
+    const passed = await lambdaCd(fine, ['package', '--python', path.join(venv, 'bin/python')]);
+    expect(errors(passed.stderr)).toEqual([]);
+    expect(passed.stderr).toMatch(/imports from the zip on \S+venv\/bin\/python \(Python 3\.11, [^)]+\); boto3, botocore, which Lambda provides and \S+ lacks, stood in by placeholders/);
+  });
+
   it('passes a handler that imports fine, saying so', async () => {
     const root = await at311({ 'requirements.txt': 'troposphere\n', 'src/weather.py': 'import troposphere\n\ndef handler(e, c):\n  return 1\n' });
     const result = await lambdaCd(root, ['package']);
