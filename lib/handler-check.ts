@@ -8,6 +8,7 @@
  * This file decides what a result means and how to say it; the language-specific part (finding
  * an interpreter, unpacking, importing) is in lib/python-import-check.ts.
  */
+import path from 'node:path';
 import type { RepositoryConfig } from './contract.js';
 import { CheckFailedError } from './errors.js';
 import { formatDuration, progress, warn } from './output.js';
@@ -46,6 +47,9 @@ export async function checkHandler(options: HandlerCheckOptions): Promise<void> 
     python: options.python,
     timeoutMs: options.timeoutMs ?? IMPORT_CHECK_TIMEOUT_MS,
     lambdaEnv: lambdaEnvironment(repository),
+    // Kept in the repository's .lambda-cd/, not in the cache CI saves: 60 MB unzipped would cost more to
+    // upload and restore there than unpacking costs.
+    keepDir: path.join(repository.root, '.lambda-cd', 'import-check'),
     machine: wheelMachine(repository.architecture),
     glibcMinor: runtime.glibcMinor,
   });
@@ -80,7 +84,8 @@ function judge(failure: ImportFailure, module: string, version: string, interpre
   const error = `${failure.type}: ${safeName(failure.message, 240)}`;
   const at = failure.file ? `${failure.distribution === 'src' ? `src/${failure.file}` : failure.file}${failure.line ? `:${failure.line}` : ''}` : undefined;
   const via = failure.chain.length > 1 ? `, imported through ${failure.chain.map((owner) => (owner === 'src' ? 'your code' : owner)).slice(0, -1).join(' -> ')}` : '';
-  const loadError = ['ImportError', 'ModuleNotFoundError', 'SyntaxError'].includes(failure.type);
+  // No environment makes these work: a module or name that is not there, code that does not parse.
+  const loadError = ['ImportError', 'ModuleNotFoundError', 'SyntaxError', 'IndentationError', 'TabError', 'NameError', 'UnboundLocalError'].includes(failure.type);
   const top = failure.missing?.split('.')[0];
   if (failure.binaryElsewhere) {
     progress('package', `handler import check incomplete: compiled code of ${failure.distribution && failure.distribution !== 'src' ? failure.distribution : 'the zip'} is built for Lambda (manylinux, ${architecture}) and cannot load on this machine; checked up to there`);

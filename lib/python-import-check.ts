@@ -1,16 +1,21 @@
 /**
  * The Python half of the handler import check (lib/handler-check.ts holds the language-neutral
- * half): find an interpreter of the Runtime's version, unpack the zip, and import the handler's
- * module as Lambda would, in a child process with a timeout and no AWS credentials. The child
+ * half): with an interpreter of the Runtime's version, unpack the zip and import the handler's
+ * module as Lambda would, in one child process with a timeout and no AWS credentials. The child
  * sees the zip's contents, the standard library and the packages Lambda's Python runtime provides
  * itself (boto3, botocore and their dependencies, taken from that interpreter when it has them),
- * nothing else: `python -I -S` ignores PYTHONPATH, the user site and site-packages.
+ * nothing else: `python -I -S` ignores PYTHONPATH, the user site and site-packages. One process does
+ * it all (version check, unpacking, import): on a loaded CI machine each Python start costs more
+ * than the rest of a rebuild.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EnvironmentError } from './errors.js';
-import { runInProcessGroup, runQuick } from './exec.js';
+import { removeAbandonedTemporaries } from './atomic.js';
+import { runInProcessGroup } from './exec.js';
+import { excerpt } from './redact.js';
 
 /**
  * Packages the Lambda Python runtime provides (boto3 and what it needs), by import name: taken from
@@ -29,6 +34,8 @@ export interface PythonImportCheckOptions {
   timeoutMs: number;
   /** Values Lambda sets that a module may read at import (region, function name). */
   lambdaEnv: Record<string, string>;
+  /** Where the unpacked tree is kept between runs; none: unpacked afresh. */
+  keepDir?: string;
   /** Lambda's CPU as Python names it (x86_64, aarch64) and its glibc minor version: where the zip's binaries load. */
   machine: string;
   glibcMinor: number;
@@ -59,44 +66,87 @@ export type PythonImportOutcome =
   | { kind: 'timed-out'; interpreter: string }
   | { kind: 'crashed'; interpreter: string; how: string; output: string };
 
-/** An interpreter of `version`: --python if it is one, else python3.X on PATH (a pyenv shim that fails does not count). */
-export async function findPython(version: string, python: string): Promise<{ found?: string; tried: string[] }> {
-  const candidates = [...new Set([python, `python${version}`])];
-  for (const candidate of candidates) {
-    const probe = await runQuick(candidate, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { timeoutMs: 20_000 }).catch(() => undefined);
-    if (probe?.exitCode === 0 && probe.stdout.trim() === version) return { found: candidate, tried: candidates };
-  }
-  return { tried: candidates };
-}
-
-/** Unpacks the zip, and names this interpreter's site-packages (a venv's needs the site module to be found). */
-const EXTRACT = String.raw`
-import json, site, sys, zipfile
-zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
-print(json.dumps(site.getsitepackages()))
-`;
+/** Time allowed for unpacking, on top of the import's own timeout (which the child enforces itself). */
+const UNPACK_ALLOWANCE_MS = 300_000;
 
 /**
- * Runs in `python -I -S`: sys.path is the standard library only. Puts the unpacked zip first and
- * links the Lambda-provided packages the interpreter's site-packages hold last, imports the
- * module, and reports (argv[4]) what failed and which distribution's file raised it, from the
- * RECORD files of the zip's *.dist-info folders.
+ * argv: zip, unpack-to, previous tree, handler, report file, settings (JSON). Exits at once, with a
+ * report saying so, when this is not a Python of the wanted version. Unpacks the zip (files the
+ * previous check unpacked are hard-linked when the zip's CRC-32 and size for them are the ones
+ * recorded and the file still has the size and modification time it was written with: a rebuild
+ * with only src/ changed unpacks only src/; the kept tree is lambda-cd's own, in .lambda-cd/, never
+ * restored from a CI cache, and a module writing to its files at import changes their time). Puts
+ * the tree first on sys.path and the Lambda-provided packages of this interpreter's site-packages
+ * last, imports the module under an alarm, and reports what failed and which distribution's file
+ * raised it, from the RECORD files of the zip's *.dist-info folders.
  */
-const IMPORTER = String.raw`
-import importlib, json, os, platform, sys, traceback
-root, handler, provided_names, report_path, lambda_target, site_folders = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], json.loads(sys.argv[5]), json.loads(sys.argv[6])
+const CHECK = String.raw`
+import importlib, json, os, platform, shutil, signal, sys, traceback, zipfile
+zip_path, root, previous, handler, report_path, settings = sys.argv[1:7]
+settings = json.loads(settings)
 def report(payload):
     with open(report_path + ".tmp", "w", encoding="utf-8") as out:
         json.dump(payload, out)
     os.replace(report_path + ".tmp", report_path)
+version = "%d.%d" % sys.version_info[:2]
+if version != settings["version"]:
+    report({"wrong_version": version})
+    sys.exit(0)
+report({"unpacking": True})
+
+def site_folders():
+    # With -S, a venv's prefix is not known yet: find it as the site module would.
+    import site
+    config = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(sys.executable))), "pyvenv.cfg")
+    if not os.path.isfile(config):
+        return site.getsitepackages()
+    with open(config, encoding="utf-8", errors="replace") as f:
+        system = any(l.partition("=")[0].strip() == "include-system-site-packages" and l.partition("=")[2].strip().lower() == "true" for l in f)
+    return site.getsitepackages([os.path.dirname(config)] + ([sys.base_prefix] if system else []))
+
+def stamp(path):
+    info = os.lstat(path)
+    return [info.st_size, info.st_mtime_ns]
+try:
+    with open(previous + ".json", encoding="utf-8") as f:
+        index = json.load(f)
+except (OSError, ValueError):
+    index = {}
+written = {}
+with zipfile.ZipFile(zip_path) as archive:
+    for info in archive.infolist():
+        parts = info.filename.rstrip("/").split("/")
+        if info.filename.startswith("/") or ".." in parts:
+            sys.exit("unsafe name in the zip: %r" % info.filename)
+        target = os.path.join(root, *parts)
+        if info.is_dir():
+            os.makedirs(target, exist_ok=True)
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        cached = os.path.join(previous, *parts) if previous else None
+        recorded = index.get(info.filename)
+        try:
+            if cached and recorded and recorded[:2] == [info.CRC, info.file_size] and recorded[2:] == stamp(cached) and not os.path.islink(cached):
+                os.link(cached, target)
+                written[info.filename] = recorded
+                continue
+        except OSError:
+            pass
+        with archive.open(info) as source, open(target, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+        written[info.filename] = [info.CRC, info.file_size] + stamp(target)
+with open(root + ".json", "w", encoding="utf-8") as f:
+    json.dump(written, f)
+report({"started": True})
+
 provided = os.path.join(os.path.dirname(root), "provided")
 os.makedirs(provided, exist_ok=True)
-for folder in site_folders:
-    for name in provided_names:
+for folder in site_folders():
+    for name in settings["provided"]:
         for candidate in (os.path.join(folder, name), os.path.join(folder, name + ".py")):
-            target = os.path.join(provided, os.path.basename(candidate))
-            if os.path.exists(candidate) and not os.path.exists(target):
-                os.symlink(candidate, target)
+            link = os.path.join(provided, os.path.basename(candidate))
+            if os.path.exists(candidate) and not os.path.exists(link):
+                os.symlink(candidate, link)
 sys.path.insert(0, root)
 sys.path.append(provided)
 os.chdir(root)
@@ -130,7 +180,7 @@ sys.meta_path.append(StandIns())
 owners = {}
 for entry in os.listdir(root):
     if entry.endswith(".dist-info") and os.path.isfile(os.path.join(root, entry, "RECORD")):
-        name, version = entry[:-len(".dist-info")].rsplit("-", 1)[0], entry[:-len(".dist-info")].rsplit("-", 1)[-1]
+        name, _, version = entry[:-len(".dist-info")].rpartition("-")
         try:
             with open(os.path.join(root, entry, "METADATA"), encoding="utf-8", errors="replace") as metadata:
                 for line in metadata:
@@ -149,11 +199,21 @@ def inside(filename):
     return os.path.relpath(path, root).replace(os.sep, "/") if path.startswith(root + os.sep) else None
 def owner(relative):
     return owners.get(relative, "src")
+class TimedOut(BaseException):
+    pass
+def alarm(signum, frame):
+    raise TimedOut()
+signal.signal(signal.SIGALRM, alarm)
+signal.setitimer(signal.ITIMER_REAL, settings["timeout_seconds"])
 module_name, _, function_name = handler.rpartition(".")
-module_name = module_name.replace("/", ".")
 try:
-    module = importlib.import_module(module_name)
+    module = importlib.import_module(module_name.replace("/", "."))
+    signal.setitimer(signal.ITIMER_REAL, 0)
+except TimedOut:
+    report({"timed_out": True})
+    os._exit(0)  # whatever the module left running (threads) must not hold the process
 except BaseException as error:
+    signal.setitimer(signal.ITIMER_REAL, 0)
     frames = [(inside(frame.filename), frame.lineno) for frame in traceback.extract_tb(error.__traceback__)]
     frames = [(relative, line) for relative, line in frames if relative]
     if isinstance(error, SyntaxError) and error.filename and inside(error.filename):
@@ -173,51 +233,86 @@ except BaseException as error:
         binary = binary or (os.path.isdir(folder) and any(entry.startswith(os.path.basename(base) + ".") and entry.endswith(".so") for entry in os.listdir(folder)))
     libc, libc_version = platform.libc_ver()
     minor = int(libc_version.split(".")[1]) if libc == "glibc" and "." in libc_version else -1
-    host_can_load = sys.platform == "linux" and platform.machine() == lambda_target["machine"] and minor >= lambda_target["glibc_minor"]
+    host_can_load = sys.platform == "linux" and platform.machine() == settings["machine"] and minor >= settings["glibc_minor"]
     if isinstance(error, ImportError) and error.path:
         message = message.replace(" (%s)" % error.path, "")
     report({"stood_in": sorted(stood_in), "error": type(error).__name__, "message": message.replace(root + os.sep, "")[:400],
             "missing": getattr(error, "name", None) if isinstance(error, ModuleNotFoundError) else None,
             "file": last[0], "line": last[1], "distribution": owner(last[0]) if last[0] else None, "chain": chain,
             "binary_elsewhere": binary and not host_can_load})
-    sys.exit(0)
+    os._exit(0)
 report({"ok": True, "handler": callable(getattr(module, function_name, None)), "stood_in": sorted(stood_in)})
+os._exit(0)
 `;
 
-/** The JSON list EXTRACT printed last (a .pth file of site-packages may print too). */
-function siteFolders(output: string): string {
-  const last = output.trim().split('\n').pop() ?? '[]';
-  try {
-    return JSON.stringify(JSON.parse(last) as string[]);
-  } catch {
-    return '[]';
-  }
+/**
+ * The tree the last check unpacked, in `<keepDir>/tree` (+ tree.json): replaced by this run's,
+ * whatever the outcome. Runs racing for it both end well: the loser's tree is removed.
+ */
+async function keepTree(keepDir: string, root: string): Promise<void> {
+  const tree = path.join(keepDir, 'tree');
+  const trash = path.join(keepDir, `.work-old-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await rename(tree, trash).catch(() => undefined);
+  await rm(`${tree}.json`, { force: true });
+  const moved = await rename(root, tree).then(() => true, () => false);
+  if (moved) await rename(`${root}.json`, `${tree}.json`).catch(() => undefined);
+  await rm(trash, { recursive: true, force: true });
 }
 
+/** Runs the check with --python if it has the version, else with python3.X from PATH (a pyenv shim that fails does not count). */
 export async function importHandler(options: PythonImportCheckOptions): Promise<PythonImportOutcome> {
-  const { found: interpreter, tried } = await findPython(options.pythonVersion, options.python);
-  if (!interpreter) return { kind: 'no-interpreter', tried };
-  const work = await mkdtemp(path.join(tmpdir(), 'lambda-cd-import-check-'));
+  const tried = [...new Set([options.python, `python${options.pythonVersion}`])];
+  for (const interpreter of tried) {
+    const outcome = await checkWith(interpreter, options);
+    if (outcome) return outcome;
+  }
+  return { kind: 'no-interpreter', tried };
+}
+
+/** The outcome with `interpreter`, or undefined when it is not a Python of the wanted version (or none at all). */
+async function checkWith(interpreter: string, options: PythonImportCheckOptions): Promise<PythonImportOutcome | undefined> {
+  // Beside the kept tree (hard links and renames stay within one file system); no keepDir: a temporary folder.
+  const keepDir = options.keepDir && path.resolve(options.keepDir);
+  if (keepDir) {
+    await mkdir(keepDir, { recursive: true });
+    await removeAbandonedTemporaries(keepDir);
+  }
+  const work = await mkdtemp(keepDir ? path.join(keepDir, '.work-') : path.join(tmpdir(), 'lambda-cd-import-check-'));
+  const root = path.join(work, 'task');
+  const reportFile = path.join(work, 'report.json');
+  let unpacked = false;
   try {
-    const root = path.join(work, 'task');
-    const home = path.join(work, 'home');
     // Nothing of ours: no credentials, no profiles, no instance or container metadata, no PYTHON* settings.
     const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', TZ: ':UTC',
+      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: path.join(work, 'home'), LANG: 'C.UTF-8', TZ: ':UTC',
       PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8',
       AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true',
       LAMBDA_TASK_ROOT: root, ...options.lambdaEnv,
     };
-    const extract = await runInProcessGroup(interpreter, ['-I', '-c', EXTRACT, options.zipFile, root], { env, timeoutMs: 300_000 });
-    if (extract.exitCode !== 0) throw new EnvironmentError(`${interpreter}: could not unpack the zip for the import check (exit ${extract.exitCode ?? extract.signal})`);
-    const reportFile = path.join(work, 'report.json');
-    const result = await runInProcessGroup(interpreter, ['-I', '-S', '-c', IMPORTER, root, options.handler, JSON.stringify(LAMBDA_PROVIDED), reportFile,
-      JSON.stringify({ machine: options.machine, glibc_minor: options.glibcMinor }), siteFolders(extract.output)], {
-      env, cwd: work, timeoutMs: options.timeoutMs,
-    });
-    if (result.timedOut) return { kind: 'timed-out', interpreter };
+    const settings = {
+      version: options.pythonVersion, provided: LAMBDA_PROVIDED, machine: options.machine, glibc_minor: options.glibcMinor, timeout_seconds: options.timeoutMs / 1000,
+    };
+    const previous = keepDir ? path.join(keepDir, 'tree') : '';
+    let result;
+    try {
+      result = await runInProcessGroup(interpreter, ['-I', '-S', '-c', CHECK, path.resolve(options.zipFile), root, previous, options.handler, reportFile, JSON.stringify(settings)], {
+        env, cwd: work, timeoutMs: options.timeoutMs + UNPACK_ALLOWANCE_MS,
+      });
+    } catch (error) {
+      if (error instanceof EnvironmentError) return undefined; // not on PATH
+      throw error;
+    }
     const report = await readFile(reportFile, 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>, () => undefined);
-    if (!report) return { kind: 'crashed', interpreter, how: result.signal ? `signal ${result.signal}` : `exit ${result.exitCode}`, output: result.output };
+    // No report: not a Python at all (a pyenv shim that fails); another version: not the one wanted.
+    if (!report || report.wrong_version) return undefined;
+    if (report.unpacking) {
+      throw new EnvironmentError(`${interpreter}: could not unpack the zip for the import check${result.timedOut ? ' (timed out)' : ''}: ${excerpt(result.output, { maxLines: 2, fromEnd: true })}`);
+    }
+    unpacked = true;
+    if (report.timed_out || result.timedOut) return { kind: 'timed-out', interpreter };
+    if (report.started && !('ok' in report) && !('error' in report)) {
+      return { kind: 'crashed', interpreter, how: result.signal ? `signal ${result.signal}` : `exit ${result.exitCode}`, output: result.output };
+    }
     if (report.ok) return report.handler ? { kind: 'ok', interpreter, standIns: report.stood_in as string[] } : { kind: 'no-handler', interpreter };
     return {
       kind: 'raised',
@@ -229,6 +324,7 @@ export async function importHandler(options: PythonImportCheckOptions): Promise<
       },
     };
   } finally {
+    if (unpacked && keepDir) await keepTree(keepDir, root).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
 }

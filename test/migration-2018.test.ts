@@ -69,7 +69,7 @@ describe('a 2018 repository, unchanged', () => {
     expect(result.stdout.split('\n')).toEqual([
       `${LEGACY_NAME}: weather.handler on python3.12 (x86_64)`,
       'stages: Gamma (256 MB, 60 s) -> PROD (256 MB, 60 s)',
-      '  Gamma: 2 variables (BUCKET, ORDER_ID) from config/Gamma/env.py; policies S3Access-${AWS::StackName}, lambda-cd-logs from config/Gamma/iam.py',
+      '  Gamma: 3 variables (BUCKET, ORDER_ID, REGIONAL) from config/Gamma/env.py; policies S3Access-${AWS::StackName}, lambda-cd-logs from config/Gamma/iam.py',
       '  PROD: 1 variable (BUCKET) from config/PROD/env.py; policies lambda-cd-logs from config/PROD/iam.py',
       'unit tests: tests/unittests/ (script): 1 test file',
       'integration tests: test/ (script): no test files: nothing to run',
@@ -110,7 +110,7 @@ describe('a 2018 repository, unchanged', () => {
     // A Sub without variables is its text (cfn-lint W1020); the logs grant is lambda-cd's, on the function's own group only.
     expect(role.Policies[0].PolicyDocument.Statement).toEqual([{ Action: ['s3:PutObject'], Effect: 'Allow', Resource: ['arn:aws:s3:::iotweatherdata-gamma*'] }]);
     expect(JSON.stringify(role)).not.toContain('arn:aws:logs:*:*:*');
-    expect(gamma.Resources.IotWeather!.Properties.Environment.Variables).toEqual({ BUCKET: 'iotweatherdata-gamma', ORDER_ID: '12345678901234567890' });
+    expect(gamma.Resources.IotWeather!.Properties.Environment.Variables).toEqual({ BUCKET: 'iotweatherdata-gamma', ORDER_ID: '12345678901234567890', REGIONAL: { 'Fn::Sub': 'iotweather-${AWS::Region}' } });
     const prod = JSON.parse(readFileSync(path.join(root, 'dist/stackPROD.json'), 'utf8')) as Template;
     expect(prod.Resources.IotWeather!.Properties.Environment.Variables).toEqual({ BUCKET: 'iotweatherdata-prod' });
     expect(prod.Resources.IotWeatherPipePRODIAM!.Properties.Policies.map((p: any) => p.PolicyName)).toEqual(['lambda-cd-logs']);
@@ -246,12 +246,27 @@ describe('package: the handler must import from the built zip', () => {
     expect(passed.stderr).toMatch(/imports from the zip on \S+venv\/bin\/python \(Python 3\.11, [^)]+\); boto3, botocore, which Lambda provides and \S+ lacks, stood in by placeholders/);
   });
 
-  it('passes a handler that imports fine, saying so', async () => {
+  it('passes a handler that imports fine, saying so; the next build reuses the unpacked files it can trust, and only those', async () => {
     const root = await at311({ 'requirements.txt': 'troposphere\n', 'src/weather.py': 'import troposphere\n\ndef handler(e, c):\n  return 1\n' });
     const result = await lambdaCd(root, ['package']);
     expect(errors(result.stderr)).toEqual([]);
     expect(result.stderr).toContain('handler weather.handler imports from the zip on python3 (Python 3.11');
     expect(result.exitCode).toBe(0);
+    // Kept in .lambda-cd/ (not in the cache CI saves). A kept file changed since is unpacked again.
+    const kept = path.join(root, '.lambda-cd/import-check/tree/troposphere/__init__.py');
+    expect(existsSync(kept)).toBe(true);
+    expect(existsSync(path.join(root, '.lambda-cd/cache/import-check'))).toBe(false);
+    await writeFile(kept, 'raise ImportError("tampered")\n');
+    await writeFile(path.join(root, 'src/weather.py'), 'import troposphere\nfrom troposphere.iam import Role\n\ndef handler(e, c):\n  return 2\n');
+    const again = await lambdaCd(root, ['package']);
+    expect(errors(again.stderr)).toEqual([]);
+    expect(again.exitCode).toBe(0);
+    expect(readFileSync(kept, 'utf8')).not.toContain('tampered');
+    // A name that is not defined fails wherever the function runs.
+    await writeFile(path.join(root, 'src/weather.py'), 'import troposphere\nsettings = load_settings()\n\ndef handler(e, c):\n  return 2\n');
+    const undefinedName = await lambdaCd(root, ['package']);
+    expect(undefinedName.exitCode).toBe(1);
+    expect(errors(undefinedName.stderr)[0]).toContain("NameError: name 'load_settings' is not defined at src/weather.py:2; fix the code");
   });
 });
 
@@ -338,7 +353,7 @@ describe('a stack the 2018 system deployed, updated with lambda-cd\'s template',
     expect(Object.keys(before).sort()).toEqual([LEGACY_NAME, `${LEGACY_NAME}${stack}GammaIAM`]);
 
     const fn = await lambda.send(new GetFunctionCommand({ FunctionName: `${LEGACY_NAME}Gamma` }));
-    expect(fn.Configuration).toMatchObject({ Runtime: 'python3.12', Environment: { Variables: { BUCKET: 'iotweatherdata-gamma', ORDER_ID: '12345678901234567890' } } });
+    expect(fn.Configuration).toMatchObject({ Runtime: 'python3.12', Environment: { Variables: { BUCKET: 'iotweatherdata-gamma', ORDER_ID: '12345678901234567890', REGIONAL: 'iotweather-us-east-1' } } });
     expect(fn.Configuration!.Role).toMatch(/:role\/IotWeatherPipeGammaIAM$/);
     const exported = (await cloudFormation.send(new ListExportsCommand({}))).Exports!.find((e) => e.Name === `${LEGACY_NAME}${stack}Gamma`);
     expect(exported?.Value).toBe(fn.Configuration!.FunctionArn);

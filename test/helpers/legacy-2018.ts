@@ -49,7 +49,7 @@ def get_iam(ref_name: str) -> Role:
 if __name__ == "__main__":
   print(get_iam("test").to_dict())
 `,
-  'config/Gamma/env.py': 'def get_env() -> dict:\n  return { "BUCKET": "iotweatherdata-gamma", "ORDER_ID": 12345678901234567890 }\n',
+  'config/Gamma/env.py': 'from troposphere import Sub\n\ndef get_env() -> dict:\n  return { "BUCKET": "iotweatherdata-gamma", "ORDER_ID": 12345678901234567890, "REGIONAL": Sub("iotweather-${AWS::Region}") }\n',
   'config/PROD/iam.py': `def get_iam(ref_name):
   return {"Type": "AWS::IAM::Role", "Properties": {
     "RoleName": ref_name,
