@@ -11,7 +11,7 @@ export const command: CommandSpec = {
   name: 'check',
   summary: "Validate the repository's config/, run its env and iam files as create-cf does, and show what the runners will use.",
   reads: 'config/config.yaml, config/<Stage>/env.* and iam.* (the Python ones are run, as by create-cf), src/ (the handler module), the test folders',
-  writes: 'nothing; a summary on stdout (--json for a machine)',
+  writes: 'no outputs (troposphere and awacs go into --cache-dir when a stage file needs them, as with create-cf); a summary on stdout (--json for a machine)',
   options: [
     ...REPOSITORY_OPTIONS,
     { ...STACK_OPTION, required: false, defaultText: `${DEFAULT_STACK}`, description: "The pipeline stack name, as create-cf's --stack (iam.py's get_iam receives a name made of it)." },
