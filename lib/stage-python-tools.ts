@@ -44,7 +44,7 @@ export async function stagePythonTools(options: StagePythonToolsOptions): Promis
   const first = users[0]!.shown;
   progress('create-cf', `${first} uses troposphere, which ${options.python} lacks: installing ${TOOLS.join(' and ')} for it (cached)`);
   try {
-    const installed = await installTestRequirements({ python: options.python, requirementFiles: [requirements], cacheDir: options.cacheDir, pip: options.pip, cwd: options.config.root, step: 'create-cf' });
+    const installed = await installTestRequirements({ python: options.python, requirementFiles: [requirements], cacheDir: options.cacheDir, pip: options.pip, cwd: options.config.root, step: 'create-cf', label: 'troposphere and awacs' });
     return installed.dirs;
   } catch (error) {
     // pip's reason, without the name of our own generated requirements file.
