@@ -108,7 +108,8 @@ export function unreachableIndex(log: string, stderr: string, sources: IndexSour
   for (const match of log.matchAll(/Could not fetch URL (\S+?):\s+(.*?)(?:\s+-\s+skipping)?\s*$/gm)) {
     const [, url, detail] = match as unknown as [string, string, string];
     const status = /(\d{3}) (?:Client|Server) Error/.exec(detail)?.[1];
-    const connection = /^connection error|problem confirming the ssl certificate|SSLError|ProxyError|timed out/i.test(detail);
+    // A refused or failed connection, a TLS or proxy failure, or retries that ran out on 5xx answers.
+    const connection = /^connection error|problem confirming the ssl certificate|SSLError|ProxyError|timed out|Max retries exceeded|too many \d{3} error responses/i.test(detail);
     if (!connection && !(status && UNREACHABLE_STATUS.test(status))) continue;
     return `pip could not reach the package index ${describeUrl(url, sources)}: ${reason(detail)}; check the URL, the network and any proxy`;
   }
@@ -140,6 +141,8 @@ function reason(detail: string): string {
   if (/CERTIFICATE_VERIFY_FAILED|certificate verify failed/i.test(detail)) return 'its TLS certificate is not trusted (PIP_CERT, pip.conf cert)';
   if (/ProxyError|Tunnel connection failed/i.test(detail)) return 'the proxy failed';
   if (/timed out|ConnectTimeout|ReadTimeout/i.test(detail)) return 'timed out';
+  const retried = /too many (\d{3}) error responses/.exec(detail)?.[1];
+  if (retried) return `it answered HTTP ${retried}`;
   const status = /(\d{3} (?:Client|Server) Error: [^\n]*?)(?: for url|$)/.exec(detail)?.[1];
   if (status) return safeName(status, 80);
   if (/Network is unreachable/i.test(detail)) return 'network unreachable';
