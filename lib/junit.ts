@@ -141,6 +141,8 @@ export async function readFrameworkCases(xml: string): Promise<JUnitCase[] | und
     parseTagValue: false,
     parseAttributeValue: false,
     trimValues: false,
+    // Also decodes character references (&#10; is how pytest writes a newline in a message).
+    htmlEntities: true,
     isArray: (name, _path, _leaf, isAttribute) => !isAttribute && REPEATED.has(name),
   });
   const document = parser.parse(xml) as XmlNode;
