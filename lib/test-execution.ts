@@ -14,7 +14,7 @@ import { killRunningGroups, run, runInProcessGroup } from './exec.js';
 import { readFrameworkCases, writeJUnit, type CaseStatus, type JUnitCase } from './junit.js';
 import { count, displayPath, formatDuration, progress, style } from './output.js';
 import { toPosix } from './paths.js';
-import { prependPythonPath } from './python.js';
+import { prependPythonPath, type PipOptions } from './python.js';
 
 /** Files that are never test scripts even though they end in .py. */
 const NOT_TESTS = new Set(['__init__.py', 'conftest.py']);
@@ -41,6 +41,18 @@ export function nothingToRunReason(suite: TestSuite | undefined, files: string[]
   if (!suite) return `no ${kind} tests configured: nothing to run`;
   if (files.length === 0) return `no ${kind} tests in ${suite.folder}/ (no *.py files in it): nothing to run`;
   return undefined;
+}
+
+/** What unit-test and integration-test both take (cli/commands/shared-options.ts testRunOptions). */
+export interface TestRunOptions {
+  python: string;
+  jobs: number;
+  timeoutSeconds: number;
+  reportPath: string;
+  cacheDir: string;
+  pip: PipOptions;
+  /** Where each file's output block goes (stderr when stdout carries --json). */
+  blocks?: NodeJS.WriteStream;
 }
 
 export interface TestOutcome {

@@ -10,25 +10,16 @@ import { resolveDeployedFunction, invokeFunction, waitForFunction } from '../lib
 import { UsageError } from '../lib/errors.js';
 import { outputTail } from '../lib/junit.js';
 import { displayPath, progress, warn } from '../lib/output.js';
-import type { PipOptions } from '../lib/python.js';
-import { discoverTestFiles, formatOutcome, nothingToRun, nothingToRunReason, runSuite, type SuiteRun, type TestOutcome } from '../lib/test-execution.js';
+import { discoverTestFiles, formatOutcome, nothingToRun, nothingToRunReason, runSuite, type SuiteRun, type TestOutcome, type TestRunOptions } from '../lib/test-execution.js';
 import { installTestRequirements } from '../lib/test-requirements.js';
 
-export interface IntegrationTestOptions {
+export interface IntegrationTestOptions extends TestRunOptions {
   repository: RepositoryConfig;
   stack: string;
   stage: string;
   functionStack?: string;
   invokeEvents: string[];
   waitSeconds: number;
-  python: string;
-  jobs: number;
-  timeoutSeconds: number;
-  reportPath: string;
-  cacheDir: string;
-  pip: PipOptions;
-  /** Where each file's output block goes (stderr when stdout carries --json). */
-  blocks?: NodeJS.WriteStream;
 }
 export interface IntegrationTestResult extends SuiteRun {
   /** Undefined when nothing ran, so nothing was looked up. */

@@ -6,20 +6,11 @@
  */
 import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
-import type { PipOptions } from '../lib/python.js';
-import { discoverTestFiles, nothingToRun, nothingToRunReason, runSuite, type SuiteRun } from '../lib/test-execution.js';
+import { discoverTestFiles, nothingToRun, nothingToRunReason, runSuite, type SuiteRun, type TestRunOptions } from '../lib/test-execution.js';
 import { installTestRequirements } from '../lib/test-requirements.js';
 
-export interface UnitTestOptions {
+export interface UnitTestOptions extends TestRunOptions {
   repository: RepositoryConfig;
-  python: string;
-  jobs: number;
-  timeoutSeconds: number;
-  reportPath: string;
-  cacheDir: string;
-  pip: PipOptions;
-  /** Where each file's output block goes (stderr when stdout carries --json). */
-  blocks?: NodeJS.WriteStream;
 }
 export type UnitTestResult = SuiteRun;
 
