@@ -78,18 +78,29 @@ export interface Heartbeat {
  * Collecting moto`. `detail` is asked each time (the last line of a tool's log, a count).
  * Nothing is printed for work that ends within the first interval.
  */
-export function startHeartbeat(step: string, what: string, detail?: () => string | undefined, intervalMs = heartbeatIntervalMs()): Heartbeat {
+export function startHeartbeat(step: string, what: string, detail?: () => string | undefined | Promise<string | undefined>, intervalMs = heartbeatIntervalMs()): Heartbeat {
   const started = performance.now();
+  let stopped = false;
+  const beat = (now: string | undefined, elapsed: number) => {
+    if (!stopped) progress(step, `still ${what} (${elapsed} s)${now ? `: ${now}` : ''}`);
+  };
   const timer = setInterval(() => {
+    const elapsed = Math.round((performance.now() - started) / 1000);
     const now = detail?.();
-    progress(step, `still ${what} (${Math.round((performance.now() - started) / 1000)} s)${now ? `: ${now}` : ''}`);
+    if (now instanceof Promise) now.then((text) => beat(text, elapsed), () => beat(undefined, elapsed));
+    else beat(now, elapsed);
   }, intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }
 
 /** Runs `work` with a heartbeat that stops when it settles. */
-export async function withHeartbeat<T>(step: string, what: string, work: () => Promise<T>, detail?: () => string | undefined): Promise<T> {
+export async function withHeartbeat<T>(step: string, what: string, work: () => Promise<T>, detail?: () => string | undefined | Promise<string | undefined>): Promise<T> {
   const heartbeat = startHeartbeat(step, what, detail);
   try {
     return await work();

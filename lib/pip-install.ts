@@ -55,11 +55,7 @@ export type PipInstallResult =
 export async function pipInstall(request: PipInstallRequest): Promise<PipInstallResult> {
   const scratch = await mkdtemp(path.join(tmpdir(), 'lambda-cd-pip-'));
   const logFile = path.join(scratch, 'pip.log');
-  let latest: string | undefined;
-  const poll = () => {
-    void lastActivity(logFile).then((line) => (latest = line ?? latest), () => undefined);
-    return latest;
-  };
+  const poll = () => lastActivity(logFile).catch(() => undefined);
   try {
     const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', '--log', logFile, ...request.args];
     // From the repository: local paths in requirement files mean the same for every run.
@@ -69,7 +65,7 @@ export async function pipInstall(request: PipInstallRequest): Promise<PipInstall
     const missing = /No matching distribution found for (.+)$/m.exec(result.stderr)?.[1]?.trim();
     const noVersions = /\(from versions: none\)/.test(result.stderr);
     const failure = unreachableIndex(log, result.stderr, request.indexSources);
-    if (failure && (missing !== undefined || NETWORK_FAILURE.test(result.stderr) || NETWORK_FAILURE.test(log))) {
+    if (failure && (missing !== undefined || NETWORK_FAILURE.test(result.stderr))) {
       return { ok: false, error: new EnvironmentError(`${request.label}: ${failure}`), unreachable: true, missing, noVersions, stderr: result.stderr };
     }
     const error = pipFailure(result.stderr, request.label);
@@ -113,12 +109,13 @@ export function unreachableIndex(log: string, stderr: string, sources: IndexSour
     if (!connection && !(status && UNREACHABLE_STATUS.test(status))) continue;
     return `pip could not reach the package index ${describeUrl(url, sources)}: ${reason(detail)}; check the URL, the network and any proxy`;
   }
-  // A download that failed after the index answered, or retries pip reported without a URL.
-  const host = /host='([^']+)', port=(\d+)/.exec(`${stderr}\n${log}`);
-  if (host && NETWORK_FAILURE.test(`${stderr}\n${log}`)) {
+  // A download that failed after the index answered: pip's final error names the host (a retry
+  // that later succeeded stays in the log only, so the log is not read for this).
+  const host = /host='([^']+)', port=(\d+)/.exec(stderr);
+  if (host && NETWORK_FAILURE.test(stderr)) {
     const url = sources.find((source) => hostOf(source.url) === host[1]);
     const shown = url ? `${safeName(url.url)} (${url.where})` : `at ${escapeControl(host[1]!)}:${host[2]}`;
-    return `pip could not reach the package index ${shown}: ${reason(`${stderr}\n${log}`)}; check the URL, the network and any proxy`;
+    return `pip could not reach the package index ${shown}: ${reason(stderr)}; check the URL, the network and any proxy`;
   }
   return undefined;
 }

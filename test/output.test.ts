@@ -30,6 +30,20 @@ describe('heartbeat', () => {
     expect(lines).toEqual(['[unit-test] still installing requirements.txt (10 s)\n', '[unit-test] still installing requirements.txt (20 s): Collecting moto\n']);
   });
 
+  it('waits for a detail that is read asynchronously (the tail of a log), and drops it when stopped meanwhile', async () => {
+    const beat = startHeartbeat('unit-test', 'installing', async () => 'Downloading botocore', 10_000);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(lines).toEqual(['[unit-test] still installing (10 s): Downloading botocore\n']);
+    let finish!: (text: string) => void;
+    const slow = startHeartbeat('unit-test', 'installing', () => new Promise<string>((resolve) => (finish = resolve)), 10_000);
+    await vi.advanceTimersByTimeAsync(10_000);
+    slow.stop();
+    beat.stop();
+    finish('too late');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(lines).toHaveLength(2); // the other heartbeat's second line only
+  });
+
   it('withHeartbeat stops when the work fails, and says nothing for short work', async () => {
     await expect(withHeartbeat('package', 'zipping', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     vi.advanceTimersByTime(60_000);
