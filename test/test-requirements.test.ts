@@ -14,9 +14,12 @@ import { closedPort, startIndex } from './helpers/index-server.js';
 import { makeRepo, tempDir } from './helpers/repo.js';
 import { buildSdkWheels, buildWheel, offlinePipEnv } from './helpers/wheels.js';
 import { RUNTIME_SDK } from '../lib/runtime-sdk.js';
+import { RUNTIMES } from '../lib/runtimes.js';
 
 let wheelhouse: string;
 let pipEnv: Record<string, string | undefined>;
+/** This machine's python3: its minor version, full version and glibc minor. */
+let host: { minor: string; version: string; glibc: number };
 /** The machine's CPU as wheel tags name it. */
 const MACHINE = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
 
@@ -36,6 +39,11 @@ beforeAll(async () => {
     // moto as 2018 tests list it, unpinned: its dependencies want newer versions than an old pin.
     buildWheel(wheelhouse, { name: 'moto', version: '5.0.0', files: { 'moto/__init__.py': 'import requests, boto3\n__version__ = "5.0.0"\n' }, requires: ['requests>=2.30', 'boto3>=1.9.201'] }),
   ]);
+  host = JSON.parse((await execa('python3', ['-c', 'import json, os, platform, sys; print(json.dumps({"minor": "%d.%d" % sys.version_info[:2], "version": platform.python_version(), "glibc": int(os.confstr("CS_GNU_LIBC_VERSION").split(".")[1])}))'])).stdout);
+  // One release built twice: for Lambda's old glibc (2.17) and for this machine's newer one.
+  const abi = `cp${host.minor.replace('.', '')}`;
+  await buildWheel(wheelhouse, { name: 'fastlib', version: '1.0', tag: `${abi}-${abi}-manylinux_2_17_${MACHINE}`, files: valueModule('fastlib', 'manylinux_2_17') });
+  await buildWheel(wheelhouse, { name: 'fastlib', version: '1.0', tag: `${abi}-${abi}-manylinux_2_${host.glibc}_${MACHINE}`, files: valueModule('fastlib', 'for this machine') });
   pipEnv = { ...offlinePipEnv(wheelhouse), LAMBDA_CD_CACHE_DIR: await tempDir('lambda-cd-cache-') };
 });
 
@@ -111,32 +119,24 @@ describe("unit-test: Lambda's SDK in the tests", () => {
 });
 
 describe("unit-test: tests on the Runtime's Python", () => {
-  const fastlib = async (house: string) => {
-    // The same release built twice: for Lambda's glibc (2.17) and for a newer one (2.35) that this machine also loads.
-    await buildWheel(house, { name: 'fastlib', version: '1.0', tag: `cp311-cp311-manylinux_2_17_${MACHINE}`, files: valueModule('fastlib', 'manylinux_2_17') });
-    await buildWheel(house, { name: 'fastlib', version: '1.0', tag: `cp311-cp311-manylinux_2_35_${MACHINE}`, files: valueModule('fastlib', 'manylinux_2_35') });
-  };
-
-  it('on the same CPython minor and glibc, the function\'s requirements are the wheels that ship (Lambda\'s glibc), no version warning', async () => {
-    const python = (await execa('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'])).stdout;
-    if (python !== '3.11') return; // the wheels above are built for CPython 3.11, this machine's python3
-    const house = await tempDir('lambda-cd-wheels-');
-    await cp(wheelhouse, house, { recursive: true });
-    await fastlib(house);
-    const test = 'import fastlib\nprint("fastlib", fastlib.VALUE)\n';
-    const root = await makeRepo({ 'config/config.yaml': 'Name: Demo\nHandler: app.handler\nRuntime: python3.11\n', 'requirements.txt': 'fastlib==1.0\n', 'tests/unittests/test_fast.py': test });
-    const result = await unitTest(root, offlinePipEnv(house));
+  it("on the same CPython minor and glibc, the function's requirements are the wheels that ship (for Lambda's glibc); another Python warns", async () => {
+    const runtime = `python${host.minor}`;
+    const lambdaGlibc = RUNTIMES[runtime]?.glibcMinor;
+    if (lambdaGlibc === undefined || host.glibc <= lambdaGlibc) return; // nothing tells the two builds apart here
+    const root = await makeRepo({ 'config/config.yaml': `Name: Demo\nHandler: app.handler\nRuntime: ${runtime}\n`, 'requirements.txt': 'fastlib==1.0\n', 'tests/unittests/test_fast.py': 'import fastlib\nprint("fastlib", fastlib.VALUE)\n' });
+    const result = await unitTest(root);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain('fastlib manylinux_2_17');
-    expect(result.stderr).toContain(`requirements.txt: wheels for Lambda's platform (manylinux up to glibc 2.26, ${MACHINE}), as package installs them`);
+    expect(result.stderr).toContain(`requirements.txt: wheels for Lambda's platform (manylinux up to glibc 2.${lambdaGlibc}, ${MACHINE}), as package installs them`);
     expect(result.stderr).not.toContain('the tests run on Python');
 
-    // Runtime python3.12 on this 3.11: a warning, and this machine's wheels (the newest glibc it loads).
-    await writeFile(path.join(root, 'config/config.yaml'), 'Name: Demo\nHandler: app.handler\nRuntime: python3.12\n');
-    const other = await unitTest(root, offlinePipEnv(house));
-    expect(other.exitCode, other.stderr).toBe(0);
-    expect(other.stdout).toContain('fastlib manylinux_2_35');
-    expect(other.stderr).toMatch(/warning: the tests run on Python 3\.11\.\d+ \(python3\), but Runtime python3\.12 is Python 3\.12: results may differ on Lambda; run them with --python python3\.12/);
+    // Another Runtime than this Python: a warning, and this machine's wheels.
+    const other = host.minor === '3.11' ? 'python3.12' : 'python3.11';
+    await writeFile(path.join(root, 'config/config.yaml'), `Name: Demo\nHandler: app.handler\nRuntime: ${other}\n`);
+    const mismatch = await unitTest(root);
+    expect(mismatch.exitCode, mismatch.stderr).toBe(0);
+    expect(mismatch.stdout).toContain('fastlib for this machine');
+    expect(warnings(mismatch.stderr)).toContain(`the tests run on Python ${host.version} (python3), but Runtime ${other} is Python ${other.slice(6)}: results may differ on Lambda; run them with --python ${other} (or in lambda-cd's image for ${other})`);
   });
 
   it('on musl (Alpine) it says once that Lambda\'s wheels cannot load there, and installs for the machine', async () => {
@@ -153,9 +153,8 @@ describe("unit-test: tests on the Runtime's Python", () => {
       'platform.libc_ver = lambda *args, **kwargs: ("musl", "1.2.4")',
       '',
     ].join('\n'));
-    const python = (await execa('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'])).stdout;
     const root = await makeRepo({
-      'config/config.yaml': `Name: Demo\nHandler: app.handler\nRuntime: python${python}\n`,
+      'config/config.yaml': `Name: Demo\nHandler: app.handler\nRuntime: python${host.minor}\n`,
       'requirements.txt': 'greetlib==1.0\n',
       'tests/unittests/test_greet.py': 'import greetlib\nprint(greetlib.VALUE)\n',
     });
@@ -208,42 +207,40 @@ describe('unit-test: the cache of test requirements', () => {
     expect((await unitTest(root, { ...env, PIP_PRE: '1' })).stderr).toContain('installing test requirements (tests/unittests/requirements.txt)');
   });
 
-  it('a cache entry that was changed, added to or left without its record is discarded with one line and reinstalled', async () => {
+  it('a cache entry that was changed, added to, truncated or left without its record is discarded with one line and reinstalled', async () => {
     const cache = await tempDir('lambda-cd-cache-');
-    const root = await makeRepo({ 'tests/unittests/requirements.txt': 'greetlib==1.0\n', 'tests/unittests/test_greet.py': 'import greetlib\nprint(greetlib.VALUE)\n' });
+    const root = await makeRepo({ 'tests/unittests/requirements.txt': 'greetlib==1.0\n', 'tests/unittests/test_greet.py': 'import greetlib, boto3\nprint(greetlib.VALUE, "boto3", boto3.__version__)\n' });
     const run = () => unitTest(root, { LAMBDA_CD_CACHE_DIR: cache });
+    const cached = (stderr: string) => warnings(stderr).filter((line) => line.includes('cached packages not used')).sort();
     expect((await run()).exitCode).toBe(0);
     const entries = await readdir(path.join(cache, 'pip-test'));
     const entry = path.join(cache, 'pip-test', entries.find((name) => !name.startsWith('.') && !name.startsWith('sdk-'))!);
+    const sdk = path.join(cache, 'pip-test', entries.find((name) => name.startsWith('sdk-'))!);
     const module = path.join(entry, '0/greetlib/__init__.py');
 
-    // Same size, other bytes: only the hash tells.
-    const cached = (stderr: string) => warnings(stderr).filter((line) => line.includes('cached packages not used'));
+    // Same size, other bytes (only the hash tells); and an extra module, which on PYTHONPATH would shadow the standard library's.
     await writeFile(module, (await readFile(module, 'utf8')).replace('greetlib 1.0', 'TAMPERED 1.0'));
+    await writeFile(path.join(sdk, 'site/json.py'), 'raise SystemExit("shadowed")\n');
     const changed = await run();
     expect(changed.exitCode, changed.stdout).toBe(0);
-    expect(changed.stdout).toContain('greetlib 1.0');
-    expect(cached(changed.stderr)).toEqual([expect.stringMatching(/^\S+pip-test\/[0-9a-f]{32}: cached packages not used: 0\/greetlib\/__init__\.py was changed; reinstalling$/)]);
-    // Truncated.
-    await writeFile(module, '');
-    expect(cached((await run()).stderr)).toEqual([expect.stringMatching(/0\/greetlib\/__init__\.py has 0 bytes instead of \d+; reinstalling$/)]);
+    expect(changed.stdout).toContain('greetlib 1.0 boto3 1.28.72');
+    expect(cached(changed.stderr)).toEqual([
+      expect.stringMatching(/^\S+pip-test\/[0-9a-f]{32}: cached packages not used: 0\/greetlib\/__init__\.py was changed; reinstalling$/),
+      expect.stringMatching(/^\S+pip-test\/sdk-[0-9a-f]{32}: cached packages not used: site\/json\.py was added; reinstalling$/),
+    ]);
 
-    // An extra module on PYTHONPATH would shadow the standard library's.
-    await writeFile(path.join(entry, '0/json.py'), 'raise SystemExit("shadowed")\n');
-    expect(warnings((await run()).stderr).join('\n')).toContain('cached packages not used: 0/json.py was added; reinstalling');
-
-    // What a killed run, an older lambda-cd or a truncated restore leaves: files without the record.
+    // What a killed run, an older lambda-cd or a truncated restore leaves: files without the record, a file cut short.
     await rm(path.join(entry, '.lambda-cd-install.json'));
-    const unrecorded = await run();
-    expect(unrecorded.exitCode).toBe(0);
-    expect(warnings(unrecorded.stderr).join('\n')).toContain('cached packages not used: it has no install record (an interrupted install, or an older lambda-cd); reinstalling');
-
-    // The SDK's own entry is checked the same way.
-    const sdk = path.join(cache, 'pip-test', (await readdir(path.join(cache, 'pip-test'))).find((name) => name.startsWith('sdk-'))!);
-    await writeFile(path.join(sdk, 'site/boto3/__init__.py'), '__version__ = "9.9.9"\n');
-    const sdkRun = await run();
-    expect(warnings(sdkRun.stderr).join('\n')).toMatch(/sdk-[0-9a-f]{32}: cached packages not used: site\/boto3\/__init__\.py (was changed|has \d+ bytes instead of \d+); reinstalling/);
-    expect(existsSync(path.join(sdk, '.lambda-cd-install.json'))).toBe(true);
+    await writeFile(path.join(sdk, 'site/boto3/__init__.py'), '');
+    const damaged = await run();
+    expect(damaged.exitCode, damaged.stdout).toBe(0);
+    expect(damaged.stdout).toContain('greetlib 1.0 boto3 1.28.72');
+    expect(cached(damaged.stderr)).toEqual([
+      expect.stringMatching(/[0-9a-f]{32}: cached packages not used: it has no install record \(an interrupted install, or an older lambda-cd\); reinstalling$/),
+      expect.stringMatching(/sdk-[0-9a-f]{32}: cached packages not used: site\/boto3\/__init__\.py has 0 bytes instead of \d+; reinstalling$/),
+    ]);
+    expect(existsSync(path.join(entry, '.lambda-cd-install.json'))).toBe(true);
+    expect(cached((await run()).stderr)).toEqual([]);
   });
 });
 

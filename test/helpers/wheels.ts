@@ -72,9 +72,11 @@ export function offlinePipEnv(wheelhouse: string): Record<string, string> {
 }
 
 /**
- * Stand-ins for the AWS SDK a Lambda runtime carries (boto3, botocore and their dependencies),
- * at `versions` (default: what lib/runtime-sdk.ts records for python3.12), so the test runners
- * install it offline. Each module knows its version and imports what the real one imports.
+ * Stand-ins for the AWS SDK a Lambda runtime carries, at `versions` (default: what
+ * lib/runtime-sdk.ts records for python3.12), so the test runners install it offline: boto3,
+ * botocore and urllib3 (the dependency whose pins clash with old function pins), each knowing
+ * its version and importing what it depends on. The real SDK's other dependencies are left out
+ * to keep every pip run short.
  */
 export async function buildSdkWheels(wheelhouse: string, versions: RuntimeSdk = RUNTIME_SDK['python3.12']!): Promise<void> {
   const [major, minor] = versions.botocore.split('.').map(Number) as [number, number];
@@ -82,13 +84,9 @@ export async function buildSdkWheels(wheelhouse: string, versions: RuntimeSdk = 
     [`${name}/__init__.py`]: `${imports.map((other) => `import ${other}\n`).join('')}__version__ = "${version}"\n`,
   });
   await Promise.all([
-    buildWheel(wheelhouse, { name: 'boto3', version: versions.boto3, files: module('boto3', versions.boto3, ['botocore', 's3transfer']), requires: [`botocore>=${versions.botocore},<${major}.${minor + 1}.0`, 's3transfer>=0.6.0,<1.0', 'jmespath>=0.7.1,<2.0.0'] }),
-    buildWheel(wheelhouse, { name: 'botocore', version: versions.botocore, files: module('botocore', versions.botocore, ['jmespath', 'dateutil', 'urllib3']), requires: ['jmespath>=0.7.1,<2.0.0', 'python-dateutil>=2.1,<3.0.0', 'urllib3>=1.25.4,<3'] }),
-    buildWheel(wheelhouse, { name: 's3transfer', version: '0.7.0', files: module('s3transfer', '0.7.0'), requires: [`botocore>=1.12.36,<2.0a.0`] }),
-    buildWheel(wheelhouse, { name: 'jmespath', version: '1.0.1', files: module('jmespath', '1.0.1') }),
+    buildWheel(wheelhouse, { name: 'boto3', version: versions.boto3, files: module('boto3', versions.boto3, ['botocore']), requires: [`botocore>=${versions.botocore},<${major}.${minor + 1}.0`] }),
+    buildWheel(wheelhouse, { name: 'botocore', version: versions.botocore, files: module('botocore', versions.botocore, ['urllib3']), requires: ['urllib3>=1.25.4,<3'] }),
     buildWheel(wheelhouse, { name: 'urllib3', version: '1.26.18', files: module('urllib3', '1.26.18') }),
-    buildWheel(wheelhouse, { name: 'six', version: '1.16.0', files: { 'six.py': '__version__ = "1.16.0"\n' } }),
-    buildDateutil(wheelhouse),
   ]);
 }
 
@@ -106,5 +104,5 @@ function buildDateutil(wheelhouse: string): Promise<string> {
 
 /** The example's requirement (python-dateutil) and the SDK its Runtime carries, for offline runs of the example. */
 export async function buildExampleWheels(wheelhouse: string): Promise<void> {
-  await buildSdkWheels(wheelhouse);
+  await Promise.all([buildDateutil(wheelhouse), buildSdkWheels(wheelhouse)]);
 }
