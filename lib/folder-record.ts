@@ -6,7 +6,7 @@
  * added to (an extra `json.py` on PYTHONPATH shadows the standard library) is not used.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { toPosix } from './paths.js';
 import { safeName } from './redact.js';
@@ -14,39 +14,44 @@ import { safeName } from './redact.js';
 /** Relative POSIX name -> [size, sha256 hex]. */
 export type FolderRecord = Record<string, [number, string]>;
 
-function hashFile(file: string): string {
-  const hash = createHash('sha256');
+/** One read buffer for large files; small ones (most installed files) are read whole. */
+const chunk = Buffer.allocUnsafe(1 << 20);
+
+/** [size, sha256 hex] of a file. */
+function digestFile(file: string): [number, string] {
   const fd = openSync(file, 'r');
   try {
-    const chunk = Buffer.allocUnsafe(1 << 20);
-    for (let read = readSync(fd, chunk); read > 0; read = readSync(fd, chunk)) hash.update(chunk.subarray(0, read));
+    const hash = createHash('sha256');
+    let size = 0;
+    for (let read = readSync(fd, chunk, 0, chunk.length, null); read > 0; read = readSync(fd, chunk, 0, chunk.length, null)) {
+      hash.update(chunk.subarray(0, read));
+      size += read;
+    }
+    return [size, hash.digest('hex')];
   } finally {
     closeSync(fd);
   }
-  return hash.digest('hex');
 }
 
-/** Every entry below `root` except `skip` (the record's own file), or the first thing that is not a plain file or folder. */
-function walk(root: string, skip: string, visit: (relative: string, size: number, absolute: string) => string | undefined): string | undefined {
+/** Every plain file below `root` except `skip` (the record's own file), or the first entry that is not a plain file or folder. */
+function walk(root: string, skip: string, visit: (relative: string, absolute: string) => string | undefined): string | undefined {
   const pending = [''];
   while (pending.length > 0) {
     const relative = pending.pop()!;
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(path.join(root, relative));
+      entries = readdirSync(path.join(root, relative), { withFileTypes: true });
     } catch (error) {
       return `${safeName(relative || '.')} cannot be read (${(error as NodeJS.ErrnoException).code})`;
     }
-    for (const name of names.sort()) {
-      const child = relative ? `${relative}/${name}` : name;
+    for (const entry of entries) {
+      const child = relative ? `${relative}/${entry.name}` : entry.name;
       if (child === skip) continue;
-      const absolute = path.join(root, child);
-      const info = lstatSync(absolute);
-      if (info.isDirectory()) pending.push(child);
-      else if (info.isFile()) {
-        const problem = visit(toPosix(child), info.size, absolute);
+      if (entry.isDirectory()) pending.push(child);
+      else if (entry.isFile()) {
+        const problem = visit(toPosix(child), path.join(root, child));
         if (problem) return problem;
-      } else return `${safeName(toPosix(child))} is ${info.isSymbolicLink() ? 'a symlink' : 'a special file'}, which lambda-cd never writes there`;
+      } else return `${safeName(toPosix(child))} is ${entry.isSymbolicLink() ? 'a symlink' : 'a special file'}, which lambda-cd never writes there`;
     }
   }
   return undefined;
@@ -55,8 +60,8 @@ function walk(root: string, skip: string, visit: (relative: string, size: number
 /** The record of everything below `root` (but `skip`). */
 export function recordFolder(root: string, skip: string): FolderRecord {
   const record: FolderRecord = {};
-  const problem = walk(root, skip, (relative, size, absolute) => {
-    record[relative] = [size, hashFile(absolute)];
+  const problem = walk(root, skip, (relative, absolute) => {
+    record[relative] = digestFile(absolute);
     return undefined;
   });
   if (problem) throw new Error(`${root}: ${problem}`);
@@ -66,12 +71,13 @@ export function recordFolder(root: string, skip: string): FolderRecord {
 /** Why `root` no longer matches `record` (the first difference found), or undefined when it does. */
 export function verifyFolder(root: string, skip: string, record: FolderRecord): string | undefined {
   const seen = new Set<string>();
-  const problem = walk(root, skip, (relative, size, absolute) => {
+  const problem = walk(root, skip, (relative, absolute) => {
     const expected = record[relative];
     if (!expected) return `${safeName(relative)} was added`;
     seen.add(relative);
+    const [size, digest] = digestFile(absolute);
     if (expected[0] !== size) return `${safeName(relative)} has ${size} bytes instead of ${expected[0]}`;
-    if (hashFile(absolute) !== expected[1]) return `${safeName(relative)} was changed`;
+    if (digest !== expected[1]) return `${safeName(relative)} was changed`;
     return undefined;
   });
   if (problem) return problem;

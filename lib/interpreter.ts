@@ -3,7 +3,7 @@
  * C library and pip. Whether it can load the wheels that ship to Lambda follows from that.
  */
 import { EnvironmentError } from './errors.js';
-import { run } from './exec.js';
+import { runQuick } from './exec.js';
 import { excerpt } from './redact.js';
 import { RUNTIMES } from './runtimes.js';
 
@@ -31,28 +31,29 @@ export interface Interpreter {
 const PROBE = `
 import sys
 if sys.path and sys.path[0] == "":
-    sys.path.pop(0)  # a json.py or platform.py where lambda-cd was started must not answer for the standard library
-import json, os, platform
+    sys.path.pop(0)  # a json.py where lambda-cd was started must not answer for the standard library
+import json, os
 libc, glibc = "", None
 try:
-    name, version = os.confstr("CS_GNU_LIBC_VERSION").split()
-    libc, glibc = "glibc", version
+    name, glibc = os.confstr("CS_GNU_LIBC_VERSION").split()
+    libc = "glibc"
 except (AttributeError, ValueError, OSError):
     if sys.platform.startswith("linux"):
-        import glob
+        import glob, platform
         libc = "musl" if glob.glob("/lib/ld-musl-*") or "musl" in platform.libc_ver()[0] else ""
 try:
-    from importlib.metadata import version as dist_version
-    pip = dist_version("pip")
+    import pip
+    pip = pip.__version__
 except Exception:
     pip = None
-print(json.dumps({"version": platform.python_version(), "implementation": sys.implementation.name,
-  "cacheTag": sys.implementation.cache_tag, "machine": platform.machine(), "platform": sys.platform,
+print(json.dumps({"version": "%d.%d.%d" % sys.version_info[:3], "implementation": sys.implementation.name,
+  "cacheTag": sys.implementation.cache_tag, "machine": os.uname().machine if hasattr(os, "uname") else "", "platform": sys.platform,
   "libc": libc, "glibc": glibc, "pip": pip}))
 `;
 
 export async function describeInterpreter(python: string): Promise<Interpreter> {
-  const result = await run(python, ['-c', PROBE]);
+  // Without execa (its start-up costs more than this probe): a cached rebuild may start no other process before the tests.
+  const result = await runQuick(python, ['-c', PROBE]);
   if (result.exitCode !== 0) {
     throw new EnvironmentError(`${python}: cannot run the Python interpreter (exit ${result.exitCode}): ${excerpt(result.stderr, { maxLines: 1, fromEnd: true })}`);
   }

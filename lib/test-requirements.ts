@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { removeAbandonedTemporaries } from './atomic.js';
@@ -88,47 +88,66 @@ interface Layer {
 
 interface InstallRecord {
   format: string;
+  /** The interpreter (and for the repository's entry, the installs planned for it) the entry was made for. */
+  context: string;
   dirs: string[];
   files: FolderRecord;
   /** Said when the entry was made; said again on every reuse. */
   warnings: string[];
+  /** An entry that records a failure (the SDK could not be installed) is tried again after this time (ISO 8601). */
+  retryAfter?: string;
 }
+
+/** How long a failure to get the SDK is remembered: an index that is down is not asked again on every run. */
+const SDK_RETRY_MS = 24 * 60 * 60 * 1000;
 
 type Say = (message: string) => void;
 
 export async function installTestRequirements(options: TestRequirementsOptions): Promise<TestRequirements> {
   const label = options.label ?? 'test requirements';
   const parent = path.join(options.cacheDir, 'pip-test');
+  // The interpreter starts while the requirement files are read and the cache is checked.
+  const probe = options.lambda ? describeInterpreter(options.python) : undefined;
+  probe?.catch(() => undefined); // awaited below; a bad requirements file may throw first
   // A test folder that is the repository root would name requirements.txt twice: install it once.
   const files = [...new Set(options.requirementFiles.map((file) => path.resolve(file)))].filter((file) => existsSync(file));
   const inputs = new Map<string, RequirementInputs>();
   for (const file of files) inputs.set(file, readRequirementInputs(file, { cwd: options.cwd }));
   const wanted = files.filter((file) => hasRequirements(readFileSync(file, 'utf8')));
-
-  const interpreter = options.lambda || wanted.length > 0 ? await describeInterpreter(options.python) : undefined;
-  const fit = options.lambda && interpreter ? runtimeFit(interpreter, options.lambda.runtime, options.python) : undefined;
-  if (fit && fit.kind !== 'lambda-platform') warn(fit.message);
-  const layers = planLayers(options, wanted, fit);
   const sdk = sdkPlan(options, inputs);
-  if (layers.length === 0 && sdk === undefined) return { dirs: [], reused: false, interpreter };
+  if (wanted.length === 0 && sdk === undefined) return { dirs: [], reused: false, interpreter: probe ? await probe : undefined };
+  const asked = probe ?? describeInterpreter(options.python);
+  asked.catch(() => undefined);
 
   await mkdir(parent, { recursive: true }).catch((error: NodeJS.ErrnoException) => Promise.reject(cacheUnwritable(parent, error)));
   await removeAbandonedTemporaries(parent);
   const linksDigest = await findLinksDigest(parent, options);
+  // Keys from what is known before the interpreter answers (which executable it is); what it says
+  // about itself is compared with each entry's record below. Checking an entry reads and hashes
+  // every file in it: that happens while the interpreter starts.
+  const fingerprint = await interpreterFingerprint(options.python);
+  const repoTarget = wanted.length > 0 ? path.join(parent, cacheKey(options, fingerprint, linksDigest, wanted.map((file) => inputs.get(file)!.digest))) : undefined;
+  const sdkTarget = sdk ? path.join(parent, `sdk-${sdkKey(options, fingerprint, sdk, linksDigest)}`) : undefined;
+  const repoChecked = repoTarget ? await checkEntry(repoTarget) : undefined;
+  const sdkChecked = sdkTarget ? await checkEntry(sdkTarget) : undefined;
+
+  const interpreter = await asked;
+  const fit = options.lambda ? runtimeFit(interpreter, options.lambda.runtime, options.python) : undefined;
+  if (fit && fit.kind !== 'lambda-platform') warn(fit.message);
+  const layers = planLayers(options, wanted, fit);
+  const context = JSON.stringify({ interpreter, fit: fit?.kind ?? null, layers: layers.map((layer) => [layer.label, layer.isFunction, layer.targetArgs]) });
   const shown = layers.map((layer) => layer.label).join(', ');
 
   // The repository's own requirements: one cache entry for all its files.
   let entry: { target: string; record?: InstallRecord; temporary?: string } | undefined;
-  if (layers.length > 0) {
-    const key = cacheKey(options, interpreter!, fit, linksDigest, layers.map((layer) => ({ layer, digest: inputs.get(layer.file)!.digest })));
-    const target = path.join(parent, key);
-    const record = await checkEntry(target);
+  if (repoTarget) {
+    const record = await sameContext(repoTarget, repoChecked, context);
     if (record) {
-      progress(options.step, `${label} unchanged (${shown}): reusing ${displayPath(target)}`);
+      progress(options.step, `${label} unchanged (${shown}): reusing ${displayPath(repoTarget)}`);
       for (const message of record.warnings) warn(message);
-      entry = { target, record };
+      entry = { target: repoTarget, record };
     } else {
-      entry = { target, temporary: await mkdtemp(path.join(parent, `.${key}.tmp-`)) };
+      entry = { target: repoTarget, temporary: await mkdtemp(path.join(parent, `.${path.basename(repoTarget)}.tmp-`)) };
     }
   }
   try {
@@ -139,7 +158,7 @@ export async function installTestRequirements(options: TestRequirementsOptions):
     };
     let installed: Layer[] = entry?.record ? layers.filter((layer) => entry!.record!.dirs.includes(layer.dir)) : [];
     if (entry?.temporary) {
-      progress(options.step, `installing ${label} (${shown}) for Python ${interpreter!.version} into ${displayPath(entry.target)}, one pip run each`);
+      progress(options.step, `installing ${label} (${shown}) for Python ${interpreter.version} into ${displayPath(entry.target)}, one pip run each`);
       for (const layer of layers) {
         await installLayer(options, layer, entry.temporary, inputs.get(layer.file)!, say);
         installed.push(layer);
@@ -149,7 +168,8 @@ export async function installTestRequirements(options: TestRequirementsOptions):
     const functionLayer = installed.find((layer) => layer.isFunction);
     // The function's own requirements brought boto3 or botocore: that is what ships in the zip.
     const ownSdk = functionLayer !== undefined && (await hasSdk(path.join(base, functionLayer.dir)));
-    const sdkDir = sdk !== undefined && !ownSdk ? await ensureSdk(options, interpreter!, sdk, parent, linksDigest) : undefined;
+    const sdkRecord = sdkTarget ? await sameContext(sdkTarget, sdkChecked, JSON.stringify({ interpreter })) : undefined;
+    const sdkDir = sdk !== undefined && !ownSdk ? await ensureSdk(options, interpreter, sdk, parent, sdkTarget!, sdkRecord) : undefined;
     const ordered = (root: string): [string, string][] => [
       ...(functionLayer ? [[functionLayer.label, path.join(root, functionLayer.dir)] as [string, string]] : []),
       ...(sdkDir ? [[sdkLabel(options.lambda!.runtime), sdkDir] as [string, string]] : []),
@@ -157,7 +177,7 @@ export async function installTestRequirements(options: TestRequirementsOptions):
     ];
     if (entry?.temporary) {
       for (const message of await shadowingConflicts(options.python, ordered(entry.temporary))) say(message);
-      const record: InstallRecord = { format: FORMAT, dirs: installed.map((layer) => layer.dir), files: recordFolder(entry.temporary, RECORD_FILE), warnings };
+      const record: InstallRecord = { format: FORMAT, context, dirs: installed.map((layer) => layer.dir), files: recordFolder(entry.temporary, RECORD_FILE), warnings };
       await writeFile(path.join(entry.temporary, RECORD_FILE), `${JSON.stringify(record)}\n`);
       await moveIntoPlace(entry.temporary, entry.target);
       entry.temporary = undefined;
@@ -237,18 +257,17 @@ async function installLayer(options: TestRequirementsOptions, layer: Layer, temp
  * run: without the recorded version the tests get the newest the index has, without any the
  * interpreter's own (or none), each time with a warning that says which.
  */
-async function ensureSdk(options: TestRequirementsOptions, interpreter: Interpreter, sdk: string[], parent: string, linksDigest: string): Promise<string | undefined> {
+async function ensureSdk(options: TestRequirementsOptions, interpreter: Interpreter, sdk: string[], parent: string, target: string, record: InstallRecord | undefined): Promise<string | undefined> {
   const runtime = options.lambda!.runtime;
-  const hash = createHash('sha256');
-  for (const part of [FORMAT, 'sdk', JSON.stringify(interpreter), runtime, JSON.stringify(sdk), ...sourceKey(options), linksDigest]) hash.update(`${part.length}\0`).update(part);
-  for (const [label, value] of pipSettingsForKey({ root: options.cwd })) hash.update(`${label}\0${value.length}\0`).update(value);
-  const target = path.join(parent, `sdk-${hash.digest('hex').slice(0, 32)}`);
-  const record = await checkEntry(target);
   if (record) {
-    progress(options.step, `${sdkVersions(runtime)} for the tests, as ${runtime} carries them: reusing ${displayPath(target)}`);
+    if (record.dirs.length > 0) {
+      const got = await sdkInstalled(path.join(target, 'site'));
+      const as = got === undefined || got === sdkVersions(runtime) ? `${sdkVersions(runtime)} for the tests, as ${runtime} carries them` : `${got} for the tests (${runtime} carries ${sdkVersions(runtime)})`;
+      progress(options.step, `${as}: reusing ${displayPath(target)}`);
+    }
     for (const message of record.warnings) warn(message);
     await touch(target);
-    return path.join(target, 'site');
+    return record.dirs.length > 0 ? path.join(target, 'site') : undefined;
   }
   const temporary = await mkdtemp(path.join(parent, `.sdk.tmp-`));
   try {
@@ -264,29 +283,33 @@ async function ensureSdk(options: TestRequirementsOptions, interpreter: Interpre
     };
     progress(options.step, `installing ${sdkVersions(runtime)} for the tests, as ${runtime} carries them, into ${displayPath(target)}`);
     let result = await attempt(sdk);
-    if (!result.ok && RUNTIME_SDK[runtime] && !result.unreachable && !result.noVersions) {
+    // Another version may be offered (by a reachable index, if one is not): the newest then.
+    if (!result.ok && RUNTIME_SDK[runtime] && !result.noVersions) {
       const why = sdkFailure(result);
       result = await attempt(sdkRequirements(runtime, false));
       if (result.ok) warnings.push(`${runtime} carries ${sdkVersions(runtime)}, but ${why}: the tests get ${(await sdkInstalled(site)) ?? 'the newest boto3 the index offers'} instead (name boto3 in the test requirements to choose)`);
     }
+    let retryAfter: string | undefined;
     if (!result.ok) {
       const own = await interpreterSdk(options.python);
-      warn(`${sdkVersions(runtime)} (as ${runtime} carries them) could not be installed for the tests: ${sdkFailure(result)}; they import ${own ? `${own} from ${options.python}` : 'no boto3 (add it to the test requirements if they use it)'}`);
-      return undefined;
+      retryAfter = new Date(Date.now() + SDK_RETRY_MS).toISOString();
+      warnings.push(`${sdkVersions(runtime)} (as ${runtime} carries them) could not be installed for the tests: ${sdkFailure(result)}; they import ${own ? `${own} from ${options.python}` : 'no boto3 (add it to the test requirements if they use it)'} (lambda-cd tries again after ${retryAfter.slice(0, 16).replace('T', ' ')} UTC, or once ${displayPath(target)} is deleted)`);
     }
     for (const message of warnings) warn(message);
-    const installRecord: InstallRecord = { format: FORMAT, dirs: ['site'], files: recordFolder(temporary, RECORD_FILE), warnings };
+    const installRecord: InstallRecord = { format: FORMAT, context: JSON.stringify({ interpreter }), dirs: result.ok ? ['site'] : [], files: recordFolder(temporary, RECORD_FILE), warnings, ...(retryAfter ? { retryAfter } : {}) };
     await writeFile(path.join(temporary, RECORD_FILE), `${JSON.stringify(installRecord)}\n`);
     await moveIntoPlace(temporary, target);
-    return path.join(target, 'site');
+    return result.ok ? path.join(target, 'site') : undefined;
   } finally {
     await rm(temporary, { recursive: true, force: true });
   }
 }
 
 function sdkFailure(result: Extract<PipInstallResult, { ok: false }>): string {
-  if (result.unreachable) return result.error.message.replace(/^[^:]*: /, '');
-  if (result.missing) return result.noVersions ? 'the package index offers no boto3' : `the package index has no ${safeName(result.missing)}`;
+  const unreachable = result.unreachable ? result.error.message.replace(/^[^:]*: /, '').replace(/; check the URL.*$/, '') : undefined;
+  if (result.missing && !result.noVersions) return `the package index has no ${safeName(result.missing)}${unreachable ? ` (and ${unreachable})` : ''}`;
+  if (unreachable) return unreachable;
+  if (result.missing) return 'the package index offers no boto3';
   return excerpt(result.error.message, { maxLines: 1, maxChars: 240 });
 }
 
@@ -331,31 +354,79 @@ function sourceKey(options: TestRequirementsOptions): string[] {
 }
 
 /**
- * The contents of the local --find-links folders given outside the requirement files
- * (--find-links, PIP_FIND_LINKS), hashed once per run: a wheel rebuilt there under the same
- * name must not be served stale from the cache. An empty anchor file at a fixed place gives
- * readRequirementInputs a file to start from.
+ * The local --find-links folders given outside the requirement files (--find-links,
+ * PIP_FIND_LINKS), once per run: a wheel rebuilt there under the same name must not be served
+ * stale from the cache. Folders inside the repository count by content (a checkout gives every
+ * file a new time, so only the bytes tell what changed; an empty anchor file at a fixed place
+ * gives readRequirementInputs a file to start from). Folders outside it, such as a machine's
+ * wheel mirror of many large files, count by each file's name, size and modification time,
+ * which any rebuild changes, without reading them all on every run.
  */
 async function findLinksDigest(parent: string, options: TestRequirementsOptions): Promise<string> {
-  const extra = [...options.pip.findLinks.filter((link) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(link)), ...pipEnvFindLinks()];
+  const extra = [...options.pip.findLinks.filter((link) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(link)), ...pipEnvFindLinks()]
+    .map((link) => path.resolve(options.cwd, link.replace(/^file:\/\//i, '')));
   if (extra.length === 0) return '';
-  const anchor = path.join(parent, '.find-links-anchor.txt');
-  if (!existsSync(anchor)) await writeFile(anchor, '');
-  return readRequirementInputs(anchor, { cwd: options.cwd, extraFindLinks: extra }).digest;
+  const inside = extra.filter((link) => isInside(options.cwd, link));
+  const hash = createHash('sha256');
+  if (inside.length > 0) {
+    const anchor = path.join(parent, '.find-links-anchor.txt');
+    if (!existsSync(anchor)) await writeFile(anchor, '');
+    hash.update(readRequirementInputs(anchor, { cwd: options.cwd, extraFindLinks: inside }).digest);
+  }
+  for (const folder of extra.filter((link) => !isInside(options.cwd, link))) {
+    hash.update(`folder ${folder}\0`);
+    const names = (await readdir(folder).catch(() => [] as string[])).sort();
+    for (const name of names) {
+      const info = await stat(path.join(folder, name)).catch(() => undefined);
+      if (info?.isFile()) hash.update(`${name}\0${info.size}\0${info.mtimeMs}\0`);
+    }
+  }
+  return hash.digest('hex');
 }
 
-/** sha256 over what decides the repository's install folders; only the hash is shown. */
-function cacheKey(options: TestRequirementsOptions, interpreter: Interpreter, fit: RuntimeFit | undefined, linksDigest: string, layers: { layer: Layer; digest: string }[]): string {
+/**
+ * sha256 over what decides the repository's install folders, but for what the interpreter says
+ * about itself (the record holds that, see sameContext); only the hash is shown.
+ */
+function cacheKey(options: TestRequirementsOptions, fingerprint: string, linksDigest: string, digests: string[]): string {
   const hash = createHash('sha256');
   const add = (label: string, value: string | Buffer) => hash.update(`${label}\0${value.length}\0`).update(value);
   add('format', FORMAT);
-  add('interpreter', JSON.stringify(interpreter));
-  add('runtime', JSON.stringify({ runtime: options.lambda?.runtime ?? null, fit: fit?.kind ?? null }));
-  for (const { layer, digest } of layers) add(`layer ${layer.dir}`, JSON.stringify({ label: layer.label, isFunction: layer.isFunction, targetArgs: layer.targetArgs, digest }));
+  add('interpreter', fingerprint);
+  add('runtime', JSON.stringify({ runtime: options.lambda?.runtime ?? null, functionFirst: options.lambda?.functionFirst ?? null }));
+  for (const digest of digests) add('requirements', digest);
   for (const part of sourceKey(options)) add('source', part);
   add('find-links contents', linksDigest);
   for (const [label, value] of pipSettingsForKey({ root: options.cwd })) add(label, value);
   return hash.digest('hex').slice(0, 32);
+}
+
+/** The key of the SDK's own entry: the interpreter, the runtime's requirements and pip's sources and settings. */
+function sdkKey(options: TestRequirementsOptions, fingerprint: string, sdk: string[], linksDigest: string): string {
+  const hash = createHash('sha256');
+  for (const part of [FORMAT, 'sdk', fingerprint, options.lambda!.runtime, JSON.stringify(sdk), ...sourceKey(options), linksDigest]) hash.update(`${part.length}\0`).update(part);
+  for (const [label, value] of pipSettingsForKey({ root: options.cwd })) hash.update(`${label}\0${value.length}\0`).update(value);
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** Which executable `python` is (PATH lookup, its size and time): known without starting it. */
+async function interpreterFingerprint(python: string): Promise<string> {
+  const candidates = python.includes('/') ? [path.resolve(python)] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, python));
+  for (const candidate of candidates) {
+    const info = await stat(candidate).catch(() => undefined);
+    if (info?.isFile() && (info.mode & 0o111) !== 0) {
+      return JSON.stringify({ python, executable: await realpath(candidate).catch(() => candidate), size: info.size, mtimeMs: info.mtimeMs });
+    }
+  }
+  return JSON.stringify({ python });
+}
+
+/** A verified entry made for another interpreter (same executable, other version or pip) is replaced, silently: nothing is wrong with it. */
+async function sameContext(target: string, record: InstallRecord | undefined, context: string): Promise<InstallRecord | undefined> {
+  if (!record) return undefined;
+  if (record.context === context) return record;
+  await rm(target, { recursive: true, force: true });
+  return undefined;
 }
 
 /** The entry's record when the entry is complete and unchanged; otherwise undefined (and a bad entry is removed, with one line). */
@@ -365,12 +436,16 @@ async function checkEntry(target: string): Promise<InstallRecord | undefined> {
   let record: InstallRecord | undefined;
   try {
     record = JSON.parse(await readFile(path.join(target, RECORD_FILE), 'utf8')) as InstallRecord;
-    const shapeOk = record !== null && typeof record === 'object' && record.format === FORMAT && Array.isArray(record.dirs) && record.dirs.every((dir) => typeof dir === 'string' && /^(\d+|site)$/.test(dir))
+    const shapeOk = record !== null && typeof record === 'object' && record.format === FORMAT && typeof record.context === 'string' && Array.isArray(record.dirs) && record.dirs.every((dir) => typeof dir === 'string' && /^(\d+|site)$/.test(dir))
       && typeof record.files === 'object' && record.files !== null && Array.isArray(record.warnings);
     problem = shapeOk ? verifyFolder(target, RECORD_FILE, record.files) : 'its install record is from another lambda-cd version or damaged';
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     problem = code === 'ENOENT' ? 'it has no install record (an interrupted install, or an older lambda-cd)' : code ? `it cannot be read (${code})` : 'its install record is damaged';
+  }
+  if (problem === undefined && record!.retryAfter !== undefined && !(Date.parse(record!.retryAfter) > Date.now())) {
+    await rm(target, { recursive: true, force: true }); // a remembered failure, now due to be tried again
+    return undefined;
   }
   if (problem === undefined) return { ...record!, warnings: record!.warnings.filter((message) => typeof message === 'string') };
   warn(`${displayPath(target)}: cached packages not used: ${problem}; reinstalling`);

@@ -112,9 +112,16 @@ describe("unit-test: Lambda's SDK in the tests", () => {
     expect(warnings(fallback.stderr)).toContain('python3.12 carries boto3 1.28.72 and botocore 1.31.72, but the package index has no boto3==1.28.72: the tests get boto3 1.40.0 and botocore 1.40.0 instead (name boto3 in the test requirements to choose)');
 
     // No boto3 anywhere: the run still passes, and says what the tests import.
-    const nothing = await unitTest(root, { ...offlinePipEnv(await tempDir()), LAMBDA_CD_CACHE_DIR: await tempDir() });
+    const empty = { ...offlinePipEnv(await tempDir()), LAMBDA_CD_CACHE_DIR: await tempDir() };
+    const nothing = await unitTest(root, empty);
     expect(nothing.exitCode, nothing.stderr).toBe(0);
     expect(warnings(nothing.stderr).join('\n')).toMatch(/boto3 1\.28\.72 and botocore 1\.31\.72 \(as python3\.12 carries them\) could not be installed for the tests: the package index offers no boto3; they import (boto3 \S+ and botocore \S+ from python3|no boto3 \(add it to the test requirements if they use it\))/);
+    // Remembered for a day, then asked again.
+    expect((await unitTest(root, empty)).stderr).not.toContain('installing boto3');
+    const pipTest = path.join(empty.LAMBDA_CD_CACHE_DIR, 'pip-test');
+    const recordFile = path.join(pipTest, (await readdir(pipTest)).find((name) => name.startsWith('sdk-'))!, '.lambda-cd-install.json');
+    await writeFile(recordFile, JSON.stringify({ ...JSON.parse(await readFile(recordFile, 'utf8')), retryAfter: new Date(Date.now() - 1000).toISOString() }));
+    expect((await unitTest(root, empty)).stderr).toContain('installing boto3 1.28.72 and botocore 1.31.72 for the tests');
   });
 });
 
