@@ -191,13 +191,24 @@ describe('unit-test: the cache of test requirements', () => {
     expect(rebuilt.stderr).toContain('installing test requirements (requirements.txt)');
     expect(rebuilt.stdout).toContain('mylib says new code');
 
+    // Variant: a wheel rebuilt under the same name in a --find-links folder outside the repository.
+    const outside = await tempDir('lambda-cd-links-');
+    await buildWheel(outside, { name: 'extlib', version: '1.0', files: valueModule('extlib', 'ext v1') });
+    await writeFile(path.join(root, 'tests/unittests/requirements.txt'), 'extlib==1.0\n');
+    await writeFile(path.join(root, 'tests/unittests/test_ext.py'), 'import extlib\nprint("extlib says", extlib.VALUE)\n');
+    const withLinks = (at: string) => runCli(['unit-test', '--path', at, '--find-links', outside], { env: { ...pipEnv, LAMBDA_CD_CACHE_DIR: undefined } });
+    expect((await withLinks(root)).stdout).toContain('extlib says ext v1');
+    await buildWheel(outside, { name: 'extlib', version: '1.0', files: valueModule('extlib', 'ext v2') });
+    expect((await withLinks(root)).stdout).toContain('extlib says ext v2');
+
     // CodeBuild checks out into a new folder every build and restores the cache into it.
     const moved = path.join(await tempDir(), 'checkout');
     await cp(root, moved, { recursive: true });
-    const again = await inRepository(moved);
+    const again = await withLinks(moved);
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/test requirements unchanged \(requirements\.txt\): reusing \S*checkout\/\.lambda-cd\/cache\/pip-test\//);
+    expect(again.stderr).toMatch(/test requirements unchanged \(requirements\.txt, tests\/unittests\/requirements\.txt\): reusing \S*checkout\/\.lambda-cd\/cache\/pip-test\//);
     expect(again.stdout).toContain('mylib says new code');
+    expect(again.stdout).toContain('extlib says ext v2');
   });
 
   it("pip's configuration is part of the key: a changed pip.conf or PIP_* variable reinstalls", async () => {
