@@ -276,7 +276,7 @@ async function ensureSdk(options: TestRequirementsOptions, interpreter: Interpre
     const attempt = async (requirements: string[]): Promise<PipInstallResult> => {
       const result = await pipInstall({
         python: options.python, args: ['--target', site, ...pipSourceArgs(options.pip), ...requirements], cwd: options.cwd,
-        step: options.step, what: `installing ${requirements.join(' ')}`, label: sdkLabel(runtime), indexSources: indexSources(options.pip, []),
+        step: options.step, what: `installing ${requirements.join(' and ')}`, label: sdkLabel(runtime), indexSources: indexSources(options.pip, []),
       });
       if (!result.ok) await rm(site, { recursive: true, force: true });
       return result;
