@@ -49,10 +49,7 @@ export async function stagePythonTools(options: StagePythonToolsOptions): Promis
   const first = users[0]!.shown;
   progress(options.step, `${first} uses troposphere, which ${options.python} lacks: installing ${TOOLS.join(' and ')} for it (cached)`);
   try {
-    const installed = await installTestRequirements({
-      python: options.python, requirementFiles: [requirements], cacheDir: options.cacheDir, pip: options.pip, cwd: options.config.root, step: options.step,
-      what: `${TOOLS.join(' and ')} for the stage files`,
-    });
+    const installed = await installTestRequirements({ python: options.python, requirementFiles: [requirements], cacheDir: options.cacheDir, pip: options.pip, cwd: options.config.root, step: options.step, label: 'troposphere and awacs for the stage files' });
     return installed.dirs;
   } catch (error) {
     // pip's reason, without the name of our own generated requirements file.

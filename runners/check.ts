@@ -82,7 +82,7 @@ function suite(repository: RepositoryConfig, configured: TestSuite | undefined, 
   if (!configured) return undefined;
   let files: string[];
   try {
-    files = discoverTestFiles(repository.root, configured, key);
+    files = discoverTestFiles(repository.root, configured);
   } catch (error) {
     // A folder without test files runs nothing; a listed file that is missing is the contract's error already.
     if (!(error instanceof ConfigError)) throw error;

@@ -8,7 +8,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { removeAbandonedTemporaries, withAtomicOutput } from '../lib/atomic.js';
 import type { RepositoryConfig } from '../lib/contract.js';
@@ -16,6 +15,7 @@ import { CheckFailedError, ConfigError } from '../lib/errors.js';
 import { checkHandler } from '../lib/handler-check.js';
 import { count, displayPath, formatBytes, formatDuration, progress, warn } from '../lib/output.js';
 import { isInside, toPosix } from '../lib/paths.js';
+import { pipConfigFiles } from '../lib/pip-config.js';
 import { hasRequirements, includedRequirementFiles, installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
 import { RUNTIMES } from '../lib/runtimes.js';
 import type { LambdaTarget } from '../lib/wheel-tags.js';
@@ -334,16 +334,6 @@ async function pruneCache(cacheRoot: string, keep: string): Promise<void> {
   const used = await Promise.all(names.map(async (name) => ({ name, time: (await stat(path.join(cacheRoot, name, 'index.json')).catch(() => undefined))?.mtimeMs ?? 0 })));
   used.sort((a, b) => b.time - a.time);
   await Promise.all(used.slice(CACHE_ENTRIES_KEPT - 1).map(({ name }) => rm(path.join(cacheRoot, name), { recursive: true, force: true })));
-}
-
-/** pip configuration files pip reads (their contents are part of the cache key). */
-function pipConfigFiles(): string[] {
-  const env = process.env;
-  if (env.PIP_CONFIG_FILE) return [env.PIP_CONFIG_FILE];
-  const xdgDirs = (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':');
-  const configHome = env.XDG_CONFIG_HOME ?? path.join(homedir(), '.config');
-  return ['/etc/pip.conf', ...xdgDirs.map((dir) => path.join(dir, 'pip', 'pip.conf')), path.join(configHome, 'pip', 'pip.conf'), path.join(homedir(), '.pip', 'pip.conf'),
-    ...(env.VIRTUAL_ENV ? [path.join(env.VIRTUAL_ENV, 'pip.conf')] : [])];
 }
 
 /**

@@ -34,6 +34,11 @@ export const TIMEOUT_OPTION: OptionSpec = {
   description: 'A test file running longer is stopped with its process tree and counted as failed.',
 };
 
+export const JSON_SUMMARY_OPTION: OptionSpec = {
+  name: 'json', type: 'boolean',
+  description: "Print the result as JSON on stdout (each file's status and duration, and pytest's own cases); test output goes to stderr.",
+};
+
 /** --index-url and --find-links as the runners take them. */
 export function pipOptions(options: ParsedOptions): PipOptions {
   // pip runs in the repository: a folder given relative to where the user stands must stay that folder.
