@@ -5,7 +5,7 @@
 import { PROD_STAGE } from '../lib/contract.js';
 import { getAtt, ref, sub } from './cfn-yaml.js';
 import { CACHE_PREFIX, PUBLISH_PREFIX, type BuildStep } from './constants.js';
-import { allow, arn, bucketArn, bucketObjects, iamArn, role, type Resource, type Statement } from './iam.js';
+import { allow, arn, bucketArn, bucketObjects, deny, iamArn, role, type Resource, type Statement } from './iam.js';
 import { PROJECTS, buildSteps, functionStackName, projectName, type PipelineSpec } from './names.js';
 
 const functionArns = (stages: string[]): Resource[] =>
@@ -98,11 +98,13 @@ function deployStatements(allStages: string[]): Statement[] {
     'PutFunctionConcurrency', 'DeleteFunctionConcurrency', 'GetFunctionConcurrency',
     'GetRuntimeManagementConfig', 'PutRuntimeManagementConfig', 'GetFunctionCodeSigningConfig', 'GetFunctionRecursionConfig',
   ].map((action) => `lambda:${action}`);
-  const iamActions = [
-    'CreateRole', 'DeleteRole', 'GetRole', 'UpdateRole', 'UpdateAssumeRolePolicy', 'TagRole', 'UntagRole',
-    'PutRolePolicy', 'GetRolePolicy', 'DeleteRolePolicy', 'ListRolePolicies', 'AttachRolePolicy', 'DetachRolePolicy', 'ListAttachedRolePolicies',
-    'PutRolePermissionsBoundary', 'DeleteRolePermissionsBoundary', 'ListRoleTags',
-  ].map((action) => `iam:${action}`);
+  // Roles change only under the pipeline's permissions boundary (lib/function-boundary.ts): a push
+  // can shape a function's role, never lift it above the boundary.
+  const iamActions = ['DeleteRole', 'GetRole', 'UpdateRole', 'TagRole', 'UntagRole', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies', 'ListRoleTags']
+    .map((action) => `iam:${action}`);
+  const boundedIamActions = ['CreateRole', 'PutRolePolicy', 'DeleteRolePolicy', 'AttachRolePolicy', 'DetachRolePolicy', 'PutRolePermissionsBoundary', 'UpdateAssumeRolePolicy']
+    .map((action) => `iam:${action}`);
+  const withBoundary = { StringEquals: { 'iam:PermissionsBoundary': ref('FunctionBoundary') } };
   const logActions = [
     'CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy',
     'TagResource', 'UntagResource', 'ListTagsForResource', 'TagLogGroup', 'UntagLogGroup', 'ListTagsLogGroup',
@@ -114,10 +116,15 @@ function deployStatements(allStages: string[]): Statement[] {
     allow(['s3:GetObject', 's3:GetObjectVersion'], [bucketObjects(PUBLISH_PREFIX)]),
     allow(['lambda:GetLayerVersion'], [sub('arn:${AWS::Partition}:lambda:*:*:layer:*:*')]),
     allow(iamActions, functionRoles()),
+    allow(boundedIamActions, functionRoles(), withBoundary),
     allow(['iam:PassRole'], functionRoles(), { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } }),
     allow(logActions, lambdaLogGroups(allStages)),
     allow(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]),
     // A function in a VPC (Vpc in config.yaml): Lambda checks the subnets and groups as the caller.
     allow(['ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs'], ['*']),
+    // Explicit denials hold even if someone attaches a broader policy to this role later.
+    deny(boundedIamActions, ['*'], { StringNotEquals: { 'iam:PermissionsBoundary': ref('FunctionBoundary') } }),
+    deny(['iam:DeleteRolePermissionsBoundary'], ['*']),
+    deny(['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:TagPolicy', 'iam:UntagPolicy'], [ref('FunctionBoundary')]),
   ];
 }

@@ -1,13 +1,15 @@
 /**
  * `lambda-cd create-cf`: one CloudFormation template per stage (stack<Stage>.json), from
  * config/config.yaml and each stage's env and iam files. Every stage is read and built
- * before anything is written, so bad input leaves the previous templates untouched.
+ * before anything is written, and the templates replace the previous ones as one set
+ * (lib/atomic.ts), so bad input or a full disk leaves the previous templates untouched.
  */
 import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { ConfigError, UsageError } from '../lib/errors.js';
-import { writeFileAtomic } from '../lib/atomic.js';
+import { writeFileSetAtomic } from '../lib/atomic.js';
 import { count, progress, warn } from '../lib/output.js';
+import { BOUNDARY_SUFFIX, MAX_BOUNDARY_NAME } from '../lib/function-boundary.js';
 import { readStageEnv } from '../lib/stage-env.js';
 import { readStageIam } from '../lib/stage-iam.js';
 import { stagePythonTools } from '../lib/stage-python-tools.js';
@@ -54,14 +56,12 @@ export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfRes
     return { stage, env, iam, text: serializeTemplate(buildTemplate({ config, stack, stage, variables: env.variables, iam }), format) };
   }));
 
-  const files: string[] = [];
-  for (const { stage, env, iam, text } of rendered) {
-    for (const message of [...env.warnings, ...iam.warnings]) warn(message);
-    const file = path.join(options.outDir, `stack${stage}.${format}`);
-    await writeFileAtomic(file, text);
+  const files = rendered.map(({ stage }) => path.join(options.outDir, `stack${stage}.${format}`));
+  for (const { env, iam } of rendered) for (const message of [...env.warnings, ...iam.warnings]) warn(message);
+  await writeFileSetAtomic(Object.fromEntries(rendered.map(({ text }, index) => [files[index]!, text])));
+  for (const { stage, env, iam } of rendered) {
     const sources = [env.source, iam.source].filter(Boolean).join(', ');
     progress('create-cf', `${stage}: ${count(Object.keys(env.variables).length, 'variable')}${sources ? ` from ${sources}` : ''}`);
-    files.push(file);
   }
   return { files };
 }
@@ -83,6 +83,9 @@ function checkStack(config: RepositoryConfig, stack: string): void {
   const deployed = `${stack}Functions${longestStage}`;
   if (deployed.length > MAX_STACK_NAME) {
     throw new UsageError(`create-cf: --stack is too long: the stage stack ${deployed} would have ${deployed.length} characters, CloudFormation allows ${MAX_STACK_NAME}`);
+  }
+  if (stack.length + BOUNDARY_SUFFIX.length > MAX_BOUNDARY_NAME) {
+    throw new UsageError(`create-cf: --stack is too long: the pipeline's permissions boundary ${stack}${BOUNDARY_SUFFIX} would have ${stack.length + BOUNDARY_SUFFIX.length} characters, IAM allows ${MAX_BOUNDARY_NAME}`);
   }
   for (const stage of config.stages) {
     const alias = templateNames(config.name, stack, stage).aliasName;
