@@ -27,8 +27,17 @@ export async function withAtomicOutput<T>(target: string, produce: (temporaryPat
     return result;
   } catch (error) {
     await rm(temporary, { force: true });
-    throw (error as NodeJS.ErrnoException).path === temporary ? cannotWrite(target, error) : error;
+    throw writingFailed(error, temporary) ? cannotWrite(target, error) : error;
   }
+}
+
+/**
+ * Whether an error of `produce` is the file system refusing the temporary file: errors of open
+ * name the path, errors of write (a full disk, a size limit) name none.
+ */
+function writingFailed(error: unknown, temporary: string): boolean {
+  const { code, path: failedPath } = error as NodeJS.ErrnoException;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && (failedPath === undefined || failedPath === temporary);
 }
 
 /** A file system refusal (read-only, no permission, a folder in the way) as one line naming the output. */
@@ -78,7 +87,7 @@ export async function replaceOutputSet(outputs: SetOutput[]): Promise<void> {
     for (const { target, produce } of outputs) {
       const entry: (typeof staged)[number] = { target, temporary: temporaryPathFor(target), existed: false, placed: false, movedAside: false };
       staged.push(entry);
-      await produce(entry.temporary).catch((error: unknown) => Promise.reject((error as NodeJS.ErrnoException).path === entry.temporary ? cannotWrite(target, error) : error));
+      await produce(entry.temporary).catch((error: unknown) => Promise.reject(writingFailed(error, entry.temporary) ? cannotWrite(target, error) : error));
     }
     for (const entry of staged) {
       const old = await lstat(entry.target).catch(() => undefined);

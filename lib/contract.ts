@@ -107,6 +107,8 @@ const LEGACY_KEYS: Record<string, string> = { Memory: 'MemorySize', TestFolder: 
 const SUITE_KEYS = ['Folder', 'Files', 'Runner'];
 const OVERRIDE_KEYS = ['MemorySize', 'Timeout', 'Description', 'Layers', 'Vpc', 'Tracing', 'ReservedConcurrency', 'LogRetentionInDays', 'Tags'];
 const VPC_KEYS = ['SubnetIds', 'SecurityGroupIds'];
+/** A log holds this many unknown-key warnings at most; the rest are counted in one more line. */
+const MAX_UNKNOWN_WARNINGS = 100;
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 const STAGE_PATTERN = /^[A-Za-z0-9]+$/;
@@ -154,6 +156,8 @@ class ConfigReader {
   private readonly shown: string;
   /** Lines that start a key, by key (see locate()). */
   private keyLines?: Map<string, { line: number; indent: number }[]>;
+  /** Unknown keys beyond MAX_UNKNOWN_WARNINGS are counted, not listed. */
+  private unlistedUnknown = 0;
 
   constructor(private readonly root: string, private readonly file: string) {
     this.shown = displayPath(file);
@@ -187,6 +191,9 @@ class ConfigReader {
       this.fail(['AllowWildcardActions'], `expected true or false, found ${describe(keys.AllowWildcardActions)}`);
     }
 
+    const unittests = this.suite(keys.Unittests, 'Unittests', ['tests/unittests']);
+    const integrationtests = this.suite(keys.Integrationtests, 'Integrationtests', ['tests/integrationtests', 'test']);
+    if (this.unlistedUnknown > 0) this.warnings.push({ message: `${this.shown}: ${this.unlistedUnknown.toLocaleString('en-US')} more unknown keys, not listed` });
     return {
       root: this.root,
       configFile: this.file,
@@ -197,8 +204,8 @@ class ConfigReader {
       architecture,
       settings: settings as StageSettings,
       stageOverrides,
-      unittests: this.suite(keys.Unittests, 'Unittests', ['tests/unittests']),
-      integrationtests: this.suite(keys.Integrationtests, 'Integrationtests', ['tests/integrationtests', 'test']),
+      unittests,
+      integrationtests,
       stages,
       allowWildcardActions: keys.AllowWildcardActions === true,
       warnings: this.warnings,
@@ -235,6 +242,10 @@ class ConfigReader {
   private warnUnknown(mapping: Mapping, known: string[], at: string[]): void {
     for (const key of Object.keys(mapping)) {
       if (known.includes(key) || (at.length === 0 && key in LEGACY_KEYS)) continue;
+      if (this.warnings.length >= MAX_UNKNOWN_WARNINGS) {
+        this.unlistedUnknown++;
+        continue;
+      }
       const hint = didYouMean(key, known);
       this.warn([...at, key], `unknown key${hint || ` (known keys: ${known.join(', ')})`}`);
     }

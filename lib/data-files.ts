@@ -37,7 +37,7 @@ export function readUserFile(file: string, shown: string, expected = 'a readable
     return readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
-    throw new ConfigError(`${shown}: cannot read it: expected ${expected}, found ${REASONS[code] ?? code ?? 'an unreadable file'}`);
+    throw new ConfigError(`${shown}: cannot read it (${REASONS[code] ?? (code || 'unreadable')}); expected ${expected}`);
   }
 }
 

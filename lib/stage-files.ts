@@ -44,11 +44,11 @@ function checkReadable(root: string, file: string, shown: string): void {
   const inside = resolveInside(root, path.relative(root, file));
   if (!inside.ok) throw new ConfigError(`${shown}: expected a file inside the repository, found ${inside.reason}`);
   if (!existsSync(file)) throw new ConfigError(`${shown}: a symlink to nothing; expected the stage's file, or no entry of that name`);
-  if (statSync(file).isDirectory()) throw new ConfigError(`${shown}: cannot read it: expected a file, found a folder`);
+  if (statSync(file).isDirectory()) throw new ConfigError(`${shown}: cannot read it (a folder, not a file); expected the stage's file`);
   try {
     accessSync(file, constants.R_OK);
   } catch {
-    throw new ConfigError(`${shown}: cannot read it: permission denied`);
+    throw new ConfigError(`${shown}: cannot read it (permission denied); expected the stage's file`);
   }
 }
 
