@@ -26,7 +26,7 @@ export async function withAtomicOutput<T>(target: string, produce: (temporaryPat
     await rename(temporary, target).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
     return result;
   } catch (error) {
-    await rm(temporary, { force: true });
+    await rm(temporary, { force: true }).catch(() => undefined);
     throw writingFailed(error, temporary) ? cannotWrite(target, error) : error;
   }
 }
@@ -78,9 +78,9 @@ export async function replaceOutputSet(outputs: SetOutput[]): Promise<void> {
   const undo = async () => {
     for (const entry of [...staged].reverse()) {
       if (entry.backup && (entry.placed || entry.movedAside)) await rename(entry.backup, entry.target).catch(() => undefined);
-      else if (entry.placed && !entry.existed) await rm(entry.target, { force: true });
-      await rm(entry.temporary, { force: true });
-      if (entry.backup) await rm(entry.backup, { force: true });
+      else if (entry.placed && !entry.existed) await rm(entry.target, { force: true }).catch(() => undefined);
+      await rm(entry.temporary, { force: true }).catch(() => undefined);
+      if (entry.backup) await rm(entry.backup, { force: true }).catch(() => undefined);
     }
   };
   try {

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../lib/errors.js';
 import { displayPath, progress } from '../lib/output.js';
-import { safeName } from '../lib/redact.js';
+import { escapeControl } from '../lib/redact.js';
 import { skeletonFiles } from '../generator/skeleton.js';
 import { nameFromFolder, validateName, validateStages } from '../generator/stages.js';
 import { writeAll } from '../generator/write.js';
@@ -47,7 +47,7 @@ function refuseSymlinks(root: string, files: string[]): void {
       const info = lstatSync(entry, { throwIfNoEntry: false });
       if (info === undefined) break;
       if (info.isSymbolicLink()) {
-        throw new UsageError(`init: ${displayPath(entry)} is a symlink (to ${safeName(readlinkSync(entry), 200)}); init writes only inside ${displayPath(root)} and does not follow links: remove it, or init another folder`);
+        throw new UsageError(`init: ${displayPath(entry)} is a symlink (to ${escapeControl(readlinkSync(entry))}); init writes only inside ${displayPath(root)} and does not follow links: remove it, or init another folder`);
       }
     }
   }
