@@ -12,7 +12,7 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { EnvironmentError } from './errors.js';
-import { safeName } from './redact.js';
+import { escapeControl, redactSecrets, safeName } from './redact.js';
 
 // The SDK warns once, on first use, that future versions need a newer Node; that is not the
 // user's concern in a build log. Only that warning is turned off (the SDK's own switch).
@@ -131,7 +131,8 @@ export function explainAwsError(error: unknown, action: string): unknown {
   const name = (error as { name?: string })?.name ?? '';
   const message = (error as Error)?.message ?? String(error);
   const endpoint = (error as { $endpoint?: string })?.$endpoint ?? endpointFor('');
-  const at = endpoint ? ` ${safeName(endpoint)}` : '';
+  // The endpoint is named whatever variable holds it; only credentials in the URL are masked.
+  const at = endpoint ? ` ${escapeControl(redactSecrets(endpoint, {}))}` : '';
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
     return new EnvironmentError(`${action}: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or run where a role is attached`);
   }
