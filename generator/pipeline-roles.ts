@@ -3,9 +3,10 @@
  * groups, stacks and the Name+Stage functions; nothing grants Action "*".
  */
 import { PROD_STAGE } from '../lib/contract.js';
-import { getAtt, ref, sub } from './cfn-yaml.js';
+import { getAtt, ref, sub, type Intrinsic } from './cfn-yaml.js';
 import { CACHE_PREFIX, PUBLISH_PREFIX, type BuildStep } from './constants.js';
-import { allow, arn, bucketArn, bucketObjects, deny, iamArn, role, type Resource, type Statement } from './iam.js';
+import { boundedRoleStatements } from './function-boundary.js';
+import { allow, arn, bucketArn, bucketObjects, iamArn, role, type Resource, type Statement } from './iam.js';
 import { PROJECTS, buildSteps, functionStackName, projectName, type PipelineSpec } from './names.js';
 
 const functionArns = (stages: string[]): Resource[] =>
@@ -30,7 +31,7 @@ export function pipelineRoles(spec: PipelineSpec): Record<string, unknown> {
       // Without ListBucket, S3 answers HeadObject on a missing key with 403 instead of 404.
       allow(['s3:ListBucket'], [bucketArn()]),
     ]),
-    DeployRole: role({ service: 'cloudformation', description: 'CloudFormation: creates only what the per-stage function templates hold', statements: deployStatements(allStages) }),
+    DeployRole: role({ service: 'cloudformation', description: 'CloudFormation: creates only what the per-stage function templates hold', statements: deployStatements(allStages, ref('FunctionBoundary')) }),
   };
   if (spec.stages.length > 0) {
     roles.IntegrationTestsProjectRole = codeBuildRole('integrationtests', [
@@ -90,7 +91,8 @@ function codeBuildRole(step: BuildStep, extra: Statement[]): Record<string, unkn
 }
 
 /** What the per-stage templates hold: a role, the function, its alias and permissions, its log group. */
-function deployStatements(allStages: string[]): Statement[] {
+/** `boundary`: the functions' permissions boundary (its ARN, or a Ref to the policy), the one condition for changing a role. */
+export function deployStatements(allStages: string[], boundary: Intrinsic): Statement[] {
   const lambdaActions = [
     'CreateFunction', 'DeleteFunction', 'GetFunction', 'GetFunctionConfiguration', 'UpdateFunctionCode', 'UpdateFunctionConfiguration',
     'PublishVersion', 'ListVersionsByFunction', 'CreateAlias', 'UpdateAlias', 'DeleteAlias', 'GetAlias',
@@ -98,13 +100,6 @@ function deployStatements(allStages: string[]): Statement[] {
     'PutFunctionConcurrency', 'DeleteFunctionConcurrency', 'GetFunctionConcurrency',
     'GetRuntimeManagementConfig', 'PutRuntimeManagementConfig', 'GetFunctionCodeSigningConfig', 'GetFunctionRecursionConfig',
   ].map((action) => `lambda:${action}`);
-  // Roles change only under the pipeline's permissions boundary (lib/function-boundary.ts): a push
-  // can shape a function's role, never lift it above the boundary.
-  const iamActions = ['DeleteRole', 'GetRole', 'UpdateRole', 'TagRole', 'UntagRole', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies', 'ListRoleTags']
-    .map((action) => `iam:${action}`);
-  const boundedIamActions = ['CreateRole', 'PutRolePolicy', 'DeleteRolePolicy', 'AttachRolePolicy', 'DetachRolePolicy', 'PutRolePermissionsBoundary', 'UpdateAssumeRolePolicy']
-    .map((action) => `iam:${action}`);
-  const withBoundary = { StringEquals: { 'iam:PermissionsBoundary': ref('FunctionBoundary') } };
   const logActions = [
     'CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy',
     'TagResource', 'UntagResource', 'ListTagsForResource', 'TagLogGroup', 'UntagLogGroup', 'ListTagsLogGroup',
@@ -115,16 +110,12 @@ function deployStatements(allStages: string[]): Statement[] {
     // The code: the zip `lambda-cd publish` uploaded (Lambda reads it with the caller's rights).
     allow(['s3:GetObject', 's3:GetObjectVersion'], [bucketObjects(PUBLISH_PREFIX)]),
     allow(['lambda:GetLayerVersion'], [sub('arn:${AWS::Partition}:lambda:*:*:layer:*:*')]),
-    allow(iamActions, functionRoles()),
-    allow(boundedIamActions, functionRoles(), withBoundary),
+    // Roles change only under the permissions boundary: a push can shape a function's role, never lift it above the boundary.
+    ...boundedRoleStatements(functionRoles(), boundary),
     allow(['iam:PassRole'], functionRoles(), { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } }),
     allow(logActions, lambdaLogGroups(allStages)),
     allow(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]),
     // A function in a VPC (Vpc in config.yaml): Lambda checks the subnets and groups as the caller.
     allow(['ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs'], ['*']),
-    // Explicit denials hold even if someone attaches a broader policy to this role later.
-    deny(boundedIamActions, ['*'], { StringNotEquals: { 'iam:PermissionsBoundary': ref('FunctionBoundary') } }),
-    deny(['iam:DeleteRolePermissionsBoundary'], ['*']),
-    deny(['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:TagPolicy', 'iam:UntagPolicy'], [ref('FunctionBoundary')]),
   ];
 }

@@ -9,12 +9,13 @@
  * per-run) artifact. Same code and requirements -> same key -> no function update.
  */
 import { PROD_STAGE } from '../lib/contract.js';
-import { BOUNDARY_PATH, BOUNDARY_SUFFIX, boundaryStatements } from '../lib/function-boundary.js';
+import { boundaryStatements } from '../lib/function-boundary.js';
 import { version } from '../lib/version.js';
 import { dumpYaml, getAtt, ref, sub, yamlComments } from './cfn-yaml.js';
 import {
   BUILD_ARTIFACT, BUILDSPEC_DIR, CACHE_PREFIX, CODE_LOCATION_FILE, ENV, SOURCE_ARTIFACT, STACK_TEMPLATE, buildspecFile, defaultImageUri, type BuildStep,
 } from './constants.js';
+import { boundaryPolicyResource } from './function-boundary.js';
 import { arn } from './iam.js';
 import { EMAIL_PATTERN, PROJECTS, buildSteps, functionStackName, projectName, type PipelineSpec, type SourceKind } from './names.js';
 import { pipelineRoles } from './pipeline-roles.js';
@@ -126,20 +127,10 @@ function functionBoundary(): Record<string, unknown> {
   statements.push({
     'Fn::If': ['HasExtraBoundaryActions', { Sid: 'ExtraActions', Effect: 'Allow', Action: ref('FunctionBoundaryExtraActions'), Resource: '*' }, ref('AWS::NoValue')],
   });
-  return {
-    FunctionBoundary: {
-      Type: 'AWS::IAM::ManagedPolicy',
-      Properties: {
-        ManagedPolicyName: sub(`\${AWS::StackName}${BOUNDARY_SUFFIX}`),
-        Path: BOUNDARY_PATH,
-        Description: "Permissions boundary of the pipeline's function roles: the most any function may do, whatever its iam file grants",
-        PolicyDocument: { Version: '2012-10-17', Statement: statements },
-      },
-    },
-  };
+  return { FunctionBoundary: boundaryPolicyResource('${AWS::StackName}', statements) };
 }
 
-function artifactBucket(): Record<string, unknown> {
+export function artifactBucket(): Record<string, unknown> {
   return {
     ArtifactBucket: {
       Type: 'AWS::S3::Bucket',

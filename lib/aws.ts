@@ -10,9 +10,13 @@
  * with the SDK's backoff like any transient error, and then exit 3 naming the endpoint.
  */
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { EnvironmentError } from './errors.js';
-import { escapeControl, redactSecrets, safeName } from './redact.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EnvironmentError, UsageError } from './errors.js';
+import { escapeControl, excerpt, redactSecrets, safeName } from './redact.js';
 
 // The SDK warns once, on first use, that future versions need a newer Node; that is not the
 // user's concern in a build log. Only that warning is turned off (the SDK's own switch).
@@ -27,7 +31,49 @@ const DEFAULT_SILENCE_SECONDS = 60;
 /** AWS region names: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1, ... */
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
-const SERVICE_LABELS: Record<string, string> = { CLOUDFORMATION: 'CloudFormation', LAMBDA: 'Lambda', S3: 'S3' };
+const SERVICE_LABELS: Record<string, string> = { CLOUDFORMATION: 'CloudFormation', LAMBDA: 'Lambda', S3: 'S3', CLOUDWATCH_LOGS: 'CloudWatch Logs' };
+
+export interface AwsSettings {
+  /** --region: wins over AWS_REGION, AWS_DEFAULT_REGION and the profile's region, as in the AWS CLI. */
+  region?: string;
+  /** --profile: wins over AWS_PROFILE and over access keys in the environment, as in the AWS CLI. */
+  profile?: string;
+}
+
+const PROFILE_PATTERN = /^[A-Za-z0-9_.@+-]+$/;
+/** The variable a CI job puts its OIDC token in (GitLab's id_tokens); see useAwsSettings. */
+export const OIDC_TOKEN_VARIABLE = 'LAMBDA_CD_OIDC_TOKEN';
+
+/**
+ * Applies --region/--profile and an OIDC token for this process and the processes it starts
+ * (boto3 in integration tests reads the same variables), before any client exists.
+ * - --profile replaces access keys in the environment: the AWS CLI lets --profile win, and the
+ *   SDK and boto3 would otherwise disagree about which one applies.
+ * - With AWS_ROLE_ARN and a token in LAMBDA_CD_OIDC_TOKEN (a GitLab job's id_tokens), the token
+ *   is written to a private file named by AWS_WEB_IDENTITY_TOKEN_FILE, which the SDK and boto3
+ *   both exchange for the role's credentials; the file is removed when the process exits.
+ */
+export function useAwsSettings(settings: AwsSettings, command: string): void {
+  if (settings.region !== undefined) {
+    if (!REGION_PATTERN.test(settings.region)) throw new UsageError(`${command}: --region expects an AWS region such as eu-west-1, found ${JSON.stringify(settings.region)}`);
+    process.env.AWS_REGION = settings.region;
+    process.env.AWS_DEFAULT_REGION = settings.region;
+  }
+  if (settings.profile !== undefined) {
+    if (!PROFILE_PATTERN.test(settings.profile)) throw new UsageError(`${command}: --profile expects a profile name from ~/.aws/config, found ${JSON.stringify(settings.profile)}`);
+    process.env.AWS_PROFILE = settings.profile;
+    for (const variable of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete process.env[variable];
+  }
+  const token = process.env[OIDC_TOKEN_VARIABLE];
+  if (token && process.env.AWS_ROLE_ARN && !process.env.AWS_WEB_IDENTITY_TOKEN_FILE && settings.profile === undefined) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lambda-cd-oidc-'));
+    const file = path.join(dir, 'token');
+    writeFileSync(file, token, { mode: 0o600 });
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    process.env.AWS_WEB_IDENTITY_TOKEN_FILE = file;
+    process.env.AWS_ROLE_SESSION_NAME ??= 'lambda-cd';
+  }
+}
 
 function endpointFor(service: string): string | undefined {
   return process.env[`AWS_ENDPOINT_URL_${service}`] || process.env.AWS_ENDPOINT_URL || undefined;
@@ -112,6 +158,11 @@ export async function lambdaClient(options: ClientOptions = {}): Promise<LambdaC
   return prepare(new LambdaClient(clientOptions('LAMBDA', options)), 'LAMBDA');
 }
 
+export async function logsClient(): Promise<CloudWatchLogsClient> {
+  const { CloudWatchLogsClient } = await import('@aws-sdk/client-cloudwatch-logs');
+  return prepare(new CloudWatchLogsClient(clientOptions('CLOUDWATCH_LOGS')), 'CLOUDWATCH_LOGS');
+}
+
 /**
  * S3 with path-style addressing when an endpoint override is set: an emulator at
  * 127.0.0.1 has no per-bucket host names.
@@ -133,11 +184,20 @@ export function explainAwsError(error: unknown, action: string): unknown {
   const endpoint = (error as { $endpoint?: string })?.$endpoint ?? endpointFor('');
   // The endpoint is named whatever variable holds it; only credentials in the URL are masked.
   const at = endpoint ? ` ${escapeControl(redactSecrets(endpoint, {}))}` : '';
+  if (/profile/i.test(message) && /could not (be found|resolve)|not found/i.test(message)) {
+    return new EnvironmentError(`${action}: AWS profile ${JSON.stringify(process.env.AWS_PROFILE ?? '')} not found or unusable (${message}); check ~/.aws/config and ~/.aws/credentials`);
+  }
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
-    return new EnvironmentError(`${action}: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or run where a role is attached`);
+    if (process.env.AWS_PROFILE) {
+      return new EnvironmentError(`${action}: AWS profile ${JSON.stringify(process.env.AWS_PROFILE)} not found or unusable: no credentials from it; check ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)`);
+    }
+    if (process.env[OIDC_TOKEN_VARIABLE] && !process.env.AWS_ROLE_ARN) {
+      return new EnvironmentError(`${action}: ${OIDC_TOKEN_VARIABLE} holds an OIDC token but AWS_ROLE_ARN is not set: set it to the role the token may assume (ci-bootstrap's DeployRoleArn)`);
+    }
+    return new EnvironmentError(`${action}: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, give --profile (or AWS_PROFILE), in CI AWS_ROLE_ARN with an OIDC token, or run where a role is attached`);
   }
   if (/Region is missing/i.test(message)) {
-    return new EnvironmentError(`${action}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION, or region in the AWS_PROFILE profile)`);
+    return new EnvironmentError(`${action}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION, or region in the profile) or give --region`);
   }
   const rejected = /Region not accepted: region="(.*)" is not a valid hostname/i.exec(message);
   if (rejected) {
@@ -153,5 +213,6 @@ export function explainAwsError(error: unknown, action: string): unknown {
     return new EnvironmentError(`${action}: cannot reach the AWS endpoint${at} (${safeName(message, 200)})${dns}`);
   }
   const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-  return new EnvironmentError(`${action}: ${name ? `${name}: ` : ''}${safeName(message, 300)}${status ? ` (HTTP ${status})` : ''}`);
+  // AWS's messages quote names and values from requests and templates: escaped and cut like any foreign text.
+  return new EnvironmentError(`${action}: ${name ? `${name}: ` : ''}${excerpt(message, { maxChars: 600 })}${status ? ` (HTTP ${status})` : ''}`);
 }

@@ -74,23 +74,23 @@ function selectStages(config: RepositoryConfig, stage: string | undefined): stri
   return [stage];
 }
 
-/** The stack name becomes part of the alias and export names: check it fits them all. */
-function checkStack(config: RepositoryConfig, stack: string): void {
+/** The stack name becomes part of the alias and export names: check it fits them all (deploy checks it the same way). */
+export function checkStack(config: RepositoryConfig, stack: string, command = 'create-cf'): void {
   if (!STACK_PATTERN.test(stack)) {
-    throw new UsageError(`create-cf: --stack expects the pipeline's CloudFormation stack name (a letter, then letters, digits or '-'), found ${JSON.stringify(stack)}`);
+    throw new UsageError(`${command}: --stack expects the pipeline's CloudFormation stack name (a letter, then letters, digits or '-'), found ${JSON.stringify(stack)}`);
   }
   const longestStage = config.stages.reduce((a, b) => (b.length > a.length ? b : a));
   const deployed = `${stack}Functions${longestStage}`;
   if (deployed.length > MAX_STACK_NAME) {
-    throw new UsageError(`create-cf: --stack is too long: the stage stack ${deployed} would have ${deployed.length} characters, CloudFormation allows ${MAX_STACK_NAME}`);
+    throw new UsageError(`${command}: --stack is too long: the stage stack ${deployed} would have ${deployed.length} characters, CloudFormation allows ${MAX_STACK_NAME}`);
   }
   if (stack.length + BOUNDARY_SUFFIX.length > MAX_BOUNDARY_NAME) {
-    throw new UsageError(`create-cf: --stack is too long: the pipeline's permissions boundary ${stack}${BOUNDARY_SUFFIX} would have ${stack.length + BOUNDARY_SUFFIX.length} characters, IAM allows ${MAX_BOUNDARY_NAME}`);
+    throw new UsageError(`${command}: --stack is too long: the pipeline's permissions boundary ${stack}${BOUNDARY_SUFFIX} would have ${stack.length + BOUNDARY_SUFFIX.length} characters, IAM allows ${MAX_BOUNDARY_NAME}`);
   }
   for (const stage of config.stages) {
     const alias = templateNames(config.name, stack, stage).aliasName;
     if (!ALIAS_PATTERN.test(alias) || /^[0-9]+$/.test(alias) || alias.length > MAX_ALIAS_NAME) {
-      throw new UsageError(`create-cf: --stack ${JSON.stringify(stack)} makes the alias and export name ${alias} (Name+Stack+Stage) ${alias.length > MAX_ALIAS_NAME ? `${alias.length} characters long; Lambda allows ${MAX_ALIAS_NAME}` : "invalid for Lambda (letters, digits, '-', '_')"}; use a shorter --stack`);
+      throw new UsageError(`${command}: --stack ${JSON.stringify(stack)} makes the alias and export name ${alias} (Name+Stack+Stage) ${alias.length > MAX_ALIAS_NAME ? `${alias.length} characters long; Lambda allows ${MAX_ALIAS_NAME}` : "invalid for Lambda (letters, digits, '-', '_')"}; use a shorter --stack`);
     }
   }
 }

@@ -135,6 +135,19 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
     expect(JSON.parse(result.stdout)).toMatchObject({ name: 'HelloPython', runtime: 'python3.12' });
   });
 
+  it('as the GitHub Action, writes the step outputs action.yml declares and the job summary', async () => {
+    const repo = await copyExample();
+    const commands = await tempDir();
+    const result = await run(repo, [], [
+      '-v', `${commands}:/github/file_commands`, '-e', 'GITHUB_OUTPUT=/github/file_commands/output', '-e', 'GITHUB_STEP_SUMMARY=/github/file_commands/summary',
+      '-e', 'INPUT_COMMAND=package',
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const sha = JSON.parse(readFileSync(path.join(repo, 'dist/function.zip.manifest.json'), 'utf8')).sha256;
+    expect(readFileSync(path.join(commands, 'output'), 'utf8')).toMatch(new RegExp(`^zip-sha256<<(lambda_cd_[0-9a-f]+)\n${sha}\n\\1\n$`));
+    expect(readFileSync(path.join(commands, 'summary'), 'utf8')).toContain(`### lambda-cd package: `);
+  });
+
   describe('integration-test against moto on the host', () => {
     let moto: MotoServer;
     beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { openRepository } from '../repository.js';
-import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, PYTHON_OPTION, STACK_OPTION, TIMEOUT_OPTION, testRunOptions } from './shared-options.js';
+import { AWS_OPTIONS, CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, PYTHON_OPTION, STACK_OPTION, TIMEOUT_OPTION, applyAwsOptions, testRunOptions } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'integration-test',
@@ -22,6 +22,7 @@ export const command: CommandSpec = {
     CACHE_DIR_OPTION,
     INDEX_URL_OPTION,
     FIND_LINKS_OPTION,
+    ...AWS_OPTIONS,
   ],
   examples: ['lambda-cd integration-test --stack MyPipeline --stage Gamma', 'AWS_ENDPOINT_URL=http://127.0.0.1:5000 lambda-cd integration-test --stack MyPipeline --stage Gamma --invoke events/ping.json'],
   notes: [
@@ -32,6 +33,7 @@ export const command: CommandSpec = {
   ],
   async run({ options }) {
     const repository = openRepository(options);
+    await applyAwsOptions('integration-test', options);
     const { runIntegrationTest } = await import('../../runners/integration-test.js');
     const { formatSummary } = await import('../../lib/test-execution.js');
     const result = await runIntegrationTest({
@@ -44,6 +46,9 @@ export const command: CommandSpec = {
       ...testRunOptions(options, repository.root, 'integration-tests'),
     });
     process.stdout.write(formatSummary(result));
+    const github = await import('../../lib/github.js');
+    github.githubOutputs({ 'function-arn': result.functionArn });
+    github.githubTestSummary(`integration-test ${options.stage as string}`, result);
     return result.exitCode;
   },
 };

@@ -43,6 +43,7 @@ export const command: CommandSpec = {
     });
     if (options.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
     else process.stdout.write(`${result.zipPath}\nsha256 ${result.manifest.sha256}\n`);
+    await githubReport(result.manifest);
     return 0;
   },
 };
@@ -55,4 +56,12 @@ function byteLimit(variable: string, lambdaLimit: number): number | undefined {
     throw new UsageError(`${variable}: expected a number of bytes from 1 to ${lambdaLimit} (Lambda's own limit), found ${JSON.stringify(value)}`);
   }
   return Number(value);
+}
+
+/** In GitHub Actions: the zip's sha256 as a step output, its size in the job summary. */
+async function githubReport(manifest: { sha256: string; zipSize: number; unzippedSize: number; fileCount: number }): Promise<void> {
+  const { githubOutputs, githubSummary } = await import('../../lib/github.js');
+  const { count, formatBytes } = await import('../../lib/output.js');
+  githubOutputs({ 'zip-sha256': manifest.sha256 });
+  if (process.env.GITHUB_STEP_SUMMARY) githubSummary(`### lambda-cd package: ${formatBytes(manifest.zipSize)} zip (${formatBytes(manifest.unzippedSize)} unzipped, ${count(manifest.fileCount, 'file')}), sha256 \`${manifest.sha256}\`\n`);
 }

@@ -33,6 +33,7 @@ export const command: CommandSpec = {
       ...testRunOptions(options, repository.root, 'unit-tests'),
     });
     process.stdout.write(formatSummary(result));
+    (await import('../../lib/github.js')).githubTestSummary('unit-test', result);
     return result.exitCode;
   },
 };
