@@ -15,7 +15,7 @@
 import { BOUNDARY_PATH, BOUNDARY_SUFFIX, functionBoundarySub } from '../lib/function-boundary.js';
 import { VPC_ACTIONS } from '../lib/template.js';
 import { sub, type Intrinsic } from './cfn-yaml.js';
-import { allow, deny, type Statement } from './iam.js';
+import { allow, deny, type Resource, type Statement } from './iam.js';
 
 export const FUNCTION_BOUNDARY_PATH = BOUNDARY_PATH;
 /** Fn::Sub text of the policy's name for a pipeline stack named by `pipeline` (a ${...} reference). */
@@ -70,7 +70,7 @@ const POLICY_CHANGES = ['CreatePolicyVersion', 'DeletePolicy', 'DeletePolicyVers
  * even if a broader policy is attached to the role later): those actions with any other boundary
  * or none, removing a role's boundary, and changing or deleting the boundary policy itself.
  */
-export function boundedRoleStatements(roles: (string | Intrinsic)[], boundary: Intrinsic): Statement[] {
+export function boundedRoleStatements(roles: Resource[], boundary: Intrinsic): Statement[] {
   return [
     { Sid: 'FunctionRolesOnlyWithBoundary', ...allow(BOUNDED_ROLE_ACTIONS, roles, { StringEquals: { 'iam:PermissionsBoundary': boundary } }) },
     { Sid: 'FunctionRoles', ...allow(OTHER_ROLE_ACTIONS, roles) },

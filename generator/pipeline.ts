@@ -15,9 +15,10 @@ import { dumpYaml, getAtt, ref, sub, yamlComments } from './cfn-yaml.js';
 import {
   BUILD_ARTIFACT, BUILDSPEC_DIR, CACHE_PREFIX, CODE_LOCATION_FILE, ENV, SOURCE_ARTIFACT, STACK_TEMPLATE, buildspecFile, defaultImageUri, type BuildStep,
 } from './constants.js';
+import { buildspecDocument } from './buildspecs.js';
 import { boundaryPolicyResource } from './function-boundary.js';
 import { arn } from './iam.js';
-import { EMAIL_PATTERN, PROJECTS, buildSteps, functionStackName, projectName, type PipelineSpec, type SourceKind } from './names.js';
+import { EMAIL_PATTERN, PROJECTS, buildSteps, functionStackName, projectName, type BuildspecSource, type PipelineSpec, type SourceKind } from './names.js';
 import { pipelineRoles } from './pipeline-roles.js';
 import { maxNameLength } from './stages.js';
 
@@ -29,7 +30,7 @@ export function pipelineTemplate(spec: PipelineSpec): Record<string, unknown> {
   const allStages = [...spec.stages, PROD_STAGE];
   const resources: Record<string, unknown> = {
     ...artifactBucket(),
-    ...Object.fromEntries(buildSteps(spec).flatMap((step) => Object.entries(project(step)))),
+    ...Object.fromEntries(buildSteps(spec).flatMap((step) => Object.entries(project(step, spec.buildspecs ?? 'inline')))),
     ...pipelineRoles(spec),
     ...functionBoundary(),
     Pipeline: {
@@ -168,7 +169,7 @@ export function artifactBucket(): Record<string, unknown> {
   };
 }
 
-function project(step: BuildStep): Record<string, unknown> {
+function project(step: BuildStep, buildspecs: BuildspecSource): Record<string, unknown> {
   const { logicalId, suffix, description } = PROJECTS[step];
   const logGroup = `${logicalId}Logs`;
   return {
@@ -185,7 +186,8 @@ function project(step: BuildStep): Record<string, unknown> {
         Description: description,
         ServiceRole: getAtt(`${logicalId}Role`, 'Arn'),
         Artifacts: { Type: 'CODEPIPELINE' },
-        Source: { Type: 'CODEPIPELINE', BuildSpec: `${BUILDSPEC_DIR}/${buildspecFile(step)}` },
+        // Inline, the buildspec is the same document `generate buildspecs` writes: runner calls only.
+        Source: { Type: 'CODEPIPELINE', BuildSpec: buildspecs === 'repository' ? `${BUILDSPEC_DIR}/${buildspecFile(step)}` : dumpYaml(buildspecDocument(step)) },
         Environment: { Type: 'LINUX_CONTAINER', ComputeType: 'BUILD_GENERAL1_SMALL', Image: ref('ImageUri'), ImagePullCredentialsType: 'CODEBUILD' },
         Cache: { Type: 'S3', Location: sub(`\${ArtifactBucket}/${CACHE_PREFIX}${suffix}`) },
         LogsConfig: { CloudWatchLogs: { Status: 'ENABLED', GroupName: ref(logGroup) } },

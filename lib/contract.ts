@@ -89,6 +89,8 @@ export interface RepositoryConfig {
   /** AllowWildcardActions: true — iam files may grant every action of a service (with a warning). */
   allowWildcardActions: boolean;
   warnings: ConfigWarning[];
+  /** Choices lambda-cd made where the config is silent and the user should know (not warnings: --strict ignores them). */
+  notes: ConfigWarning[];
 }
 
 export interface LoadOptions {
@@ -153,6 +155,7 @@ class ConfigReader {
   private readonly source: string;
   private readonly lines: string[];
   private readonly warnings: ConfigWarning[] = [];
+  private readonly notes: ConfigWarning[] = [];
   private readonly shown: string;
   /** Lines that start a key, by key (see locate()). */
   private keyLines?: Map<string, { line: number; indent: number }[]>;
@@ -209,6 +212,7 @@ class ConfigReader {
       stages,
       allowWildcardActions: keys.AllowWildcardActions === true,
       warnings: this.warnings,
+      notes: this.notes,
     };
   }
 
@@ -267,7 +271,11 @@ class ConfigReader {
   }
 
   private runtime(value: unknown): string {
-    if (value === undefined) return DEFAULT_RUNTIME;
+    if (value === undefined) {
+      // Configs written for the 2018 system have no Runtime: it deployed python3.6, which Lambda no longer runs.
+      this.notes.push({ message: `${this.shown}: no Runtime: lambda-cd builds and deploys for ${DEFAULT_RUNTIME} (the 2018 system deployed python3.6, which Lambda no longer runs); set Runtime to choose another` });
+      return DEFAULT_RUNTIME;
+    }
     const supported = Object.keys(RUNTIMES);
     if (typeof value !== 'string' || !(value in RUNTIMES)) {
       const hint = typeof value === 'string' ? didYouMean(value, supported) : '';

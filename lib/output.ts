@@ -31,6 +31,11 @@ export function progress(step: string, message: string): void {
   process.stderr.write(`${style.dim(`[${step}]`)} ${message}\n`);
 }
 
+/** Something lambda-cd decided or changed that the user should know once, but need not act on. */
+export function note(message: string): void {
+  process.stderr.write(`${style.cyan('lambda-cd: note:')} ${message}\n`);
+}
+
 export function warn(message: string): void {
   process.stderr.write(`${style.yellow('lambda-cd: warning:')} ${message}\n`);
 }

@@ -25,6 +25,8 @@ export interface TestRequirementsOptions {
   cwd: string;
   /** Progress label, e.g. `unit-test`. */
   step: string;
+  /** What is installed, for progress lines (default "test requirements"). */
+  what?: string;
 }
 
 export interface TestRequirements {
@@ -59,15 +61,16 @@ export async function installTestRequirements(options: TestRequirementsOptions):
   const parent = path.join(options.cacheDir, 'pip-test');
   const target = path.join(parent, key);
   const shownFiles = files.map(displayPath).join(', ');
+  const what = options.what ?? 'test requirements';
   if (existsSync(target)) {
-    progress(options.step, `test requirements unchanged (${shownFiles}): reusing ${displayPath(target)}`);
+    progress(options.step, `${what} unchanged (${shownFiles}): reusing ${displayPath(target)}`);
     return { dirs: groupDirs(target, groups), reused: true };
   }
 
   await mkdir(parent, { recursive: true });
   await removeAbandonedTemporaries(parent);
   const temporary = await mkdtemp(path.join(parent, `.${key}.tmp-`));
-  progress(options.step, `installing test requirements (${shownFiles}) for ${identity.split(' ').pop()} into ${displayPath(target)}`);
+  progress(options.step, `installing ${what} (${shownFiles}) for ${identity.split(' ').pop()} into ${displayPath(target)}`);
   try {
     for (const [index, dir] of groupDirs(temporary, groups).entries()) {
       const args = ['-m', 'pip', 'install', '--target', dir, '--disable-pip-version-check', '--no-input', '--quiet', ...pipSourceArgs(options.pip)];

@@ -8,10 +8,10 @@ import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { ConfigError, UsageError } from '../lib/errors.js';
 import { writeFileSetAtomic } from '../lib/atomic.js';
-import { count, progress, warn } from '../lib/output.js';
 import { BOUNDARY_SUFFIX, MAX_BOUNDARY_NAME } from '../lib/function-boundary.js';
-import { readStageEnv } from '../lib/stage-env.js';
-import { readStageIam } from '../lib/stage-iam.js';
+import { count, note, progress, warn } from '../lib/output.js';
+import { readStageEnv, type StageEnv } from '../lib/stage-env.js';
+import { readStageIam, type StageIam } from '../lib/stage-iam.js';
 import { stagePythonTools } from '../lib/stage-python-tools.js';
 import type { PipOptions } from '../lib/python.js';
 import { didYouMean } from '../lib/suggest.js';
@@ -40,12 +40,47 @@ const ALIAS_PATTERN = /^[A-Za-z0-9_-]+$/;
 const MAX_ALIAS_NAME = 128;
 
 export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfResult> {
-  const { repository: config, stack, format } = options;
+  const { repository: config, format } = options;
   if (options.pipelineStages) checkPipelineStages(config, options.pipelineStages);
-  const stages = selectStages(config, options.stage);
-  checkStack(config, stack);
+  const rendered = await renderStages({ ...options, stages: selectStages(config, options.stage), step: 'create-cf' });
 
-  const pythonPath = await stagePythonTools({ config, stages, python: options.python, cacheDir: options.cacheDir, pip: options.pip });
+  // One set: every template is written, or none replaces its predecessor (lib/atomic.ts).
+  const files = rendered.map(({ stage }) => path.join(options.outDir, `stack${stage}.${format}`));
+  await writeFileSetAtomic(Object.fromEntries(rendered.map(({ template }, index) => [files[index]!, serializeTemplate(template, format)])));
+  for (const { stage, env, iam } of rendered) {
+    const sources = [env.source, iam.source].filter(Boolean).join(', ');
+    progress('create-cf', `${stage}: ${count(Object.keys(env.variables).length, 'variable')}${sources ? ` from ${sources}` : ''}`);
+  }
+  return { files };
+}
+
+export interface RenderOptions {
+  repository: RepositoryConfig;
+  stack: string;
+  stages: string[];
+  python: string;
+  cacheDir: string;
+  pip: PipOptions;
+  /** Progress label of the command. */
+  step: string;
+}
+
+export interface RenderedStage {
+  stage: string;
+  env: StageEnv;
+  iam: StageIam;
+  template: Record<string, unknown>;
+}
+
+/**
+ * Runs every stage's env and iam files and builds the stage templates, as create-cf writes them
+ * and as check reports them (so a repository that passes check passes create-cf). Prints the
+ * files' warnings, and once what lambda-cd changed in them for every stage.
+ */
+export async function renderStages(options: RenderOptions): Promise<RenderedStage[]> {
+  const { repository: config, stack, stages } = options;
+  checkStack(config, stack);
+  const pythonPath = await stagePythonTools({ config, stages, python: options.python, cacheDir: options.cacheDir, pip: options.pip, step: options.step });
   const python = { python: options.python, pythonPath };
   const rendered = await Promise.all(stages.map(async (stage) => {
     const refName = templateNames(config.name, stack, stage).roleId;
@@ -53,17 +88,14 @@ export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfRes
       readStageEnv(config, stage, python),
       readStageIam(config, stage, refName, python),
     ]);
-    return { stage, env, iam, text: serializeTemplate(buildTemplate({ config, stack, stage, variables: env.variables, iam }), format) };
+    return { stage, env, iam, template: buildTemplate({ config, stack, stage, variables: env.variables, envSource: env.source, iam }) };
   }));
-
-  const files = rendered.map(({ stage }) => path.join(options.outDir, `stack${stage}.${format}`));
   for (const { env, iam } of rendered) for (const message of [...env.warnings, ...iam.warnings]) warn(message);
-  await writeFileSetAtomic(Object.fromEntries(rendered.map(({ text }, index) => [files[index]!, text])));
-  for (const { stage, env, iam } of rendered) {
-    const sources = [env.source, iam.source].filter(Boolean).join(', ');
-    progress('create-cf', `${stage}: ${count(Object.keys(env.variables).length, 'variable')}${sources ? ` from ${sources}` : ''}`);
-  }
-  return { files };
+  // The same change in every stage's file is one line, naming the files.
+  const notices = new Map<string, string[]>();
+  for (const { source, message } of rendered.flatMap(({ iam }) => iam.notices)) notices.set(message, [...(notices.get(message) ?? []), source]);
+  for (const [message, sources] of notices) note(`${sources.join(', ')}: ${message}`);
+  return rendered;
 }
 
 function selectStages(config: RepositoryConfig, stage: string | undefined): string[] {

@@ -80,7 +80,7 @@ export async function runGenerateCiBootstrap(options: BootstrapOptions): Promise
 async function stageActions(options: BootstrapOptions): Promise<string[]> {
   const { repository } = options;
   const stages = repository.stages;
-  const pythonPath = await stagePythonTools({ config: repository, stages, python: options.python, cacheDir: options.cacheDir, pip: options.pip });
+  const pythonPath = await stagePythonTools({ config: repository, stages, python: options.python, cacheDir: options.cacheDir, pip: options.pip, step: 'generate' });
   const actions = new Set<string>();
   for (const stage of stages) {
     const iam = await readStageIam(repository, stage, templateNames(repository.name, options.stack, stage).roleId, { python: options.python, pythonPath });

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { removeAbandonedTemporaries, withAtomicOutput } from '../lib/atomic.js';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { CheckFailedError, ConfigError } from '../lib/errors.js';
+import { checkHandler } from '../lib/handler-check.js';
 import { count, displayPath, formatBytes, formatDuration, progress, warn } from '../lib/output.js';
 import { isInside, toPosix } from '../lib/paths.js';
 import { hasRequirements, includedRequirementFiles, installForLambda, pipVersion, readInstalledDistributions, verifyInstalledWheels, type PipOptions } from '../lib/python.js';
@@ -35,6 +36,8 @@ export interface PackageOptions {
   pip: PipOptions;
   /** Lower limits (tests; users leaving room for layers). Defaults: LAMBDA_LIMITS. */
   limits?: Partial<typeof LAMBDA_LIMITS>;
+  /** Import the handler from the built zip before it is put in place (lib/handler-check.ts); default true. */
+  importCheck?: boolean;
 }
 
 export interface ManifestDistribution {
@@ -141,6 +144,8 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>): Promi
       entries.push(...folders);
       const manifest = await withAtomicOutput(options.outFile, async (temporaryZip) => {
         const written = await writeZip(temporaryZip, entries);
+        // The handler must import from this zip: a failure leaves no zip behind (nor an earlier one).
+        await checkHandler({ zipFile: temporaryZip, repository, python: options.python, enabled: options.importCheck !== false });
         if (dependencies.cacheHit && dependencies.pip !== (await pip)) throw new StalePipVersion(dependencies.folder);
         const manifest: PackageManifest = {
           file: path.basename(options.outFile),

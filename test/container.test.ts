@@ -118,14 +118,18 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
     expect(notOwnedBy(repo, USER.uid)).toEqual([]);
   });
 
-  it('runs create-cf the CodeBuild way: sh as root, lambda-cd from PATH', async () => {
+  it('runs create-cf the CodeBuild way: sh as root, lambda-cd from PATH, with the 2018 helper library for stage files', async () => {
     const repo = await copyExample();
+    // The image ships lambda-cd's awslambdacontinuousdelivery.tools (python/) for 2018 env.py and iam.py files.
+    writeFileSync(path.join(repo, 'config/PROD/env.py'), 'from awslambdacontinuousdelivery.tools import alphanum\n\ndef get_env(stage):\n    return {"REF": alphanum("Hello-Python_" + stage)}\n');
     const result = await run(repo, ['-c', 'cd /src && lambda-cd create-cf --stack Pipe'], ['--entrypoint', 'sh']);
     expect(result.exitCode).toBe(0);
     for (const stage of ['Gamma', 'PROD']) {
       const template = JSON.parse(readFileSync(path.join(repo, `dist/stack${stage}.json`), 'utf8')) as { Resources: Record<string, { Type: string }> };
       expect(Object.values(template.Resources).map((r) => r.Type)).toContain('AWS::Lambda::Function');
     }
+    const prod = JSON.parse(readFileSync(path.join(repo, 'dist/stackPROD.json'), 'utf8'));
+    expect(prod.Resources.HelloPython.Properties.Environment.Variables).toEqual({ REF: 'HelloPythonPROD' });
   });
 
   it('runs the command the GitHub Action passes as INPUT_COMMAND and INPUT_ARGS (action.yml), without a shell', async () => {

@@ -16,7 +16,8 @@ export const command: CommandSpec = {
     INDEX_URL_OPTION,
     FIND_LINKS_OPTION,
     { name: 'allow-sdist', type: 'boolean', description: 'Build a requirement from its source distribution when no wheel fits (pure Python only).' },
-    PYTHON_OPTION,
+    { ...PYTHON_OPTION, description: 'Python interpreter that runs pip; also the one that checks the handler imports when it has the Runtime\'s version (else python3.X from PATH).' },
+    { name: 'no-import-check', type: 'boolean', description: "Skip importing the handler's module from the built zip (on a Python of the Runtime's version) before the zip is written." },
     { name: 'json', type: 'boolean', description: 'Print the manifest as JSON on stdout.' },
   ],
   examples: ['lambda-cd package', 'lambda-cd package --path examples/hello-python --out /tmp/function.zip --json'],
@@ -24,10 +25,11 @@ export const command: CommandSpec = {
     'Only wheels Lambda can load are used: manylinux up to the runtime\'s glibc, the function\'s CPU architecture, ABI cpXY/abi3/none.',
     'Environment markers (`; python_version < "3.12"`, `; platform_machine == "aarch64"`) are judged for the Runtime and Architecture, not for the build host.',
     'Not packed: bin/ scripts of installed packages, __pycache__/ and *.pyc, .git/ and other VCS folders, tool caches, requirements*.txt.',
+    "Before the zip is written, the handler's module is imported from it alone (plus boto3/botocore, as Lambda provides them) on --python when it has the Runtime's Python version, else on python3.X from PATH, in a child process without AWS credentials; an import error fails the build (exit 1) naming the distribution it came from. Without such a Python the check is skipped, with a line saying so.",
     'LAMBDA_CD_MAX_UNZIPPED_BYTES lowers the 250 MB unzipped limit (to leave room for layers); LAMBDA_CD_WARN_ZIP_BYTES the 50 MB warning.',
   ],
   async run({ options }) {
-    const repository = openRepository(options);
+    const repository = openRepository(options, { notes: true });
     const { runPackage, LAMBDA_LIMITS } = await import('../../runners/package.js');
     const result = await runPackage({
       repository,
@@ -40,6 +42,7 @@ export const command: CommandSpec = {
         warnZippedBytes: byteLimit('LAMBDA_CD_WARN_ZIP_BYTES', LAMBDA_LIMITS.warnZippedBytes),
       },
       pip: pipOptions(options),
+      importCheck: options['no-import-check'] !== true,
     });
     if (options.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
     else process.stdout.write(`${result.zipPath}\nsha256 ${result.manifest.sha256}\n`);
