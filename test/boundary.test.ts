@@ -27,17 +27,28 @@ const STACK = 'OrdersPipeline';
 const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT}:policy/lambda-cd/${STACK}-function-boundary`;
 const VARIABLES: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::AccountId': ACCOUNT, 'AWS::Region': 'us-east-1', 'AWS::StackName': STACK, FunctionName: 'Orders' };
 
-/** A template value as IAM would see it in this account and stack. */
-function resolve(value: unknown): string {
+/** A template value as IAM would see it in this account and stack (the intrinsics these templates use). */
+function evaluate(value: unknown, locals: Record<string, string> = {}): string | string[] {
+  const substitute = (text: string, extra: Record<string, string>) => text.replace(/\$\{([^}]+)\}/g, (_m, name: string) => extra[name] ?? VARIABLES[name] ?? `\${${name}}`);
   if (typeof value === 'string') return value;
   if (value instanceof Intrinsic) {
-    if (value.fn === 'Ref') return value.value === 'FunctionBoundary' ? BOUNDARY_ARN : `ref:${value.value}`;
+    if (value.fn === 'Ref') return value.value === 'FunctionBoundary' ? BOUNDARY_ARN : VARIABLES[value.value] ?? `ref:${value.value}`;
     if (value.fn === 'GetAtt') return `getatt:${value.value}`;
-    return value.value.replace(/\$\{([^}]+)\}/g, (_m, name: string) => VARIABLES[name] ?? `\${${name}}`);
+    return substitute(value.value, locals);
   }
-  if (value && typeof value === 'object' && 'Fn::Sub' in value) return resolve(new Intrinsic('Sub', (value as Doc)['Fn::Sub']));
+  const doc = value as Doc;
+  if (doc && typeof doc === 'object') {
+    if ('Ref' in doc) return evaluate(new Intrinsic('Ref', doc.Ref));
+    if ('Fn::Split' in doc) return String(evaluate(doc['Fn::Split'][1])).split(doc['Fn::Split'][0]);
+    if ('Fn::Join' in doc) return ([evaluate(doc['Fn::Join'][1])].flat() as string[]).join(doc['Fn::Join'][0]);
+    if ('Fn::Sub' in doc) {
+      const [text, vars] = Array.isArray(doc['Fn::Sub']) ? doc['Fn::Sub'] : [doc['Fn::Sub'], {}];
+      return substitute(text, Object.fromEntries(Object.entries(vars as Doc).map(([name, v]) => [name, String(evaluate(v))])));
+    }
+  }
   throw new Error(`cannot resolve ${JSON.stringify(value)}`);
 }
+const resolve = (value: unknown): string => String(evaluate(value));
 
 function glob(pattern: string, text: string, ignoreCase: boolean): boolean {
   const regex = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`, ignoreCase ? 'i' : '');
