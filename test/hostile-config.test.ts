@@ -12,13 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { CLI, runCli, type CliResult } from './helpers/cli.js';
 import { makeRepo, tempDir } from './helpers/repo.js';
 
-/**
- * Messages mask values of the environment (lib/redact.ts); under npm the environment holds
- * npm_package_name=lambda-cd, which would mask our own "lambda-cd:stage" in the messages here.
- */
-const ENV = Object.fromEntries(Object.entries(process.env).filter(([, value]) => value === 'lambda-cd').map(([name]) => [name, undefined]));
-const check = (root: string, ...extra: string[]) => runCli(['check', '--path', root, '--json', ...extra], { env: ENV });
-const createCf = (root: string, ...extra: string[]) => runCli(['create-cf', '--path', root, '--stack', 'Pipe', ...extra], { cwd: root, env: ENV });
+const check = (root: string, ...extra: string[]) => runCli(['check', '--path', root, '--json', ...extra]);
+const createCf = (root: string, ...extra: string[]) => runCli(['create-cf', '--path', root, '--stack', 'Pipe', ...extra], { cwd: root });
 
 /** The one error line, exit 2, and nothing written to dist/. */
 function expectConfigError(result: CliResult, root: string, message: string | RegExp): void {
