@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { resolveDeployedFunction, invokeFunction, waitForFunction } from '../lib/deployed-function.js';
+import { releaseUnderTest } from '../lib/function-versions.js';
 import { UsageError } from '../lib/errors.js';
 import { outputTail } from '../lib/junit.js';
 import { displayPath, progress, warn } from '../lib/output.js';
@@ -14,9 +15,14 @@ import type { PipOptions } from '../lib/python.js';
 import { discoverTestFiles, formatOutcome, requireSuite, runSuite, type SuiteRun, type TestOutcome } from '../lib/test-execution.js';
 import { installTestRequirements } from '../lib/test-requirements.js';
 
-export interface IntegrationTestOptions { repository: RepositoryConfig; stack: string; stage: string; functionStack?: string; invokeEvents: string[]; waitSeconds: number; python: string; jobs: number; timeoutSeconds: number; reportPath: string; cacheDir: string; pip: PipOptions }
+export interface IntegrationTestOptions { repository: RepositoryConfig; stack: string; stage: string; functionStack?: string; invokeEvents: string[]; waitSeconds: number; python: string; jobs: number; timeoutSeconds: number; reportPath: string; cacheDir: string; pip: PipOptions;
+  /** The build's package manifest: when it is there, the alias must serve this build's zip. */
+  manifestFile?: string }
 export interface IntegrationTestResult extends SuiteRun {
   functionArn: string;
+  /** The alias the tests ran against and its version (stacks from templates that publish versions). */
+  aliasArn?: string;
+  functionVersion?: string;
 }
 
 const STEP = 'integration-test';
@@ -77,10 +83,12 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
   progress(STEP, `function ${deployed.arn} (from ${deployed.source})`);
   const config = await waitForFunction(deployed.arn, { waitSeconds: options.waitSeconds, step: STEP });
   const functionName = config.FunctionName ?? deployed.arn.split(':')[6]!;
+  // Refuses (exit 3) when the alias does not serve the version this build's deploy published.
+  const release = await releaseUnderTest(deployed.outputs, `the stack of ${deployed.source}`, options.manifestFile, STEP);
 
   const invoked: TestOutcome[] = [];
   for (const event of events) {
-    const outcome = await smokeTest(deployed.arn, event);
+    const outcome = await smokeTest(release?.aliasArn ?? deployed.arn, event);
     process.stdout.write(formatOutcome(outcome));
     invoked.push(outcome);
   }
@@ -105,6 +113,7 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
     env: {
       ...outputVariables(deployed.outputs),
       FUNCTION_ARN: deployed.arn,
+      ...(release ? { FUNCTION_ALIAS_ARN: release.aliasArn, FUNCTION_VERSION: release.version } : {}),
       FUNCTION_NAME: functionName,
       STAGE: options.stage,
       STACK_NAME: options.stack,
@@ -117,5 +126,5 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
     reportPath: options.reportPath,
     earlier: invoked,
   });
-  return { ...result, functionArn: deployed.arn };
+  return { ...result, functionArn: deployed.arn, ...(release ? { aliasArn: release.aliasArn, functionVersion: release.version } : {}) };
 }
