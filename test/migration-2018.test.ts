@@ -72,6 +72,7 @@ describe('a 2018 repository, unchanged', () => {
       'stages: Gamma (256 MB, 60 s) -> PROD (256 MB, 60 s)',
       '  Gamma: 3 variables (BUCKET, ORDER_ID, REGIONAL) from config/Gamma/env.py; policies S3Access-${AWS::StackName}, lambda-cd-logs from config/Gamma/iam.py',
       '  PROD: 1 variable (BUCKET) from config/PROD/env.py; policies lambda-cd-logs from config/PROD/iam.py',
+      "releases: Gamma AllAtOnce, PROD Canary10Percent5Minutes through CodeDeploy (lambda-cd's alarm)",
       'unit tests: tests/unittests/ (script): 1 test file',
       'integration tests: test/ (script): no test files: nothing to run',
     ]);
