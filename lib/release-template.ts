@@ -170,6 +170,8 @@ export function releaseParts(input: {
   };
   const update: Json = { ApplicationName: { Ref: ids.application }, DeploymentGroupName: { Ref: ids.group } };
   if (plan.preTraffic) update.BeforeAllowTrafficHook = { Ref: ids.hook };
+  // The UpdatePolicy's Refs are dependencies (cfn-lint W3005 says so of a DependsOn beside them): the
+  // group, and the hook already aimed at the new version (TARGET), are updated before the alias.
   return { resources, aliasVersion, aliasAttributes: { UpdatePolicy: { CodeDeployLambdaAliasUpdate: update } }, outputs };
 }
 
