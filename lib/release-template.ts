@@ -70,6 +70,8 @@ export interface VersionIdentity {
 export function versionIdentity(functionId: string, functionProperties: Json, role: Json, zipSha256: string): VersionIdentity {
   const frozen = Object.fromEntries(Object.entries(functionProperties).filter(([key, value]) => !NOT_VERSIONED.has(key) && key !== 'Code' && value !== undefined && !(key === 'Description' && value === '')));
   const key = createHash('sha256').update(canonical({ zipSha256, function: frozen, role: { RoleName: role.RoleName, Path: role.Path } })).digest('hex');
+  // Description and CodeSha256 are create-only: a change to how they are written would replace the
+  // version under the same id, which Lambda refuses for unchanged code. Keep them functions of the key.
   return {
     logicalId: `${functionId}Version${key.slice(0, 16)}`,
     description: `lambda-cd ${key.slice(0, 16)}: zip ${zipSha256.slice(0, 12)}`,
