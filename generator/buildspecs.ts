@@ -9,6 +9,8 @@ import { BUILD_STEPS, CACHE_GLOB, CODE_LOCATION_FILE, ENV, PACKAGE_MANIFEST_FILE
 interface Step {
   purpose: string[];
   commands: string[];
+  /** post_build: runs after the build phase, also when it failed (CODEBUILD_BUILD_SUCCEEDING says which). */
+  afterwards?: string[];
   report?: { group: string; file: string };
   artifacts?: string[];
 }
@@ -30,17 +32,21 @@ const STEPS: Record<BuildStep, Step> = {
   },
   integrationtests: {
     purpose: [
-      "Integration tests against one stage's deployed function.",
+      "Integration tests against one stage's deployed function; when they fail, the stage's alias goes back",
+      "to the version it served before (post_build runs after a failed build too; rollback acts only then).",
       `Environment: ${ENV.stack}, ${ENV.stage}, ${ENV.functionStack} (set by the pipeline per stage).`,
     ],
     commands: ['lambda-cd integration-test'],
+    afterwards: ['lambda-cd rollback --only-after-failure'],
     report: { group: 'integrationtests', file: 'integration-tests.xml' },
   },
 };
 
 export function buildspecDocument(step: BuildStep): Record<string, unknown> {
   const spec = STEPS[step];
-  const document: Record<string, unknown> = { version: 0.2, phases: { build: { commands: spec.commands } } };
+  const phases: Record<string, unknown> = { build: { commands: spec.commands } };
+  if (spec.afterwards) phases.post_build = { commands: spec.afterwards };
+  const document: Record<string, unknown> = { version: 0.2, phases };
   if (spec.report) {
     document.reports = { [spec.report.group]: { files: [spec.report.file], 'base-directory': REPORTS_DIR, 'file-format': 'JUNITXML' } };
   }

@@ -17,6 +17,7 @@ import { functionBoundaryArn, functionBoundaryPolicy } from './function-boundary
 import { allow, arn, bucketArn, bucketObjects, iamArn, role, type Statement } from './iam.js';
 import { artifactBucket } from './pipeline.js';
 import { deployStatements } from './pipeline-roles.js';
+import { aliasStatements } from './release-gates.js';
 import { maxNameLength } from './stages.js';
 
 export interface BootstrapSpec {
@@ -139,7 +140,11 @@ function deployRoleStatements(spec: BootstrapSpec, stages: string[]): Statement[
     allow(['iam:PassRole'], [getAtt('CloudFormationRole', 'Arn')], { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } }),
     allow(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]),
   ];
-  if (testedFunctions.length > 0) statements.push(allow(['lambda:GetFunction', 'lambda:GetFunctionConfiguration', 'lambda:InvokeFunction'], testedFunctions));
+  if (testedFunctions.length > 0) {
+    statements.push(allow(['lambda:GetFunction', 'lambda:GetFunctionConfiguration', 'lambda:InvokeFunction'], testedFunctions));
+    // integration-test checks the stage alias; rollback moves it back after failed tests.
+    statements.push(...aliasStatements(spec.stages));
+  }
   return statements;
 }
 

@@ -23,6 +23,8 @@ export const functionBoundaryName = (pipeline: string) => `${pipeline}${BOUNDARY
 /** The boundary's ARN: what create-cf writes into every function role (lib/function-boundary.ts) and what the deploy role demands. */
 export const functionBoundaryArn = (pipeline: string): Intrinsic => sub(functionBoundarySub(pipeline));
 
+/** What the CodeDeploy role and the pre-traffic hook's role of a stage template do to the function. */
+const RELEASE_ACTIONS = ['lambda:GetAlias', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction', 'lambda:UpdateAlias'];
 /** lambda-cd's own grants to a function role (lib/template.ts), by action. */
 const BASE_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments', ...VPC_ACTIONS];
 
@@ -35,6 +37,10 @@ export function functionBoundaryPolicy(pipeline: string, functionName: string, f
     { Sid: 'FunctionLogs', ...allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [sub(`arn:\${AWS::Partition}:logs:*:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}*`)]) },
     { Sid: 'LambdaCdGrants', ...allow(BASE_ACTIONS.filter((action) => !action.startsWith('logs:')), ['*']) },
   ];
+  // The roles create-cf's release parts hold (lib/release-template.ts): CodeDeploy's, which shifts
+  // the alias, and the pre-traffic hook's, which invokes the new version; on this function only.
+  statements.push({ Sid: 'ReleaseRoles', ...allow(RELEASE_ACTIONS, [sub(`arn:\${AWS::Partition}:lambda:*:\${AWS::AccountId}:function:${functionName}*`)]) });
+  statements.push({ Sid: 'ReleaseChecks', ...allow(['cloudwatch:DescribeAlarms', 'codedeploy:PutLifecycleEventHookExecutionStatus'], ['*']) });
   const extra = functionActions.filter((action) => !BASE_ACTIONS.includes(action));
   if (extra.length > 0) statements.push({ Sid: 'FunctionPermissions', ...allow(extra, ['*']) });
   return boundaryPolicyResource(pipeline, statements);

@@ -4,7 +4,8 @@
  * job in that stage's environment (deploy, integration-test), then PROD in the PROD environment,
  * whose protection rules (required reviewers) are GitHub's approval. Credentials come from the
  * job's OIDC token (id-token: write) through aws-actions/configure-aws-credentials; every command
- * step is one lambda-cd call, as in the buildspecs.
+ * step is one lambda-cd call, as in the buildspecs. Failed integration tests put the stage's alias
+ * back on the version it served before (lambda-cd rollback).
  */
 import { version } from '../lib/version.js';
 import { dumpYaml } from './cfn-yaml.js';
@@ -70,7 +71,7 @@ export function workflowDocument(spec: CiSpec): Record<string, unknown> {
         { name: 'Templates and code location from the build job', uses: ACTIONS.download, with: { name: BUILD_ARTIFACT, path: 'dist' } },
         credentials(),
         { ...run('lambda-cd deploy'), id: 'deploy' },
-        ...(tested ? [cache('integration-test', ['tests/**/requirements.txt']), run('lambda-cd integration-test'), report('integration-tests', stage)] : []),
+        ...(tested ? [cache('integration-test', ['tests/**/requirements.txt']), { ...run('lambda-cd integration-test'), id: 'integration-test' }, report('integration-tests', stage), rollback()] : []),
       ],
     };
     previous = id;
@@ -126,6 +127,11 @@ function report(file: string, stage?: string): Step {
     uses: ACTIONS.upload,
     with: { name: stage ? `${file}-${stage}` : file, path: `${REPORTS_DIR}/${file}.xml`, 'if-no-files-found': 'ignore' },
   };
+}
+
+/** After failed integration tests (not a failed deploy, which CloudFormation rolls back itself): the stage's alias back to the version before. */
+function rollback(): Step {
+  return { name: 'lambda-cd rollback (the integration tests failed)', if: "failure() && steps.integration-test.outcome == 'failure'", run: 'lambda-cd rollback' };
 }
 
 function credentials(): Step {

@@ -3,7 +3,8 @@
  * then integration-test) -> PROD, whose deploy is a blocking manual job in the PROD environment
  * (protect the environment to choose who may start it). Jobs run in the lambda-cd image; the
  * AWS jobs get an OIDC token (id_tokens) that lambda-cd exchanges for the role in AWS_ROLE_ARN.
- * Every script line is one lambda-cd call; values live in variables, never in expressions.
+ * Every script line is one lambda-cd call; values live in variables, never in expressions. A failed
+ * integration-test job starts rollback-<Stage>, which puts the stage's alias back on the version before.
  */
 import { OIDC_TOKEN_VARIABLE } from '../lib/aws.js';
 import { version } from '../lib/version.js';
@@ -69,6 +70,15 @@ export function gitlabDocument(spec: GitlabSpec): Record<string, unknown> {
       script: ['lambda-cd integration-test'],
       cache: cache('integration-test'),
       artifacts: junit('integration-tests'),
+    };
+    // Only when that test job failed (with needs, on_failure looks at the needed jobs alone).
+    jobs[`rollback-${stage}`] = {
+      stage,
+      rules: [{ if: BRANCH_RULE, when: 'on_failure' }],
+      needs: [{ job: test, artifacts: false }],
+      id_tokens: idTokens(),
+      variables: { [ENV.stage]: stage },
+      script: ['lambda-cd rollback'],
     };
     previous = test;
   }

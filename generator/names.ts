@@ -1,5 +1,6 @@
 /** Names inside the pipeline template that its resources and its roles both use. */
 import type { BuildStep } from './constants.js';
+import type { ReleaseGates } from './release-gates.js';
 
 export type SourceKind = 'codecommit' | 'github';
 
@@ -14,6 +15,8 @@ export interface PipelineSpec {
    * a repository needs no buildspecs/ folder, as in 2018), or buildspecs/ in the source.
    */
   buildspecs?: BuildspecSource;
+  /** Approval before stages' deploys, and the coordinated stage (generator/release-gates.ts). */
+  gates?: ReleaseGates;
 }
 
 export const BUILDSPEC_SOURCES = ['inline', 'repository'] as const;

@@ -8,6 +8,7 @@ import { CACHE_PREFIX, PUBLISH_PREFIX, type BuildStep } from './constants.js';
 import { boundedRoleStatements } from './function-boundary.js';
 import { allow, arn, bucketArn, bucketObjects, iamArn, role, type Resource, type Statement } from './iam.js';
 import { PROJECTS, buildSteps, functionStackName, projectName, type PipelineSpec } from './names.js';
+import { pipelineGateStatements, releaseDeployStatements, rollbackStatements } from './release-gates.js';
 
 const functionArns = (stages: string[]): Resource[] =>
   stages.flatMap((stage) => [arn('lambda', `function:\${FunctionName}${stage}`), arn('lambda', `function:\${FunctionName}${stage}:*`)]);
@@ -51,6 +52,8 @@ export function pipelineRoles(spec: PipelineSpec): Record<string, unknown> {
       allow(['cloudformation:ListExports'], ['*']),
       allow(['cloudformation:DescribeStacks'], stackArns(spec.stages)),
       allow(['lambda:GetFunction', 'lambda:GetFunctionConfiguration', 'lambda:InvokeFunction'], functionArns(spec.stages)),
+      // The alias check before the tests, and lambda-cd rollback after a failure (post_build).
+      ...rollbackStatements(spec.stages),
     ]);
   }
   if (spec.source === 'codecommit') {
@@ -79,6 +82,7 @@ function pipelineStatements(spec: PipelineSpec, allStages: string[]): Statement[
     allow(['cloudformation:CreateStack', 'cloudformation:UpdateStack', 'cloudformation:DeleteStack', 'cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents'], stackArns(allStages)),
     allow(['cloudformation:ValidateTemplate'], ['*']),
     allow(['iam:PassRole'], [getAtt('DeployRole', 'Arn')], { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } }),
+    ...pipelineGateStatements(spec.gates ?? { approveBefore: [] }),
   ];
 }
 
@@ -130,5 +134,7 @@ export function deployStatements(allStages: string[], boundary: Intrinsic): Stat
     allow(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]),
     // A function in a VPC (Vpc in config.yaml): Lambda checks the subnets and groups as the caller.
     allow(['ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs'], ['*']),
+    // Versions, CodeDeploy, the release alarm and the pre-traffic hook (lib/release-template.ts).
+    ...releaseDeployStatements(allStages),
   ];
 }

@@ -20,6 +20,7 @@ import { boundaryPolicyResource } from './function-boundary.js';
 import { arn } from './iam.js';
 import { EMAIL_PATTERN, PROJECTS, buildSteps, functionStackName, projectName, type BuildspecSource, type PipelineSpec, type SourceKind } from './names.js';
 import { pipelineRoles } from './pipeline-roles.js';
+import { coordinationResources, disabledTransitions, withApproval, type ReleaseGates } from './release-gates.js';
 import { maxNameLength } from './stages.js';
 
 export type { PipelineSpec, SourceKind } from './names.js';
@@ -28,6 +29,7 @@ const LOG_RETENTION_DAYS = 30;
 
 export function pipelineTemplate(spec: PipelineSpec): Record<string, unknown> {
   const allStages = [...spec.stages, PROD_STAGE];
+  const gates: ReleaseGates = spec.gates ?? { approveBefore: [] };
   const resources: Record<string, unknown> = {
     ...artifactBucket(),
     ...Object.fromEntries(buildSteps(spec).flatMap((step) => Object.entries(project(step, spec.buildspecs ?? 'inline')))),
@@ -40,6 +42,7 @@ export function pipelineTemplate(spec: PipelineSpec): Record<string, unknown> {
         PipelineType: 'V2',
         RoleArn: getAtt('PipelineRole', 'Arn'),
         ArtifactStore: { Type: 'S3', Location: ref('ArtifactBucket') },
+        ...disabledTransitions(gates),
         Stages: [
           { Name: 'Source', Actions: [sourceAction(spec.source)] },
           { Name: 'Unittests', Actions: [codeBuildAction('Unittests', 'unittests', [])] },
@@ -47,12 +50,13 @@ export function pipelineTemplate(spec: PipelineSpec): Record<string, unknown> {
             Name: 'Build',
             Actions: [codeBuildAction('Build', 'build', [[ENV.stack, '${AWS::StackName}'], [ENV.artifactBucket, '${ArtifactBucket}'], [ENV.stages, allStages.join(',')]], [BUILD_ARTIFACT])],
           },
-          ...allStages.map((stage) => ({ Name: stage, Actions: stageActions(stage, stage !== PROD_STAGE) })),
+          ...allStages.map((stage) => ({ Name: stage, Actions: withApproval(gates, stage, stageActions(stage, stage !== PROD_STAGE)) })),
         ],
       },
     },
     ...(spec.source === 'codecommit' ? sourceChangeRule() : {}),
     ...failureNotifications(),
+    ...coordinationResources(spec.stages, gates),
   };
 
   return {
@@ -65,7 +69,7 @@ export function pipelineTemplate(spec: PipelineSpec): Record<string, unknown> {
       PipelineName: { Description: 'The pipeline', Value: ref('Pipeline') },
       PipelineUrl: { Description: 'The pipeline in the console', Value: sub('https://${AWS::Region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${Pipeline}/view') },
       ArtifactBucketName: { Description: 'Artifact bucket (pipeline artifacts, deployment zips under lambda-cd/, build caches)', Value: ref('ArtifactBucket') },
-      FailureTopicArn: { Description: 'SNS topic told about every failed pipeline action', Value: ref('FailureTopic') },
+      FailureTopicArn: { Description: 'SNS topic told about every failed pipeline action (and approvals and the release gate, when the pipeline has them)', Value: ref('FailureTopic') },
       FunctionBoundaryArn: { Description: 'Permissions boundary of every function role the pipeline deploys', Value: ref('FunctionBoundary') },
     },
   };

@@ -11,7 +11,7 @@
  */
 import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { parseYaml, readUserFile } from './data-files.js';
+import { parseJson, parseYaml, readUserFile } from './data-files.js';
 import { ConfigError } from './errors.js';
 import { displayPath } from './output.js';
 import { isInside, resolveInside, toPosix } from './paths.js';
@@ -62,6 +62,8 @@ export interface StageSettings {
   reservedConcurrency?: number;
   logRetentionInDays?: number;
   tags: Record<string, string>;
+  /** How a new version reaches the stage's alias (Deployment); per key, StageOverrides refine it. */
+  deployment: DeploymentSettings;
 }
 
 export interface ConfigWarning {
@@ -102,12 +104,12 @@ export interface LoadOptions {
 const KNOWN_KEYS = [
   'Name', 'Handler', 'Runtime', 'Architecture', 'MemorySize', 'Timeout', 'Unittests', 'Integrationtests',
   'Stages', 'Description', 'Layers', 'Vpc', 'Tracing', 'ReservedConcurrency', 'LogRetentionInDays', 'Tags',
-  'StageOverrides', 'AllowWildcardActions',
+  'StageOverrides', 'AllowWildcardActions', 'Deployment',
 ];
 /** Keys the 2018 system wrote, and the key each meant. */
 const LEGACY_KEYS: Record<string, string> = { Memory: 'MemorySize', TestFolder: 'Integrationtests' };
 const SUITE_KEYS = ['Folder', 'Files', 'Runner'];
-const OVERRIDE_KEYS = ['MemorySize', 'Timeout', 'Description', 'Layers', 'Vpc', 'Tracing', 'ReservedConcurrency', 'LogRetentionInDays', 'Tags'];
+const OVERRIDE_KEYS = ['MemorySize', 'Timeout', 'Description', 'Layers', 'Vpc', 'Tracing', 'ReservedConcurrency', 'LogRetentionInDays', 'Tags', 'Deployment'];
 const VPC_KEYS = ['SubnetIds', 'SecurityGroupIds'];
 /** A log holds this many unknown-key warnings at most; the rest are counted in one more line. */
 const MAX_UNKNOWN_WARNINGS = 100;
@@ -143,6 +145,7 @@ export function stageSettings(config: RepositoryConfig, stage: string): StageSet
     ...override,
     tags: { ...config.settings.tags, ...override.tags },
     layers: override.layers ?? config.settings.layers,
+    deployment: { ...config.settings.deployment, ...override.deployment },
   };
 }
 
@@ -305,6 +308,7 @@ class ConfigReader {
     }
     set('logRetentionInDays', retention);
     set('tags', this.tags(mapping.Tags, [...at, 'Tags']) ?? (top ? {} : undefined));
+    set('deployment', readDeployment(mapping.Deployment, [...at, 'Deployment'], this.root, { fail: (keyPath, message) => this.fail(keyPath, message), warnUnknown: (value, known, keyPath) => this.warnUnknown(value, known, keyPath) }) ?? (top ? {} : undefined));
     return result;
   }
 
@@ -589,4 +593,81 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `text ${quoted(value.length > 60 ? `${value.slice(0, 60)}...` : value)}`;
   return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+// ---- Deployment: how a stage's new version reaches its alias (issue 14). ----
+
+/** CodeDeploy's predefined Lambda deployment configurations, by the names SAM uses (CodeDeployDefault.Lambda<Name>). */
+export const DEPLOYMENT_STRATEGIES = [
+  'AllAtOnce', 'Canary10Percent5Minutes', 'Canary10Percent10Minutes', 'Canary10Percent15Minutes', 'Canary10Percent30Minutes',
+  'Linear10PercentEvery1Minute', 'Linear10PercentEvery2Minutes', 'Linear10PercentEvery3Minutes', 'Linear10PercentEvery10Minutes',
+] as const;
+export type DeploymentStrategy = (typeof DEPLOYMENT_STRATEGIES)[number];
+const DEPLOYMENT_KEYS = ['Strategy', 'Alarms', 'PreTraffic'];
+/** CodeDeploy watches at most 10 alarms per deployment group. */
+const MAX_ALARMS = 10;
+/** The smoke event travels in the hook function's environment, which Lambda caps at 4 KB in all. */
+export const MAX_PRE_TRAFFIC_EVENT_BYTES = 3072;
+
+export interface DeploymentSettings {
+  strategy?: DeploymentStrategy;
+  /** CloudWatch alarm names that stop and roll back a deployment; [] means none, absent means lambda-cd's own. */
+  alarms?: string[];
+  /** The event the pre-traffic hook invokes the new version with. */
+  preTraffic?: { file: string; event: string };
+}
+
+interface DeploymentReader {
+  fail(keyPath: string[], message: string): never;
+  warnUnknown(value: Mapping, known: string[], keyPath: string[]): void;
+}
+
+/** `Deployment: {Strategy, Alarms, PreTraffic}` at the top level or in a StageOverrides entry. */
+function readDeployment(value: unknown, at: string[], root: string, reader: DeploymentReader): DeploymentSettings | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isMapping(value)) reader.fail(at, `expected a mapping (${DEPLOYMENT_KEYS.join(', ')}), found ${describe(value)}`);
+  reader.warnUnknown(value, DEPLOYMENT_KEYS, at);
+  const result: DeploymentSettings = {};
+  if (value.Strategy !== undefined) {
+    // CodeDeploy's own names work too: CodeDeployDefault.LambdaCanary10Percent5Minutes.
+    const name = typeof value.Strategy === 'string' ? value.Strategy.replace(/^CodeDeployDefault\.Lambda/, '') : value.Strategy;
+    if (typeof name !== 'string' || !(DEPLOYMENT_STRATEGIES as readonly string[]).includes(name)) {
+      const hint = typeof name === 'string' ? didYouMean(name, DEPLOYMENT_STRATEGIES) : '';
+      reader.fail([...at, 'Strategy'], `expected one of ${DEPLOYMENT_STRATEGIES.join(', ')}, found ${describe(value.Strategy)}${hint}`);
+    }
+    result.strategy = name as DeploymentStrategy;
+  }
+  if (value.Alarms !== undefined) {
+    const alarms = value.Alarms;
+    if (!Array.isArray(alarms) || alarms.length > MAX_ALARMS) reader.fail([...at, 'Alarms'], `expected a list of at most ${MAX_ALARMS} CloudWatch alarm names ([] for none), found ${describe(alarms)}`);
+    for (const alarm of alarms) {
+      // Names go into IAM ARNs: * and ? would be wildcards there.
+      if (typeof alarm !== 'string' || alarm.trim() === '' || alarm.length > 255 || /[\u0000-\u001f\u007f*?]/.test(alarm)) {
+        reader.fail([...at, 'Alarms'], `expected CloudWatch alarm names (1-255 characters, no control characters, * or ?), found ${describe(alarm)}`);
+      }
+    }
+    const duplicate = alarms.find((alarm, index) => alarms.indexOf(alarm) !== index);
+    if (duplicate !== undefined) reader.fail([...at, 'Alarms'], `expected each alarm once, found ${JSON.stringify(duplicate)} twice`);
+    result.alarms = alarms as string[];
+  }
+  if (value.PreTraffic !== undefined) result.preTraffic = readPreTrafficEvent(value.PreTraffic, [...at, 'PreTraffic'], root, reader);
+  return result;
+}
+
+function readPreTrafficEvent(value: unknown, at: string[], root: string, reader: DeploymentReader): { file: string; event: string } {
+  if (typeof value !== 'string' || value.trim() === '') reader.fail(at, `expected the path of a JSON event file in the repository (e.g. events/smoke.json), found ${describe(value)}`);
+  const inside = resolveInside(root, value);
+  if (!inside.ok) reader.fail(at, `expected a file inside the repository, found ${JSON.stringify(value)}: ${inside.reason}`);
+  if (!existsSync(inside.absolute) || !statSync(inside.absolute).isFile()) reader.fail(at, `expected the event file ${JSON.stringify(value)} to exist, found ${existsSync(inside.absolute) ? 'a folder' : 'nothing there'}`);
+  const file = toPosix(path.relative(root, inside.absolute));
+  const size = statSync(inside.absolute).size;
+  if (size > MAX_PRE_TRAFFIC_EVENT_BYTES) reader.fail(at, `${file}: expected at most ${MAX_PRE_TRAFFIC_EVENT_BYTES} bytes (the event travels in the hook function's environment), found ${size}`);
+  const event = readUserFile(inside.absolute, file, 'a JSON event file').trim();
+  try {
+    // The place and kind of error only: an event may hold a token, so no message quotes it.
+    parseJson(event, { shown: file, bounded: false });
+  } catch (error) {
+    reader.fail(at, `${file}: expected a JSON event, found invalid JSON (at ${(error as Error).message.slice(file.length).replace(/^:/, '')})`);
+  }
+  return { file, event };
 }

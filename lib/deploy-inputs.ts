@@ -111,14 +111,8 @@ export interface PackageState {
  * the zip itself is there, it must match its manifest (a restored dist/ may mix two builds).
  */
 export async function packageState(files: { manifest: string; zip: string; codeLocation: string }, bucket: string | undefined): Promise<PackageState> {
-  const manifest = readManifest(files.manifest);
+  const manifest = await readBuiltPackage(files, 'deploy');
   const zipExists = existsSync(files.zip);
-  if (zipExists) {
-    const actual = await sha256File(files.zip);
-    if (actual !== manifest.sha256) {
-      throw new ConfigError(`deploy: ${displayPath(files.zip)} (sha256 ${actual.slice(0, 12)}...) does not match ${displayPath(files.manifest)} (sha256 ${manifest.sha256.slice(0, 12)}...): they come from different builds; run \`lambda-cd package\` again`);
-    }
-  }
   const state: PackageState = { sha256: manifest.sha256, zipSize: manifest.zipSize, zipExists };
   const shown = displayPath(files.codeLocation);
   if (!existsSync(files.codeLocation)) return { ...state, staleReason: `${shown} does not exist` };
@@ -138,19 +132,35 @@ export async function packageState(files: { manifest: string; zip: string; codeL
   return { ...state, location };
 }
 
-function readManifest(file: string): { sha256: string; zipSize?: number } {
+/** The package manifest's sha256 (and size); `command` starts the messages. */
+export function readManifest(file: string, command = 'deploy'): { sha256: string; zipSize?: number } {
   const shown = displayPath(file);
-  if (!existsSync(file)) throw new ConfigError(`deploy: ${shown}: no package manifest; run \`lambda-cd package\` first`);
+  if (!existsSync(file)) throw new ConfigError(`${command}: ${shown}: no package manifest; run \`lambda-cd package\` first`);
   let manifest: unknown;
   try {
     manifest = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`deploy: ${shown}: not valid JSON (${safeName((error as Error).message, 200)}); run \`lambda-cd package\` again`);
+    throw new ConfigError(`${command}: ${shown}: not valid JSON (${safeName((error as Error).message, 200)}); run \`lambda-cd package\` again`);
   }
   if (!isMapping(manifest) || typeof manifest.sha256 !== 'string' || !SHA256.test(manifest.sha256)) {
-    throw new ConfigError(`deploy: ${shown}: sha256: expected the zip's sha256 (64 hex digits), found ${describe(isMapping(manifest) ? manifest.sha256 : manifest)}; run \`lambda-cd package\` again`);
+    throw new ConfigError(`${command}: ${shown}: sha256: expected the zip's sha256 (64 hex digits), found ${describe(isMapping(manifest) ? manifest.sha256 : manifest)}; run \`lambda-cd package\` again`);
   }
   return { sha256: manifest.sha256, zipSize: typeof manifest.zipSize === 'number' ? manifest.zipSize : undefined };
+}
+
+/**
+ * The manifest's sha256, checked against the zip when the zip is there (a restored dist/ may mix
+ * two builds; a CI job handed only the manifest has no zip to check).
+ */
+export async function readBuiltPackage(files: { manifest: string; zip: string }, command: string): Promise<{ sha256: string; zipSize?: number }> {
+  const manifest = readManifest(files.manifest, command);
+  if (existsSync(files.zip)) {
+    const actual = await sha256File(files.zip);
+    if (actual !== manifest.sha256) {
+      throw new ConfigError(`${command}: ${displayPath(files.zip)} (sha256 ${actual.slice(0, 12)}...) does not match ${displayPath(files.manifest)} (sha256 ${manifest.sha256.slice(0, 12)}...): they come from different builds; run \`lambda-cd package\` again`);
+    }
+  }
+  return manifest;
 }
 
 /** {"Parameters": {"S3Storage": bucket, "S3Key": key}}, as publish writes it. */

@@ -15,9 +15,10 @@ import { STAGE_TAG, stageSettings, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
 import { functionBoundarySub } from './function-boundary.js';
 import { referenceProblem, simplifyIntrinsics, type ReferenceScope } from './intrinsics.js';
+import { releaseParts, releasePlan, versionIdentity } from './release-template.js';
 import type { EnvValue } from './stage-env.js';
 import type { StageIam } from './stage-iam.js';
-import { LAMBDA_PRINCIPAL } from './stage-iam.js';
+import { LAMBDA_PRINCIPAL, functionRolePath } from './stage-iam.js';
 
 export { STAGE_TAG };
 /**
@@ -41,6 +42,8 @@ export interface TemplateInput {
   /** Where the variables came from (for messages). */
   envSource?: string;
   iam: StageIam;
+  /** The deployment zip's sha256 (dist/function.zip.manifest.json): the published version is named after it. */
+  zipSha256: string;
 }
 
 export function alphanum(text: string): string {
@@ -63,7 +66,7 @@ export function templateNames(name: string, stack: string, stage: string) {
   };
 }
 
-export function buildTemplate({ config, stack, stage, variables: userVariables, envSource, iam: userIam }: TemplateInput): Json {
+export function buildTemplate({ config, stack, stage, variables: userVariables, envSource, iam: userIam, zipSha256 }: TemplateInput): Json {
   const variables = simplifyIntrinsics(userVariables);
   const iam = { ...userIam, properties: simplifyIntrinsics(userIam.properties) };
   const settings = stageSettings(config, stage);
@@ -105,16 +108,33 @@ export function buildTemplate({ config, stack, stage, variables: userVariables, 
     };
   }
   const logs = explicitLogGroup ? { logGroupId: names.logGroupId } : { logGroupName: names.logGroupName };
-  resources[names.roleId] = { Type: 'AWS::IAM::Role', Properties: roleProperties(iam, stack, logs, settings.vpc !== undefined, settings.tracing === 'Active', tagList) };
-  resources[names.functionId] = { Type: 'AWS::Lambda::Function', Properties: withoutUndefined(fn) };
+  const role = roleProperties(iam, stack, logs, settings.vpc !== undefined, settings.tracing === 'Active', tagList);
+  const functionProperties = withoutUndefined(fn);
+  resources[names.roleId] = { Type: 'AWS::IAM::Role', Properties: role };
+  resources[names.functionId] = { Type: 'AWS::Lambda::Function', Properties: functionProperties };
+  const release = releaseParts({
+    names: { ...names, rolePath: functionRolePath(config.name) },
+    plan: releasePlan(config, stage),
+    version: versionIdentity(names.functionId, functionProperties, role, zipSha256),
+    zipSha256,
+    stage,
+    exportName: names.exportName,
+    functionTimeout: settings.timeout,
+    runtime: config.runtime,
+    tagList,
+  });
+  // The version, the CodeDeploy pieces if any, then the alias that points at the version.
+  Object.assign(resources, release.resources);
   resources[names.aliasId] = {
     Type: 'AWS::Lambda::Alias',
+    ...release.aliasAttributes,
     Properties: {
       Name: names.aliasName,
       Description: `${stage} of pipeline ${stack}`,
       // The ARN, as in 2018: FunctionName is create-only, and a named alias cannot be replaced.
       FunctionName: { 'Fn::GetAtt': [names.functionId, 'Arn'] },
-      FunctionVersion: '$LATEST',
+      // The version this build published; a 2018 alias on $LATEST moves to it in place.
+      FunctionVersion: release.aliasVersion,
     },
   };
 
@@ -132,6 +152,7 @@ export function buildTemplate({ config, stack, stage, variables: userVariables, 
         Value: { 'Fn::GetAtt': [names.functionId, 'Arn'] },
         Export: { Name: names.exportName },
       },
+      ...release.outputs,
     },
   };
 }

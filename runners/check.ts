@@ -8,6 +8,7 @@ import { ConfigError } from '../lib/errors.js';
 import type { PipOptions } from '../lib/python.js';
 import { policyLabel } from '../lib/stage-iam.js';
 import { discoverTestFiles } from '../lib/test-execution.js';
+import { releasePlan, type ReleasePlan } from '../lib/release-template.js';
 import { renderStages } from './create-cf.js';
 
 export interface CheckOptions {
@@ -29,6 +30,8 @@ export interface CheckedStage {
   policies: string[];
   managedPolicyArns: unknown[];
   iamSource?: string;
+  /** How a new version reaches the alias (strategy, CodeDeploy or not, alarms, pre-traffic event). */
+  release: ReleasePlan;
 }
 
 export interface CheckedSuite {
@@ -64,6 +67,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
       policies: ((role.Policies as { PolicyName: unknown }[] | undefined) ?? []).map((policy) => policyLabel(policy.PolicyName)),
       managedPolicyArns: (role.ManagedPolicyArns as unknown[] | undefined) ?? [],
       iamSource: iam.source,
+      release: releasePlan(repository, stage),
     };
   });
   return {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { ConfigError, UsageError } from '../lib/errors.js';
 import { writeFileSetAtomic } from '../lib/atomic.js';
+import { readBuiltPackage } from '../lib/deploy-inputs.js';
 import { BOUNDARY_SUFFIX, MAX_BOUNDARY_NAME } from '../lib/function-boundary.js';
 import { count, note, progress, warn } from '../lib/output.js';
 import { readStageEnv, type StageEnv } from '../lib/stage-env.js';
@@ -29,8 +30,10 @@ export interface CreateCfOptions {
   /** Where troposphere is installed when a 2018 iam.py needs it and --python lacks it. */
   cacheDir: string;
   pip: PipOptions;
+  /** The zip lambda-cd package wrote; its manifest (FILE.manifest.json) names the version each template publishes. */
+  zipFile: string;
 }
-export interface CreateCfResult { files: string[] }
+export interface CreateCfResult { files: string[]; zipSha256: string }
 
 /** CloudFormation stack names; the pipeline deploys each stage as <stack>Functions<Stage>. */
 const STACK_PATTERN = /^[A-Za-z][A-Za-z0-9-]*$/;
@@ -43,15 +46,19 @@ export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfRes
   const { repository: config, format } = options;
   if (options.pipelineStages) checkPipelineStages(config, options.pipelineStages);
   const rendered = await renderStages({ ...options, stages: selectStages(config, options.stage), step: 'create-cf' });
+  // Each template publishes a version named after the zip: without the build's manifest there is
+  // nothing to name it after. Read once the stage files are known good, so their errors come first.
+  const { sha256: zipSha256 } = await readBuiltPackage({ manifest: `${options.zipFile}.manifest.json`, zip: options.zipFile }, 'create-cf');
+  const templates = rendered.map((stage) => ({ ...stage, template: stage.build(zipSha256) }));
 
   // One set: every template is written, or none replaces its predecessor (lib/atomic.ts).
-  const files = rendered.map(({ stage }) => path.join(options.outDir, `stack${stage}.${format}`));
-  await writeFileSetAtomic(Object.fromEntries(rendered.map(({ template }, index) => [files[index]!, serializeTemplate(template, format)])));
-  for (const { stage, env, iam } of rendered) {
+  const files = templates.map(({ stage }) => path.join(options.outDir, `stack${stage}.${format}`));
+  await writeFileSetAtomic(Object.fromEntries(templates.map(({ template }, index) => [files[index]!, serializeTemplate(template, format)])));
+  for (const { stage, env, iam } of templates) {
     const sources = [env.source, iam.source].filter(Boolean).join(', ');
     progress('create-cf', `${stage}: ${count(Object.keys(env.variables).length, 'variable')}${sources ? ` from ${sources}` : ''}`);
   }
-  return { files };
+  return { files, zipSha256 };
 }
 
 export interface RenderOptions {
@@ -65,11 +72,17 @@ export interface RenderOptions {
   step: string;
 }
 
+/** A stand-in zip sha256: the templates renderStages checks are built with it. */
+const UNBUILT_ZIP_SHA256 = '0'.repeat(64);
+
 export interface RenderedStage {
   stage: string;
   env: StageEnv;
   iam: StageIam;
+  /** The template for a stand-in zip (what check reports). */
   template: Record<string, unknown>;
+  /** The template publishing the version of the zip with this sha256. */
+  build(zipSha256: string): Record<string, unknown>;
 }
 
 /**
@@ -88,7 +101,8 @@ export async function renderStages(options: RenderOptions): Promise<RenderedStag
       readStageEnv(config, stage, python),
       readStageIam(config, stage, refName, python),
     ]);
-    return { stage, env, iam, template: buildTemplate({ config, stack, stage, variables: env.variables, envSource: env.source, iam }) };
+    const build = (zipSha256: string) => buildTemplate({ config, stack, stage, variables: env.variables, envSource: env.source, iam, zipSha256 });
+    return { stage, env, iam, template: build(UNBUILT_ZIP_SHA256), build };
   }));
   for (const { env, iam } of rendered) for (const message of [...env.warnings, ...iam.warnings]) warn(message);
   // The same change in every stage's file is one line, naming the files.

@@ -21,6 +21,7 @@ import {
   lastOperationEvents, seenEvents, setTerminationProtection, stackOutputs, succeeded, waitForStack, type ResourceChange, type StackRequest,
 } from '../lib/stack-deploy.js';
 import { didYouMean } from '../lib/suggest.js';
+import { RELEASE_OUTPUTS } from '../lib/release-template.js';
 import { STAGE_TAG, templateNames } from '../lib/template.js';
 import { checkStack } from './create-cf.js';
 import { runPublish } from './publish.js';
@@ -67,6 +68,11 @@ export interface DeployResult {
   outputs: Record<string, string>;
   /** The value of the export Name+Stack+Stage (what integration-test reads). */
   functionArn?: string;
+  /** The alias Name+Stack+Stage and the version this template published (outputs AliasArn, FunctionVersion). */
+  aliasArn?: string;
+  functionVersion?: string;
+  /** The version the stack published before this deploy, when it changed. */
+  previousVersion?: string;
 }
 
 const STEP = 'deploy';
@@ -240,7 +246,7 @@ async function update(context: Context, stack: Stack): Promise<DeployResult> {
   const changeSet = await createChangeSet(client, request, { type: 'UPDATE', name: changeSetName(), description: description(context), waitSeconds: options.waitSeconds });
   if (!changeSet.hasChanges) {
     progress(STEP, `${request.stackName}: no changes (${stack.StackStatus})`);
-    return { ...context.base, stackId: stack.StackId, status: stack.StackStatus ?? 'UNKNOWN', operation: 'none', changes: [], outputs: stackOutputs(stack), functionArn: exportedValue(stack, context.exportName) };
+    return { ...context.base, stackId: stack.StackId, status: stack.StackStatus ?? 'UNKNOWN', operation: 'none', changes: [], ...outputsOf(context, stack) };
   }
   showChanges(request.stackName, changeSet.changes);
   const added = changeSet.changes.filter((change) => change.action === 'Add').map((change) => change.logicalId);
@@ -257,7 +263,7 @@ async function update(context: Context, stack: Stack): Promise<DeployResult> {
   progress(STEP, `updating ${request.stackName} (${changeSet.changes.length} resource changes)`);
   await executeChangeSet(client, changeSet.id, request.stackName);
   const waited = await waitForStack(client, stack.StackId!, { waitSeconds: options.waitSeconds, step: STEP, seen, label: 'deploy' });
-  return finish(context, waited.stack, waited.events, 'update', changeSet.changes);
+  return finish(context, waited.stack, waited.events, 'update', changeSet.changes, stackOutputs(stack)[RELEASE_OUTPUTS.version]);
 }
 
 function leftForReview(stackName: string, id: string): void {
@@ -273,7 +279,7 @@ function description(context: Context): string {
   return `lambda-cd deploy ${context.base.stage}: zip ${context.base.zipSha256.slice(0, 12)}`;
 }
 
-async function finish(context: Context, stack: Stack, events: StackEvent[], operation: DeployOperation, changes: ResourceChange[]): Promise<DeployResult> {
+async function finish(context: Context, stack: Stack, events: StackEvent[], operation: DeployOperation, changes: ResourceChange[], versionBefore?: string): Promise<DeployResult> {
   const name = context.request.stackName;
   const status = stack.StackStatus ?? 'UNKNOWN';
   if (!succeeded(status)) {
@@ -294,11 +300,22 @@ async function finish(context: Context, stack: Stack, events: StackEvent[], oper
     );
   }
   progress(STEP, `${name}: ${status}`);
-  return { ...context.base, stackId: stack.StackId, status, operation, changes, outputs, functionArn: exportedValue(stack, context.exportName) };
+  const result = outputsOf(context, stack);
+  const moved = versionBefore !== undefined && result.functionVersion !== undefined && versionBefore !== result.functionVersion;
+  if (moved) progress(STEP, `${name}: the alias moved from version ${versionBefore} to version ${result.functionVersion}`);
+  else if (operation === 'create' && result.functionVersion) progress(STEP, `${name}: the alias serves version ${result.functionVersion}`);
+  return { ...context.base, stackId: stack.StackId, status, operation, changes, ...result, ...(moved ? { previousVersion: versionBefore } : {}) };
 }
 
-function exportedValue(stack: Stack, exportName: string): string | undefined {
-  return stack.Outputs?.find((output) => output.ExportName === exportName)?.OutputValue;
+/** The stack's outputs, the function ARN export and the release outputs. */
+function outputsOf(context: Context, stack: Stack): Pick<DeployResult, 'outputs' | 'functionArn' | 'aliasArn' | 'functionVersion'> {
+  const outputs = stackOutputs(stack);
+  return {
+    outputs,
+    functionArn: stack.Outputs?.find((output) => output.ExportName === context.exportName)?.OutputValue,
+    aliasArn: outputs[RELEASE_OUTPUTS.aliasArn],
+    functionVersion: outputs[RELEASE_OUTPUTS.version],
+  };
 }
 
 /**

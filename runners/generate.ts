@@ -1,15 +1,27 @@
 /** `generate buildspecs` and `generate pipeline`: write what generator/ renders. */
 import path from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.js';
-import { displayPath } from '../lib/output.js';
+import { displayPath, note } from '../lib/output.js';
+
+/** CloudFormation takes at most this many bytes of template in a request (more goes through S3). */
+const MAX_TEMPLATE_BODY = 51_200;
 import { renderBuildspecs } from '../generator/buildspecs.js';
 import { renderPipeline, type SourceKind } from '../generator/pipeline.js';
 import { validateEmail, validateImage, validateStages } from '../generator/stages.js';
 import { writeAll } from '../generator/write.js';
 import type { BuildspecSource } from '../generator/names.js';
+import { validateGates, type ReleaseGates } from '../generator/release-gates.js';
+import { PROD_STAGE } from '../lib/contract.js';
 
 export interface GenerateBuildspecsOptions { outDir: string }
-export interface GeneratePipelineOptions { stages: string[]; source: SourceKind; image?: string; notify?: string; buildspecs?: BuildspecSource; outFile: string }
+export interface GeneratePipelineOptions {
+  stages: string[]; source: SourceKind; image?: string; notify?: string; buildspecs?: BuildspecSource; outFile: string;
+  /** Stages whose deploy waits for an approval. */
+  approveBefore?: string[];
+  /** Pipelines the coordinated stage waits for, and that stage (default PROD). */
+  coordinateWith?: string[];
+  coordinateStage?: string;
+}
 
 export async function runGenerateBuildspecs(options: GenerateBuildspecsOptions): Promise<{ files: string[] }> {
   return { files: await writeAll(options.outDir, renderBuildspecs()) };
@@ -19,9 +31,21 @@ export async function runGeneratePipeline(options: GeneratePipelineOptions): Pro
   validateStages('generate pipeline', options.stages);
   if (options.image !== undefined) validateImage('generate pipeline', options.image);
   if (options.notify !== undefined) validateEmail('generate pipeline', options.notify);
+  const gates: ReleaseGates = {
+    approveBefore: options.approveBefore ?? [],
+    ...(options.coordinateWith ? { coordinate: { stage: options.coordinateStage ?? PROD_STAGE, pipelines: options.coordinateWith } } : {}),
+  };
+  validateGates('generate pipeline', options.stages, gates);
   const commandLine = ['lambda-cd generate pipeline', `--stages ${options.stages.join(',')}`, `--source ${options.source}`, ...(options.image ? [`--image ${options.image}`] : []),
-    ...(options.buildspecs === 'repository' ? ['--buildspecs repository'] : [])].join(' ');
+    ...(options.buildspecs === 'repository' ? ['--buildspecs repository'] : []),
+    ...(gates.approveBefore.length ? [`--approve-before ${gates.approveBefore.join(',')}`] : []),
+    ...(gates.coordinate ? [`--coordinate-with ${gates.coordinate.pipelines.join(',')} --coordinate-stage ${gates.coordinate.stage}`] : [])].join(' ');
   const file = path.resolve(options.outFile);
-  await writeFileAtomic(file, renderPipeline({ stages: options.stages, source: options.source, image: options.image, notify: options.notify, buildspecs: options.buildspecs }, commandLine));
+  const text = renderPipeline({ stages: options.stages, source: options.source, image: options.image, notify: options.notify, buildspecs: options.buildspecs, gates }, commandLine);
+  await writeFileAtomic(file, text);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_TEMPLATE_BODY) {
+    note(`${displayPath(file)}: ${bytes} bytes, more than the ${MAX_TEMPLATE_BODY} CloudFormation takes inline: deploy it with aws cloudformation deploy --s3-bucket BUCKET (it uploads the template first)${options.buildspecs === 'repository' ? '' : ', or generate it with --buildspecs repository'}`);
+  }
   return { file: displayPath(file) };
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { resolveDeployedFunction, invokeFunction, waitForFunction } from '../lib/deployed-function.js';
 import { parseJson } from '../lib/data-files.js';
+import { releaseUnderTest } from '../lib/function-versions.js';
 import { UsageError } from '../lib/errors.js';
 import { outputTail } from '../lib/junit.js';
 import { displayPath, progress, warn } from '../lib/output.js';
@@ -22,10 +23,15 @@ export interface IntegrationTestOptions extends TestRunOptions {
   functionStack?: string;
   invokeEvents: string[];
   waitSeconds: number;
+  /** The build's package manifest: when it is there, the alias must serve this build's zip. */
+  manifestFile?: string;
 }
 export interface IntegrationTestResult extends SuiteRun {
   /** Undefined when nothing ran, so nothing was looked up. */
   functionArn?: string;
+  /** The alias the tests ran against and its version (stacks from templates that publish versions). */
+  aliasArn?: string;
+  functionVersion?: string;
 }
 
 const STEP = 'integration-test';
@@ -97,17 +103,19 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
   progress(STEP, `function ${deployed.arn} (from ${deployed.source})`);
   const config = await waitForFunction(deployed.arn, { waitSeconds: options.waitSeconds, step: STEP });
   const functionName = config.FunctionName ?? deployed.arn.split(':')[6]!;
+  // Refuses (exit 3) when the alias does not serve the version this build's deploy published.
+  const release = await releaseUnderTest(deployed.outputs, `the stack of ${deployed.source}`, options.manifestFile, STEP);
 
   const invoked: TestOutcome[] = [];
   for (const event of events) {
-    const outcome = await smokeTest(deployed.arn, event, config.Timeout);
+    const outcome = await smokeTest(release?.aliasArn ?? deployed.arn, event, config.Timeout);
     blocks.write(formatOutcome(outcome, blocks));
     invoked.push(outcome);
   }
 
   if (nothing !== undefined || !suite) {
     const result = await nothingToRun('integration-tests', options.reportPath, nothing!.replace(/: nothing to run$/, ': only the --invoke events ran'), invoked);
-    return { ...result, functionArn: deployed.arn };
+    return { ...result, functionArn: deployed.arn, ...(release ? { aliasArn: release.aliasArn, functionVersion: release.version } : {}) };
   }
   const requirements = await installTestRequirements({
     python: options.python,
@@ -130,6 +138,7 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
     env: {
       ...outputVariables(deployed.outputs),
       FUNCTION_ARN: deployed.arn,
+      ...(release ? { FUNCTION_ALIAS_ARN: release.aliasArn, FUNCTION_VERSION: release.version } : {}),
       FUNCTION_NAME: functionName,
       STAGE: options.stage,
       STACK_NAME: options.stack,
@@ -143,5 +152,5 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
     earlier: invoked,
     blocks,
   });
-  return { ...result, functionArn: deployed.arn };
+  return { ...result, functionArn: deployed.arn, ...(release ? { aliasArn: release.aliasArn, functionVersion: release.version } : {}) };
 }

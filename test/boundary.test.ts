@@ -9,6 +9,7 @@
  * statement forms these policies use (Allow/Deny, action and resource patterns, StringEquals
  * and StringNotEquals); the names fitting together is checked on moto over HTTP.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CloudFormationClient, CreateStackCommand, waitUntilStackCreateComplete } from '@aws-sdk/client-cloudformation';
@@ -18,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Intrinsic, loadYaml } from '../generator/cfn-yaml.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { startMoto, type MotoServer } from './helpers/moto.js';
-import { makeRepo, tempDir } from './helpers/repo.js';
+import { makeRepo, tempDir, writeManifest } from './helpers/repo.js';
 
 type Doc = Record<string, any>;
 
@@ -170,7 +171,10 @@ describe('the pipeline creates the boundary, and its deploy role changes roles o
 });
 
 describe('create-cf: every function role carries the boundary; the user\'s own PermissionsBoundary is refused', () => {
-  const createCf = (root: string) => runCli(['create-cf', '--path', root, '--stack', STACK], { cwd: root });
+  const createCf = async (root: string) => {
+  await writeManifest(root); // create-cf names each version after the package's zip
+  return runCli(['create-cf', '--path', root, '--stack', STACK], { cwd: root });
+};
   const expectRefused = (result: CliResult, message: string | RegExp) => {
     expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
     if (typeof message === 'string') expect(result.stderr).toContain(`lambda-cd: error: ${message}`);
@@ -188,7 +192,10 @@ describe('create-cf: every function role carries the boundary; the user\'s own P
 });
 
 describe('create-cf: iam files that grant whole services need AllowWildcardActions', () => {
-  const createCf = (root: string) => runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { cwd: root });
+  const createCf = async (root: string) => {
+  await writeManifest(root); // create-cf names each version after the package's zip
+  return runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { cwd: root });
+};
   const statement = (action: string) => `Statements:\n  - Effect: Allow\n    Action: ${JSON.stringify(action)}\n    Resource: "*"\n`;
   const HINT = 'list the actions the function needs, or set AllowWildcardActions: true in config/config.yaml if this is meant';
 
@@ -267,6 +274,8 @@ describe('on moto: the boundary the pipeline creates is the one create-cf\'s rol
       await s3.send(new PutObjectCommand({ Bucket: 'boundary-artifacts', Key: 'function.zip', Body: readFileSync(zip) }));
       s3.destroy();
       const root = await makeRepo({ 'config/PROD/iam.yaml': 'Statements:\n  - Effect: Allow\n    Action: s3:GetObject\n    Resource: "arn:aws:s3:::orders/*"\n' });
+      // The version the template publishes names this zip (moto checks its CodeSha256).
+      await writeManifest(root, createHash('sha256').update(readFileSync(zip)).digest('hex'));
       const created = await runCli(['create-cf', '--path', root, '--stack', STACK, '--stage', 'PROD']);
       expect(created.exitCode, created.stderr).toBe(0);
       await cloudFormation.send(new CreateStackCommand({

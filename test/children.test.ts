@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
-import { makeRepo, tempDir } from './helpers/repo.js';
+import { makeRepo, tempDir, writeManifest } from './helpers/repo.js';
 import { offlinePipEnv } from './helpers/wheels.js';
 
 /** Whether `pid` still runs (a zombie waiting for its reaper does not). */
@@ -62,6 +62,7 @@ describe('stage scripts (env.py, iam.py): run through the same mechanism', () =>
     const root = await makeRepo({
       'config/PROD/env.py': `import os, time\ndef get_env(stage):\n    pid = os.fork()\n    if pid == 0:\n        time.sleep(300)\n        os._exit(0)\n    open(${JSON.stringify(pidFile)}, "w").write(str(pid))\n    return {"FORKED": "yes"}\n`,
     });
+    await writeManifest(root);
     const result = await runCli(['create-cf', '--path', root, '--stack', 'Pipe']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(JSON.parse(readFileSync(path.join(root, 'dist/stackPROD.json'), 'utf8')).Resources.Demo.Properties.Environment.Variables).toEqual({ FORKED: 'yes' });
@@ -73,6 +74,7 @@ describe('stage scripts (env.py, iam.py): run through the same mechanism', () =>
     const root = await makeRepo({
       'config/PROD/iam.py': `import os, time\ndef get_iam(ref_name):\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n            open(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))\n            time.sleep(300)\n        os._exit(0)\n    while not os.path.exists(${JSON.stringify(pidFile)}):\n        time.sleep(0.05)\n    return {"Description": "forked"}\n`,
     });
+    await writeManifest(root);
     const result = await runCli(['create-cf', '--path', root, '--stack', 'Pipe']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(await gone(readPid(pidFile))).toBe(true);
@@ -80,11 +82,13 @@ describe('stage scripts (env.py, iam.py): run through the same mechanism', () =>
 
   it('stdin is closed: env.py that reads it gets end-of-file (exit 2 naming the file), not a hang', async () => {
     const root = await makeRepo({ 'config/PROD/env.py': 'def get_env():\n    return {"ANSWER": input("value? ")}\n' });
+    await writeManifest(root);
     const result = await runCli(['create-cf', '--path', root, '--stack', 'Pipe']);
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^lambda-cd: error: .*config\/PROD\/env\.py:2: get_env\(\) raised EOFError: EOF when reading a line$/)]);
     expect(result.exitCode).toBe(2);
     // Variant: sys.stdin.read() returns at once, with nothing.
     const reads = await makeRepo({ 'config/PROD/env.py': 'import sys\ndef get_env():\n    return {"READ": str(len(sys.stdin.read()))}\n' });
+    await writeManifest(reads);
     const ok = await runCli(['create-cf', '--path', reads, '--stack', 'Pipe']);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(JSON.parse(readFileSync(path.join(reads, 'dist/stackPROD.json'), 'utf8')).Resources.Demo.Properties.Environment.Variables).toEqual({ READ: '0' });

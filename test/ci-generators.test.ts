@@ -72,8 +72,12 @@ describe('generate github-actions', () => {
     const commands = (job: string) => (jobs[job]!.steps as Doc[]).filter((step) => step.run).map((step) => step.run as string);
     expect(commands('unit-test').filter((c) => !INSTALL.test(c))).toEqual(['lambda-cd unit-test']);
     expect(commands('build').filter((c) => !INSTALL.test(c))).toEqual(['lambda-cd package', 'lambda-cd create-cf', 'lambda-cd publish']);
-    expect(commands('deploy-Gamma').filter((c) => !INSTALL.test(c))).toEqual(['lambda-cd deploy', 'lambda-cd integration-test']);
+    expect(commands('deploy-Gamma').filter((c) => !INSTALL.test(c))).toEqual(['lambda-cd deploy', 'lambda-cd integration-test', 'lambda-cd rollback']);
     expect(commands('deploy-PROD').filter((c) => !INSTALL.test(c))).toEqual(['lambda-cd deploy']);
+    // Failed tests (not a failed deploy, which CloudFormation undoes) put the alias back on the version before.
+    const steps = jobs['deploy-Gamma']!.steps as Doc[];
+    expect(steps.find((step) => step.run === 'lambda-cd integration-test')!.id).toBe('integration-test');
+    expect(steps.at(-1)).toEqual({ name: 'lambda-cd rollback (the integration tests failed)', if: "failure() && steps.integration-test.outcome == 'failure'", run: 'lambda-cd rollback' });
     for (const job of Object.keys(jobs)) for (const command of commands(job)) expect(command).toMatch(INSTALL.test(command) ? INSTALL : SINGLE_CALL);
     expect(workflow.env).toEqual({ LAMBDA_CD_STACK: 'OrdersPipeline' });
     expect(jobs.build!.env.LAMBDA_CD_STAGES).toBe('Gamma,Beta,PROD');
@@ -146,7 +150,12 @@ describe('generate gitlab-ci', () => {
     expect(ci['unit-test'].artifacts.reports.junit).toBe('.lambda-cd/reports/unit-tests.xml');
     expect(ci['integration-test-Gamma'].artifacts.reports.junit).toBe('.lambda-cd/reports/integration-tests.xml');
     expect(ci['unit-test'].id_tokens).toBeUndefined();
-    for (const job of ['build', 'deploy-Gamma', 'integration-test-Gamma', 'deploy-PROD']) expect(ci[job].id_tokens).toEqual({ LAMBDA_CD_OIDC_TOKEN: { aud: 'sts.amazonaws.com' } });
+    for (const job of ['build', 'deploy-Gamma', 'integration-test-Gamma', 'rollback-Gamma', 'deploy-PROD']) expect(ci[job].id_tokens).toEqual({ LAMBDA_CD_OIDC_TOKEN: { aud: 'sts.amazonaws.com' } });
+    // Runs only when the stage's integration-test job failed.
+    expect(ci['rollback-Gamma']).toMatchObject({
+      stage: 'Gamma', rules: [{ if: '$CI_COMMIT_BRANCH == $LAMBDA_CD_BRANCH', when: 'on_failure' }], needs: [{ job: 'integration-test-Gamma', artifacts: false }],
+      variables: { LAMBDA_CD_STAGE: 'Gamma' }, script: ['lambda-cd rollback'],
+    });
     const jobs = Object.entries(ci).filter(([, job]) => (job as Doc)?.script);
     for (const [, job] of jobs) for (const line of (job as Doc).script) expect(line).toMatch(SINGLE_CALL);
     expect(ci.default.image).toEqual({ name: 'public.ecr.aws/lambda-cd/lambda-cd:0.1.0', entrypoint: [''] });

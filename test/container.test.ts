@@ -14,7 +14,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMoto, type MotoServer } from './helpers/moto.js';
 import { podman, podmanUnavailable, buildTestImage, imageSize, type TestImage } from './helpers/podman.js';
-import { copyExample, tempDir } from './helpers/repo.js';
+import { copyExample, tempDir, writeManifest } from './helpers/repo.js';
 import { buildExampleWheels, offlinePipEnv } from './helpers/wheels.js';
 
 /** .ci/run sets this: there the test must run, never skip. */
@@ -122,6 +122,7 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
     const repo = await copyExample();
     // The image ships lambda-cd's awslambdacontinuousdelivery.tools (python/) for 2018 env.py and iam.py files.
     writeFileSync(path.join(repo, 'config/PROD/env.py'), 'from awslambdacontinuousdelivery.tools import alphanum\n\ndef get_env(stage):\n    return {"REF": alphanum("Hello-Python_" + stage)}\n');
+    await writeManifest(repo);
     const result = await run(repo, ['-c', 'cd /src && lambda-cd create-cf --stack Pipe'], ['--entrypoint', 'sh']);
     expect(result.exitCode).toBe(0);
     for (const stage of ['Gamma', 'PROD']) {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRepository } from '../lib/contract.js';
 import { readStageEnv } from '../lib/stage-env.js';
 import { runCli } from './helpers/cli.js';
-import { makeRepo, tempDir } from './helpers/repo.js';
+import { makeRepo, tempDir, writeManifest } from './helpers/repo.js';
 import { buildTroposphereWheels } from './helpers/troposphere.js';
 import { offlinePipEnv } from './helpers/wheels.js';
 
@@ -16,7 +16,9 @@ type Template = {
   Outputs: Record<string, any>;
 };
 
+/** create-cf on a repository as packaged (a manifest in dist/ names the zip). */
 async function createCf(root: string, ...args: string[]) {
+  await writeManifest(root);
   return runCli(['create-cf', '--path', root, '--stack', 'Pipe', ...args]);
 }
 
@@ -187,15 +189,19 @@ describe('create-cf over a matrix of configurations', () => {
     for (const [stage, template] of Object.entries(seed!)) {
       expect(Object.keys(template.Parameters)).toEqual(['S3Storage', 'S3Key']);
       // No log group: Lambda creates /aws/lambda/<Name><Stage> itself (a 2018 stack has it outside the stack).
-      expect(Object.keys(template.Resources).sort()).toEqual(['Legacy', `LegacyPipe${stage}Alias`, `LegacyPipe${stage}IAM`]);
+      // Plus the version this build publishes, and in PROD (canary by default) CodeDeploy's parts.
+      const versionId = Object.keys(template.Resources).find((id) => template.Resources[id]!.Type === 'AWS::Lambda::Version')!;
+      expect(versionId).toMatch(/^LegacyVersion[0-9a-f]{16}$/);
+      const release = stage === 'PROD' ? ['LegacyDeploymentGroup', 'LegacyDeploymentRole', 'LegacyDeployments', 'LegacyReleaseAlarm'] : [];
+      expect(Object.keys(template.Resources).sort()).toEqual(['Legacy', ...release, `LegacyPipe${stage}Alias`, `LegacyPipe${stage}IAM`, versionId].sort());
       expect(fn(template)).toMatchObject({
         FunctionName: `Legacy${stage}`, MemorySize: 256, Timeout: 10, Role: { 'Fn::GetAtt': [`LegacyPipe${stage}IAM`, 'Arn'] },
         Code: { S3Bucket: { Ref: 'S3Storage' }, S3Key: { Ref: 'S3Key' } }, Environment: { Variables: { STAGE: stage } },
       });
-      expect(template.Resources[`LegacyPipe${stage}Alias`]!.Properties).toMatchObject({ Name: `LegacyPipe${stage}`, FunctionName: { 'Fn::GetAtt': ['Legacy', 'Arn'] }, FunctionVersion: '$LATEST' });
-      expect(template.Outputs).toEqual({
-        [`LegacyPipe${stage}`]: { Description: `${stage}: ARN for Lambda Function`, Value: { 'Fn::GetAtt': ['Legacy', 'Arn'] }, Export: { Name: `LegacyPipe${stage}` } },
-      });
+      expect(template.Resources[`LegacyPipe${stage}Alias`]!.Properties).toMatchObject({ Name: `LegacyPipe${stage}`, FunctionName: { 'Fn::GetAtt': ['Legacy', 'Arn'] }, FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] } });
+      expect(Object.keys(template.Outputs)).toEqual([`LegacyPipe${stage}`, 'AliasArn', 'FunctionVersion', 'ZipSha256']);
+      expect(template.Outputs[`LegacyPipe${stage}`]).toEqual({ Description: `${stage}: ARN for Lambda Function`, Value: { 'Fn::GetAtt': ['Legacy', 'Arn'] }, Export: { Name: `LegacyPipe${stage}` } });
+      expect(template.Outputs.AliasArn).toMatchObject({ Value: { Ref: `LegacyPipe${stage}Alias` }, Export: { Name: `LegacyPipe${stage}:alias` } });
       expect(role(template).Policies[0]).toEqual({ PolicyName: 'ReadConfig', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::legacy-config/*'] }] } });
     }
 
@@ -306,7 +312,8 @@ describe('create-cf output', () => {
     });
     const { templates } = await generate(root);
     expect(templates.PROD!.Resources.myfuncPipePRODIAM!.Properties.Description).toBe('role myfuncPipePRODIAM');
-    expect(Object.keys(templates.PROD!.Outputs)).toEqual(['myfuncPipePROD']);
+    expect(Object.keys(templates.PROD!.Outputs)).toEqual(['myfuncPipePROD', 'AliasArn', 'FunctionVersion', 'ZipSha256']);
+    expect(templates.PROD!.Outputs.AliasArn.Export.Name).toBe('my-funcPipePROD:alias');
     expect(templates.PROD!.Outputs.myfuncPipePROD.Export.Name).toBe('my-funcPipePROD');
   });
 });
@@ -359,6 +366,7 @@ describe('create-cf --python', () => {
     const { symlink, mkdir } = await import('node:fs/promises');
     await mkdir(path.join(elsewhere, 'venv/bin'), { recursive: true });
     await symlink((await execa('python3', ['-c', 'import sys; print(sys.executable)'])).stdout.trim(), path.join(elsewhere, 'venv/bin/python'));
+    await writeManifest(root);
     const result = await runCli(['create-cf', '--path', root, '--stack', 'Pipe', '--python', 'venv/bin/python'], { cwd: elsewhere });
     expect(result.stderr).not.toContain('error');
     expect(result.exitCode).toBe(0);
@@ -374,6 +382,7 @@ describe('create-cf in a generated pipeline', () => {
     expect(mismatch.stderr.trim()).toBe("lambda-cd: error: config/: the pipeline deploys the stages Gamma, Beta, PROD but the repository's stages are Gamma, PROD; make the config/<Stage>/ folders and Stages in config/config.yaml match, or regenerate the pipeline with lambda-cd generate pipeline --stages");
     expect(mismatch.exitCode).toBe(2);
     expect(existsSync(path.join(root, 'dist'))).toBe(false);
+    await writeManifest(root);
     const match = await runCli(['create-cf', '--path', root, '--stack', 'Pipe', '--pipeline-stages', 'Gamma']);
     expect(match.exitCode).toBe(0);
   });
@@ -395,6 +404,7 @@ describe('create-cf on a 2018 repository whose iam.py uses troposphere', () => {
     const root = await makeRepo({ 'config/config.yaml': 'Name: Legacy\nHandler: app.handler\nMemory: 256\n', 'config/PROD/iam.py': SEED_IAM_PY, 'config/PROD/env.py': 'def get_env():\n    return {"TABLE": "t"}\n' });
     const env = offlinePipEnv(wheelhouse);
 
+    await writeManifest(root);
     const first = await runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { env, cwd: root });
     expect(first.stderr).toContain('config/PROD/iam.py uses troposphere, which python3 lacks: installing troposphere and awacs for it (cached)');
     expect(first.stderr.split('\n').filter((line) => line.includes('error'))).toEqual([]);

@@ -90,7 +90,11 @@ describe('lambda-cd deploy', () => {
     expect(first.stderr).toMatch(/\d\d:\d\d:\d\d PipeAFunctionsGamma AWS::CloudFormation::Stack CREATE_COMPLETE/);
     const lambda = new LambdaClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
     const fn = await lambda.send(new GetFunctionCommand({ FunctionName: 'FnAGamma' }));
-    expect(first.stdout).toBe(`PipeAFunctionsGamma CREATE_COMPLETE\nFnAPipeAGamma ${fn.Configuration!.FunctionArn}`);
+    const sha = JSON.parse(await readFile(path.join(root, 'dist/function.zip.manifest.json'), 'utf8')).sha256;
+    expect(first.stdout.split('\n')).toEqual([
+      'PipeAFunctionsGamma CREATE_COMPLETE', `FnAPipeAGamma ${fn.Configuration!.FunctionArn}`, `AliasArn ${fn.Configuration!.FunctionArn}:FnAPipeAGamma`, 'FunctionVersion 1', `ZipSha256 ${sha}`,
+    ]);
+    expect(first.stderr).toContain('PipeAFunctionsGamma: the alias serves version 1');
     const exported = (await cf.send(new ListExportsCommand({}))).Exports!.find((e) => e.Name === 'FnAPipeAGamma');
     expect(exported?.Value).toBe(fn.Configuration!.FunctionArn);
 
@@ -146,7 +150,7 @@ describe('lambda-cd deploy', () => {
     expect(review.exitCode, review.stderr).toBe(0);
     expect(review.stderr).toContain('change set left for review (--no-execute)');
     expect(JSON.parse(review.stdout)).toMatchObject({ operation: 'change-set', status: 'REVIEW_IN_PROGRESS' });
-    expect(JSON.parse(review.stdout).changes.map((c: { action: string }) => c.action)).toEqual(['Add', 'Add', 'Add']);
+    expect(JSON.parse(review.stdout).changes.map((c: { action: string }) => c.action)).toEqual(['Add', 'Add', 'Add', 'Add']);
     expect((await stackOf('PipeCFunctionsGamma')).StackStatus).toBe('REVIEW_IN_PROGRESS');
 
     const created = await deploy(root, '--stack', 'PipeC', '--stage', 'Gamma');
@@ -249,7 +253,10 @@ describe('lambda-cd deploy', () => {
     expect((await stackOf('PipeHFunctionsPROD')).EnableTerminationProtection).toBe(true);
     const written = await readFile(outputs, 'utf8');
     const sha = JSON.parse(await readFile(path.join(root, 'dist/function.zip.manifest.json'), 'utf8')).sha256;
-    expect(parseGithubOutput(written)).toEqual({ 'function-arn': 'arn:aws:lambda:us-east-1:123456789012:function:FnHPROD', stack: 'PipeHFunctionsPROD', 'zip-sha256': sha });
+    expect(parseGithubOutput(written)).toEqual({
+      'function-arn': 'arn:aws:lambda:us-east-1:123456789012:function:FnHPROD', 'alias-arn': 'arn:aws:lambda:us-east-1:123456789012:function:FnHPROD:FnHPipeHPROD',
+      'function-version': '1', stack: 'PipeHFunctionsPROD', 'zip-sha256': sha,
+    });
     const markdown = await readFile(summary, 'utf8');
     expect(markdown).toContain('### lambda-cd deploy PROD: PipeHFunctionsPROD created (CREATE_COMPLETE)');
     expect(markdown).toContain('| Add | FnH | AWS::Lambda::Function |');
@@ -320,7 +327,7 @@ describe('lambda-cd deploy: bad input stops before any AWS call', () => {
     const root = await builtRepo('PipeX');
     const other = await runCli(['deploy', '--path', root, '--stack', 'PipeY', '--stage', 'Gamma'], { env: offline });
     expect(other.exitCode).toBe(2);
-    expect(other.stderr).toContain('dist/stackGamma.json: exports FnXPipeXGamma, not FnXPipeYGamma (Name+Stack+Stage): it was written for another --stack or function; run `lambda-cd create-cf --stack PipeY` again');
+    expect(other.stderr).toContain('dist/stackGamma.json: exports FnXPipeXGamma, FnXPipeXGamma:alias, not FnXPipeYGamma (Name+Stack+Stage): it was written for another --stack or function; run `lambda-cd create-cf --stack PipeY` again');
 
     const zip = path.join(root, 'dist/function.zip');
     await writeFile(zip, Buffer.concat([await readFile(zip), Buffer.from('tampered')]));

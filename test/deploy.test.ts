@@ -2,13 +2,15 @@
  * A generated template deployed to moto's CloudFormation over HTTP with the real AWS SDK:
  * the zip from `lambda-cd package` in a bucket, S3Storage/S3Key as parameters, and the
  * export Name+Stack+Stage pointing at the created function (what integration-test reads).
- * moto does not implement AWS::Lambda::Alias in CloudFormation (it skips the resource),
- * so the alias is checked by cfn-lint in create-cf.test.ts, not here.
+ * The test server adds to moto what CloudFormation does with AWS::Lambda::Version and
+ * AWS::Lambda::Alias (test/helpers/moto-server.py): the template publishes version 1 and the
+ * alias Name+Stack+Stage points at it.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CloudFormationClient, CreateStackCommand, DescribeStackResourcesCommand, ListExportsCommand, waitUntilStackCreateComplete } from '@aws-sdk/client-cloudformation';
-import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CloudFormationClient, CreateStackCommand, DescribeStackResourcesCommand, DescribeStacksCommand, ListExportsCommand, waitUntilStackCreateComplete } from '@aws-sdk/client-cloudformation';
+import { GetAliasCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
@@ -43,7 +45,7 @@ describe('a create-cf template deployed to CloudFormation (moto)', () => {
     expect(packaged.stderr).not.toContain('error:');
     expect(packaged.exitCode).toBe(0);
 
-    const created = await runCli(['create-cf', '--path', repo, '--stack', 'Pipe', '--stage', 'Gamma', '--out-dir', work]);
+    const created = await runCli(['create-cf', '--path', repo, '--stack', 'Pipe', '--stage', 'Gamma', '--out-dir', work, '--zip', zip]);
     expect(created.exitCode).toBe(0);
     expect(created.stdout.trim()).toBe(path.join(work, 'stackGamma.json'));
 
@@ -66,11 +68,13 @@ describe('a create-cf template deployed to CloudFormation (moto)', () => {
     expect(waited.state).toBe('SUCCESS');
 
     const resources = await cloudFormation.send(new DescribeStackResourcesCommand({ StackName }));
-    const types = resources.StackResources!.filter((r) => r.LogicalResourceId).map((r) => `${r.LogicalResourceId} ${r.ResourceType} ${r.ResourceStatus}`);
+    const types = resources.StackResources!.filter((r) => r.LogicalResourceId).map((r) => `${r.LogicalResourceId.replace(/Version[0-9a-f]{16}$/, 'Version<id>')} ${r.ResourceType} ${r.ResourceStatus}`);
     expect(types.sort()).toEqual([
       'HelloPython AWS::Lambda::Function CREATE_COMPLETE',
       'HelloPythonLogGroup AWS::Logs::LogGroup CREATE_COMPLETE',
+      'HelloPythonPipeGammaAlias AWS::Lambda::Alias CREATE_COMPLETE',
       'HelloPythonPipeGammaIAM AWS::IAM::Role CREATE_COMPLETE',
+      'HelloPythonVersion<id> AWS::Lambda::Version CREATE_COMPLETE',
     ]);
 
     const exports = await cloudFormation.send(new ListExportsCommand({}));
@@ -86,6 +90,13 @@ describe('a create-cf template deployed to CloudFormation (moto)', () => {
     });
     expect(fn.Configuration!.Role).toMatch(/:role\/.+/);
     expect(fn.Configuration!.CodeSize).toBe((await readFile(zip)).length);
+    // Version 1 of exactly this zip, and the alias on it.
+    const alias = await lambda.send(new GetAliasCommand({ FunctionName: 'HelloPythonGamma', Name: 'HelloPythonPipeGamma' }));
+    expect(alias.FunctionVersion).toBe('1');
+    const version = await lambda.send(new GetFunctionCommand({ FunctionName: 'HelloPythonGamma', Qualifier: '1' }));
+    expect(version.Configuration!.CodeSha256).toBe(createHash('sha256').update(await readFile(zip)).digest('base64'));
+    const outputs = Object.fromEntries((await cloudFormation.send(new DescribeStacksCommand({ StackName }))).Stacks![0]!.Outputs!.map((o) => [o.OutputKey, o.OutputValue]));
+    expect(outputs).toMatchObject({ AliasArn: `${fn.Configuration!.FunctionArn}:HelloPythonPipeGamma`, FunctionVersion: '1' });
     cloudFormation.destroy();
     lambda.destroy();
     s3.destroy();

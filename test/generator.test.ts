@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -150,7 +151,7 @@ describe('generate pipeline', () => {
         const spec = loadYaml(project.Properties.Source.BuildSpec as string) as Doc;
         expect(Object.values(buildspecs).map((text) => loadYaml(text))).toContainEqual(spec);
         expect(buildspecProblems(spec)).toEqual([]);
-        expect(commandsOf(spec).every((command) => /^lambda-cd [a-z-]+$/.test(command))).toBe(true);
+        expect(commandsOf(spec).every((command) => /^lambda-cd [a-z-]+( --[a-z-]+)*$/.test(command))).toBe(true);
         expect(project.Properties.Environment.Image).toEqual(new Intrinsic('Ref', 'ImageUri'));
       }
       expect(doc.Parameters.ImageUri.Default).toMatch(/^public\.ecr\.aws\/lambda-cd\/lambda-cd:\d+\.\d+\.\d+/);
@@ -317,5 +318,141 @@ describe('generate pipeline', () => {
     const email = await runCli(['generate', 'pipeline', '--notify', 'nobody', '--out', '/dev/null']);
     expect(email).toMatchObject({ exitCode: 2 });
     expect(email.stderr).toContain('--notify expects an e-mail address');
+  });
+});
+
+describe('generate pipeline: approval, rollback and release coordination', () => {
+  let file: string;
+  let doc: Doc;
+  beforeAll(async () => {
+    file = path.join(await tempDir(), 'pipeline.yaml');
+    const result = await runCli(['generate', 'pipeline', '--stages', 'Gamma,Beta', '--approve-before', 'Beta,PROD', '--coordinate-with', 'Orders.P,Billing_P', '--notify', 'team@example.com', '--out', file]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    doc = loadYaml(readFileSync(file, 'utf8')) as Doc;
+  });
+
+  it('passes cfn-lint with no errors and no warnings, and no Allow holds a wildcard action', async () => {
+    const lint = await execa('cfn-lint', ['--format', 'parseable', file], { reject: false });
+    expect(lint.stdout + lint.stderr).toBe('');
+    const statements = Object.values(doc.Resources as Doc).filter((r) => r.Type === 'AWS::IAM::Role')
+      .flatMap((role) => role.Properties.Policies.flatMap((policy: Doc) => policy.PolicyDocument.Statement as Doc[]));
+    for (const statement of statements) for (const action of [statement.Action].flat()) expect(action).not.toMatch(/(^|:)\*$/);
+    expect(readFileSync(file, 'utf8').split('\n')[0]).toContain('--approve-before Beta,PROD --coordinate-with Orders.P,Billing_P --coordinate-stage PROD');
+  });
+
+  it('asks for an approval through the pipeline\'s SNS topic before the named stages\' deploys', () => {
+    const stages = doc.Resources.Pipeline.Properties.Stages as Doc[];
+    const actions = (name: string) => (stages.find((s) => s.Name === name)!.Actions as Doc[]).map((a) => `${a.RunOrder} ${a.Name}`);
+    expect(actions('Gamma')).toEqual(['1 Deploy', '2 IntegrationTests']);
+    expect(actions('Beta')).toEqual(['1 Approval', '2 Deploy', '3 IntegrationTests']);
+    expect(actions('PROD')).toEqual(['1 Approval', '2 Deploy']);
+    const approval = (stages.find((s) => s.Name === 'PROD')!.Actions as Doc[])[0]!;
+    expect(approval.ActionTypeId).toEqual({ Category: 'Approval', Owner: 'AWS', Provider: 'Manual', Version: '1' });
+    expect(approval.Configuration.NotificationArn).toEqual(new Intrinsic('Ref', 'FailureTopic'));
+    const pipelineRole = doc.Resources.PipelineRole.Properties.Policies[0].PolicyDocument.Statement as Doc[];
+    expect(pipelineRole).toContainEqual({ Effect: 'Allow', Action: ['sns:Publish'], Resource: [new Intrinsic('Ref', 'FailureTopic')] });
+  });
+
+  it('a failed integration test rolls the stage back: the buildspec\'s post_build, and the role may move the alias', () => {
+    const project = doc.Resources.IntegrationTestsProject.Properties.Source.BuildSpec as string;
+    expect((loadYaml(project) as Doc).phases.post_build).toEqual({ commands: ['lambda-cd rollback --only-after-failure'] });
+    const statements = doc.Resources.IntegrationTestsProjectRole.Properties.Policies[0].PolicyDocument.Statement as Doc[];
+    const alias = statements.find((s) => s.Action.includes('lambda:UpdateAlias'))!;
+    expect(alias.Action).toEqual(['lambda:GetAlias', 'lambda:UpdateAlias', 'lambda:ListTags', 'lambda:TagResource']);
+    expect(alias.Resource.map((r: Intrinsic) => r.value.replace(/^.*:function:/, ''))).toEqual(['${FunctionName}Gamma', '${FunctionName}Gamma:*', '${FunctionName}Beta', '${FunctionName}Beta:*']);
+    expect(statements.find((s) => s.Action.includes('cloudformation:DescribeStackEvents'))!.Resource.map((r: Intrinsic) => r.value.replace(/^.*:stack\//, '')))
+      .toEqual(['${AWS::StackName}FunctionsGamma/*', '${AWS::StackName}FunctionsBeta/*']);
+  });
+
+  it('the deploy role may create what the stage templates now hold: CodeDeploy named after the functions, their alarms and hooks, and pass the CodeDeploy role only to CodeDeploy', () => {
+    const statements = doc.Resources.DeployRole.Properties.Policies[0].PolicyDocument.Statement as Doc[];
+    const codeDeploy = statements.find((s) => s.Action.includes('codedeploy:CreateDeploymentGroup'))!;
+    expect(codeDeploy.Resource.map((r: Intrinsic) => r.value.replace(/^.*\$\{AWS::AccountId\}:/, ''))).toEqual([
+      'application:${FunctionName}Gamma', 'application:${FunctionName}Beta', 'application:${FunctionName}PROD',
+      'deploymentgroup:${FunctionName}Gamma/*', 'deploymentgroup:${FunctionName}Beta/*', 'deploymentgroup:${FunctionName}PROD/*', 'deploymentconfig:CodeDeployDefault.Lambda*',
+    ]);
+    const alarms = statements.find((s) => s.Action.includes('cloudwatch:PutMetricAlarm'))!;
+    expect(alarms.Resource.map((r: Intrinsic) => r.value.replace(/^.*:alarm:/, ''))).toEqual(['Gamma', 'Beta', 'PROD'].map((stage) => `\${FunctionName}${stage}-release-errors`));
+    const passToCodeDeploy = statements.find((s) => s.Action.includes('iam:PassRole') && s.Condition.StringEquals['iam:PassedToService'] === 'codedeploy.amazonaws.com')!;
+    expect(passToCodeDeploy.Resource).toEqual([new Intrinsic('Sub', 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/lambda-cd/${FunctionName}/*')]);
+    expect(statements.find((s) => s.Action.includes('lambda:PublishVersion'))).toBeDefined();
+  });
+
+  it('holds PROD back until the named pipelines passed Beta too: a disabled transition, a rule on their stage changes, a gate function with just the rights it needs', () => {
+    expect(doc.Resources.Pipeline.Properties.DisableInboundStageTransitions).toEqual([{ StageName: 'PROD', Reason: expect.stringMatching(/^[a-zA-Z0-9!@ ().*?-]+$/) }]);
+    expect(doc.Resources.ReleaseGateRule.Properties.EventPattern).toEqual({
+      source: ['aws.codepipeline'],
+      'detail-type': ['CodePipeline Stage Execution State Change'],
+      detail: { pipeline: [new Intrinsic('Ref', 'Pipeline'), 'Orders.P', 'Billing_P'], stage: ['Beta', 'PROD'], state: ['STARTED', 'SUCCEEDED'] },
+    });
+    expect(doc.Resources.ReleaseGatePermission.Properties).toMatchObject({ Principal: 'events.amazonaws.com', SourceArn: new Intrinsic('GetAtt', 'ReleaseGateRule.Arn') });
+    expect(doc.Resources.ReleaseGate.Properties.Environment.Variables).toEqual({ PIPELINE: new Intrinsic('Ref', 'Pipeline'), STAGE: 'PROD', BEFORE: 'Beta', OTHERS: 'Orders.P,Billing_P', TOPIC: new Intrinsic('Ref', 'FailureTopic') });
+    const statements = doc.Resources.ReleaseGateRole.Properties.Policies[0].PolicyDocument.Statement as Doc[];
+    const resources = (action: string) => statements.find((s) => s.Action.includes(action))!.Resource.map((r: Intrinsic) => (r instanceof Intrinsic ? r.value : r));
+    expect(resources('codepipeline:GetPipelineState').map((arn: string) => arn.replace(/^.*\$\{AWS::AccountId\}:/, ''))).toEqual(['${Pipeline}', 'Orders.P', 'Billing_P']);
+    expect(resources('codepipeline:EnableStageTransition').map((arn: string) => arn.replace(/^.*\$\{AWS::AccountId\}:/, ''))).toEqual(['${Pipeline}/PROD']);
+    expect(resources('sns:Publish')).toEqual(['FailureTopic']);
+  });
+
+  it('bad --approve-before, --coordinate-with or --coordinate-stage values are exit 2 with one line', async () => {
+    for (const [args, message] of [
+      [['--approve-before', 'Delta'], '--approve-before expects stages of the pipeline (Gamma, PROD), found "Delta"'],
+      [['--approve-before', 'PROD,PROD'], '--approve-before expects each stage once, found PROD twice'],
+      [['--coordinate-with', 'Orders,bad name'], '--coordinate-with expects CodePipeline names (letters, digits, \'.\', \'@\', \'_\', \'-\'; at most 100), found "bad name"'],
+      [['--coordinate-with', 'A,A'], '--coordinate-with expects each pipeline once, found A twice'],
+      [['--coordinate-with', 'A', '--coordinate-stage', 'Beta'], '--coordinate-stage expects a stage of the pipeline (Gamma, PROD), found "Beta"'],
+    ] as const) {
+      const result = await runCli(['generate', 'pipeline', '--stages', 'Gamma', ...args, '--out', '/dev/null']);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr.trim()).toBe(`lambda-cd: error: generate pipeline: ${message}`);
+    }
+  });
+
+  it('the gate opens only while an execution waits and every named pipeline passed, closes when the stage starts, and says what it did (its code run against stand-ins for CodePipeline and SNS)', async () => {
+    const dir = await tempDir('lambda-cd-gate-');
+    await writeFile(path.join(dir, 'index.py'), doc.Resources.ReleaseGate.Properties.Code.ZipFile as string);
+    // boto3 stand-in: pipeline states from STATES (JSON), every call recorded in CALLS.
+    await writeFile(path.join(dir, 'boto3.py'), `import json, os
+CALLS = []
+class PipelineNotFoundException(Exception):
+    pass
+class _Exceptions:
+    PipelineNotFoundException = PipelineNotFoundException
+class _Client:
+    exceptions = _Exceptions()
+    def __init__(self, service):
+        self.service = service
+    def get_pipeline_state(self, name):
+        states = json.loads(os.environ["STATES"])
+        if name not in states:
+            raise PipelineNotFoundException(name)
+        return {"stageStates": states[name]}
+    def __getattr__(self, action):
+        return lambda **kwargs: CALLS.append([self.service, action, kwargs])
+def client(service):
+    return _Client(service)
+`);
+    const script = 'import json, sys, index, boto3\nresult = index.handler(json.loads(sys.argv[1]), None)\nprint(json.dumps({"result": result, "calls": [[c[0], c[1]] for c in boto3.CALLS]}))';
+    const stage = (name: string, execution: string | undefined, status?: string, enabled = false) => ({ stageName: name, inboundTransitionState: { enabled }, ...(execution ? { latestExecution: { pipelineExecutionId: execution, status } } : {}) });
+    const run = async (event: Doc, states: Record<string, Doc[]>) => {
+      const out = await execa('python3', ['-c', script, JSON.stringify(event)], {
+        cwd: dir,
+        env: { PYTHONPATH: dir, PIPELINE: 'Mine', STAGE: 'PROD', BEFORE: 'Beta', OTHERS: 'Orders.P,Billing_P', TOPIC: 'arn:topic', STATES: JSON.stringify(states) },
+      });
+      return JSON.parse(out.stdout.split('\n').at(-1)!) as { result: string; calls: string[][] };
+    };
+    const waiting = [stage('Beta', 'e2', 'Succeeded'), stage('PROD', 'e1', 'Succeeded')];
+    const passed = [stage('Beta', 'x', 'Succeeded'), stage('PROD', 'x0', 'Succeeded')];
+    const event = (pipeline: string, stageName: string, state: string) => ({ detail: { pipeline, stage: stageName, state } });
+
+    expect(await run(event('Orders.P', 'Beta', 'SUCCEEDED'), { Mine: waiting, 'Orders.P': passed, Billing_P: passed })).toEqual({ result: 'open', calls: [['codepipeline', 'enable_stage_transition'], ['sns', 'publish']] });
+    expect(await run(event('Mine', 'Beta', 'SUCCEEDED'), { Mine: waiting, 'Orders.P': passed, Billing_P: [stage('Beta', 'y', 'InProgress')] })).toEqual({ result: 'closed', calls: [] });
+    expect(await run(event('Mine', 'PROD', 'STARTED'), { Mine: [stage('Beta', 'e2', 'Succeeded'), stage('PROD', 'e2', 'InProgress', true)], 'Orders.P': passed, Billing_P: passed }))
+      .toEqual({ result: 'closed: PROD started', calls: [['codepipeline', 'disable_stage_transition']] });
+    // Nothing waits (this pipeline's Beta failed, or its last Beta run already went through PROD): the others passing opens nothing.
+    expect((await run(event('Orders.P', 'Beta', 'SUCCEEDED'), { Mine: [stage('Beta', 'e3', 'Failed'), stage('PROD', 'e2', 'Succeeded')], 'Orders.P': passed, Billing_P: passed })).calls).toEqual([]);
+    expect((await run(event('Orders.P', 'Beta', 'SUCCEEDED'), { Mine: [stage('Beta', 'e2', 'Succeeded'), stage('PROD', 'e2', 'Succeeded')], 'Orders.P': passed, Billing_P: passed })).calls).toEqual([]);
+    // A named pipeline that does not exist (renamed, another region): stays closed and says so.
+    expect(await run(event('Mine', 'Beta', 'SUCCEEDED'), { Mine: waiting, 'Orders.P': passed })).toEqual({ result: 'closed', calls: [['sns', 'publish']] });
   });
 });

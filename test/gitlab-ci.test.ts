@@ -9,6 +9,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, ListExportsCommand } from '@aws-sdk/client-cloudformation';
+import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, PROJECT_ROOT, runCli } from './helpers/cli.js';
@@ -39,13 +40,15 @@ print("deployed", arn, location)
 /** A JWT-shaped token as GitLab issues it for id_tokens (moto does not verify it). */
 const OIDC_TOKEN = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: 'project_path:acme/orders:ref_type:branch:ref:main', aud: 'sts.amazonaws.com' })).toString('base64url')}.c2lnbmF0dXJl`;
 
+const lambdaOf = () => new LambdaClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+
 async function outputsOf(stack: string): Promise<Record<string, string>> {
   const described = await cf.send(new DescribeStacksCommand({ StackName: stack }));
   return Object.fromEntries(described.Stacks![0]!.Outputs!.map((o) => [o.OutputKey!, o.OutputValue!]));
 }
 
 describe('generate gitlab-ci, run by gitlab-ci-local against moto', () => {
-  it('runs unit-test -> build -> deploy + integration-test Gamma, waits for the manual PROD deploy, which the test starts', async () => {
+  it('runs unit-test -> build -> deploy + integration-test Gamma, waits for the manual PROD deploy, which the test starts; failed tests roll Gamma back', async () => {
     const work = await tempDir('lambda-cd-gitlab-');
     const root = path.join(work, 'orders');
     expect((await runCli(['init', root, '--stages', 'Gamma'])).exitCode).toBe(0);
@@ -106,5 +109,19 @@ describe('generate gitlab-ci, run by gitlab-ci-local against moto', () => {
     const again = await gitlabCiLocal();
     expect(again.exitCode, again.all).toBe(0);
     expect(again.all).toMatch(/deploy-Gamma\s+> \[deploy\] OrdersPipelineFunctionsGamma: no changes/);
+    expect(again.all).not.toMatch(/rollback-Gamma\s+starting/);
+
+    // New code whose integration test fails: Gamma gets version 2, the test fails, rollback-Gamma
+    // puts the alias back on version 1, and PROD is never reached.
+    await writeFile(path.join(root, 'src/app.py'), `${await readFile(path.join(root, 'src/app.py'), 'utf8')}\nRELEASE = 2\n`);
+    await writeFile(path.join(root, 'tests/integrationtests/test_invoke.py'), `${INTEGRATION_TEST}raise SystemExit("the new code is broken")\n`);
+    await git('commit', '-qam', 'broken');
+    const broken = await gitlabCiLocal();
+    expect(broken.exitCode).not.toBe(0);
+    expect(broken.all).toMatch(/deploy-Gamma\s+> \[deploy\] OrdersPipelineFunctionsGamma: the alias moved from version 1 to version 2/);
+    expect(broken.all).toMatch(/integration-test-Gamma\s+> 0 passed, 1 failed/);
+    expect(broken.all).toMatch(/rollback-Gamma\s+> \[rollback\] Gamma: moved the alias ordersOrdersPipelineGamma from version 2 \(zip [0-9a-f]{12}\) to version 1 \(zip [0-9a-f]{12}\)/);
+    const alias = await lambdaOf().send(new GetAliasCommand({ FunctionName: 'ordersGamma', Name: 'ordersOrdersPipelineGamma' }));
+    expect(alias.FunctionVersion).toBe('1');
   });
 });

@@ -83,6 +83,7 @@ describe('lambda-cd init', () => {
     // the resource types its CloudFormation deploy role may create.
     expect(Object.keys(template.Parameters).sort()).toEqual(['S3Key', 'S3Storage']);
     const types = new Set(Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type));
-    expect([...types].filter((t) => !['AWS::Lambda::Function', 'AWS::Lambda::Alias', 'AWS::IAM::Role', 'AWS::Logs::LogGroup', 'AWS::Lambda::Permission'].includes(t))).toEqual([]);
+    expect([...types].filter((t) => !['AWS::Lambda::Function', 'AWS::Lambda::Alias', 'AWS::Lambda::Version', 'AWS::IAM::Role', 'AWS::Logs::LogGroup', 'AWS::Lambda::Permission',
+      'AWS::CodeDeploy::Application', 'AWS::CodeDeploy::DeploymentGroup', 'AWS::CloudWatch::Alarm'].includes(t))).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
  * import check), create-cf, and an update on moto of a stack that the 2018 createCF.py template
  * created. troposphere and awacs are stand-in wheels built offline (test/helpers/troposphere.ts).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import {
   CloudFormationClient, CreateStackCommand, DescribeStackResourcesCommand, ListExportsCommand, UpdateStackCommand,
   waitUntilStackCreateComplete, waitUntilStackUpdateComplete,
 } from '@aws-sdk/client-cloudformation';
-import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -21,7 +22,7 @@ import { checkHandler } from '../lib/handler-check.js';
 import { runCli } from './helpers/cli.js';
 import { createOnlyProperties, LEGACY_NAME, makeLegacyRepo, template2018 } from './helpers/legacy-2018.js';
 import { startMoto, type MotoServer } from './helpers/moto.js';
-import { tempDir } from './helpers/repo.js';
+import { tempDir, writeManifest } from './helpers/repo.js';
 import { buildTroposphereWheels } from './helpers/troposphere.js';
 import { buildWheel, offlinePipEnv } from './helpers/wheels.js';
 
@@ -71,6 +72,7 @@ describe('a 2018 repository, unchanged', () => {
       'stages: Gamma (256 MB, 60 s) -> PROD (256 MB, 60 s)',
       '  Gamma: 3 variables (BUCKET, ORDER_ID, REGIONAL) from config/Gamma/env.py; policies S3Access-${AWS::StackName}, lambda-cd-logs from config/Gamma/iam.py',
       '  PROD: 1 variable (BUCKET) from config/PROD/env.py; policies lambda-cd-logs from config/PROD/iam.py',
+      "releases: Gamma AllAtOnce, PROD Canary10Percent5Minutes through CodeDeploy (lambda-cd's alarm)",
       'unit tests: tests/unittests/ (script): 1 test file',
       'integration tests: test/ (script): no test files: nothing to run',
     ]);
@@ -96,6 +98,7 @@ describe('a 2018 repository, unchanged', () => {
 
   it('create-cf: the helper library, Sub policy names, a dict get_iam, get_env() and get_env(stage); lint-clean templates', async () => {
     const root = await makeLegacyRepo();
+    await writeManifest(root);
     const result = await lambdaCd(root, ['create-cf', '--stack', 'Pipe']);
     expect(errors(result.stderr)).toEqual([]);
     expect(result.exitCode).toBe(0);
@@ -308,6 +311,10 @@ describe('a stack the 2018 system deployed, updated with lambda-cd\'s template',
   it('keeps the logical ids and every create-only property, and updates in place on moto next to the log group Lambda made', async () => {
     const root = await makeLegacyRepo();
     const stack = 'Pipe';
+    const oldZip = await zipOf({ 'weather.py': 'def handler(e, c):\n  return 1\n' });
+    const newZip = await zipOf({ 'weather.py': 'def handler(e, c):\n  return 2\n' });
+    // The build being deployed: its manifest names the zip the template's version publishes.
+    await writeManifest(root, createHash('sha256').update(newZip).digest('hex'));
     const created = await lambdaCd(root, ['create-cf', '--stack', stack]);
     expect(created.exitCode).toBe(0);
     const ours = JSON.parse(readFileSync(path.join(root, 'dist/stackGamma.json'), 'utf8')) as Template;
@@ -321,7 +328,8 @@ describe('a stack the 2018 system deployed, updated with lambda-cd\'s template',
         expect(ours.Resources[id]!.Properties[property], `${id}.${property}`).toEqual(resource.Properties[property]);
       }
     }
-    expect(Object.keys(ours.Outputs)).toEqual(Object.keys(old.Outputs));
+    // The 2018 output first, unchanged; then the alias ARN, the version and the zip.
+    expect(Object.keys(ours.Outputs)).toEqual([...Object.keys(old.Outputs), 'AliasArn', 'FunctionVersion', 'ZipSha256']);
     expect(Object.values(ours.Outputs)[0].Export).toEqual(Object.values(old.Outputs)[0].Export);
     // Nothing new that is named like something Lambda creates by itself.
     const added = Object.entries(ours.Resources).filter(([id]) => !(id in old.Resources));
@@ -336,8 +344,8 @@ describe('a stack the 2018 system deployed, updated with lambda-cd\'s template',
     const cloudFormation = new CloudFormationClient(config);
     const lambda = new LambdaClient(config);
     await s3.send(new CreateBucketCommand({ Bucket: 'artifacts-2018' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'artifacts-2018', Key: 'old.zip', Body: await zipOf({ 'weather.py': 'def handler(e, c):\n  return 1\n' }) }));
-    await s3.send(new PutObjectCommand({ Bucket: 'artifacts-2018', Key: 'new.zip', Body: await zipOf({ 'weather.py': 'def handler(e, c):\n  return 2\n' }) }));
+    await s3.send(new PutObjectCommand({ Bucket: 'artifacts-2018', Key: 'old.zip', Body: oldZip }));
+    await s3.send(new PutObjectCommand({ Bucket: 'artifacts-2018', Key: 'new.zip', Body: newZip }));
     const StackName = `${stack}FunctionsGamma`;
     const parameters = (key: string) => [{ ParameterKey: 'S3Storage', ParameterValue: 'artifacts-2018' }, { ParameterKey: 'S3Key', ParameterValue: key }];
     await cloudFormation.send(new CreateStackCommand({ StackName, TemplateBody: JSON.stringify(old), Parameters: parameters('old.zip'), Capabilities: ['CAPABILITY_NAMED_IAM'] }));
@@ -350,7 +358,13 @@ describe('a stack the 2018 system deployed, updated with lambda-cd\'s template',
     expect((await waitUntilStackUpdateComplete({ client: cloudFormation, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { StackName })).state).toBe('SUCCESS');
     const after = await physicalIds(cloudFormation, StackName);
     for (const id of Object.keys(before)) expect(after[id], id).toBe(before[id]);
-    expect(Object.keys(before).sort()).toEqual([LEGACY_NAME, `${LEGACY_NAME}${stack}GammaIAM`]);
+    const aliasId = `${LEGACY_NAME}${stack}GammaAlias`;
+    expect(Object.keys(before).sort()).toEqual([LEGACY_NAME, aliasId, `${LEGACY_NAME}${stack}GammaIAM`]);
+    // The 2018 alias (on $LATEST) is the same alias afterwards, now on the version this build published.
+    const alias = await lambda.send(new GetAliasCommand({ FunctionName: `${LEGACY_NAME}Gamma`, Name: `${LEGACY_NAME}${stack}Gamma` }));
+    expect(alias).toMatchObject({ AliasArn: before[aliasId], FunctionVersion: '1' });
+    const version = await lambda.send(new GetFunctionCommand({ FunctionName: `${LEGACY_NAME}Gamma`, Qualifier: '1' }));
+    expect(version.Configuration!.CodeSha256).toBe(createHash('sha256').update(newZip).digest('base64'));
 
     const fn = await lambda.send(new GetFunctionCommand({ FunctionName: `${LEGACY_NAME}Gamma` }));
     expect(fn.Configuration).toMatchObject({ Runtime: 'python3.12', Environment: { Variables: { BUCKET: 'iotweatherdata-gamma', ORDER_ID: '12345678901234567890', REGIONAL: 'iotweather-us-east-1' } } });

@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/commands/index.js';
 import { PROJECT_ROOT } from './helpers/cli.js';
-import { copyExample, tempDir } from './helpers/repo.js';
+import { copyExample, tempDir, writeManifest } from './helpers/repo.js';
 import { buildExampleWheels, offlinePipEnv } from './helpers/wheels.js';
 
 let bin: string;
@@ -81,6 +81,7 @@ describe('the npm package', () => {
     expect(files).toEqual(expect.arrayContaining(['python/awslambdacontinuousdelivery/tools/__init__.py', 'python/awslambdacontinuousdelivery/tools/iam.py']));
     const repo = await copyExample();
     await writeFile(path.join(repo, 'config/PROD/env.py'), 'from awslambdacontinuousdelivery.tools import alphanum\n\ndef get_env(stage):\n    return {"REF": alphanum("Hello-Python_" + stage)}\n');
+    await writeManifest(repo);
     const created = await lambdaCd(['create-cf', '--stack', 'Pipe', '--stage', 'PROD'], { cwd: repo });
     expect(created.exitCode, created.stderr).toBe(0);
     expect(JSON.parse(readFileSync(path.join(repo, 'dist/stackPROD.json'), 'utf8')).Resources.HelloPython.Properties.Environment.Variables).toEqual({ REF: 'HelloPythonPROD' });

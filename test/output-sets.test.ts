@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replaceOutputSet, writeFileSetAtomic } from '../lib/atomic.js';
 import { CLI } from './helpers/cli.js';
-import { makeRepo, tempDir } from './helpers/repo.js';
+import { makeRepo, tempDir, writeManifest } from './helpers/repo.js';
 
 const OLD = { 'stackGamma.json': '{"old": "Gamma"}\n', 'stackPROD.json': '{"old": "PROD"}\n' };
 
@@ -29,6 +29,7 @@ function contents(dir: string): Record<string, string> {
 }
 
 async function createCf(root: string, outDir: string, prefix: string[] = []) {
+  await writeManifest(root); // create-cf names each version after the package's zip
   const [file, ...args] = [...prefix, process.execPath, CLI, 'create-cf', '--path', root, '--stack', 'Pipe', '--out-dir', outDir];
   const result = await execa(file!, args, { env: { NO_COLOR: '1' }, reject: false });
   return { exitCode: result.exitCode, stderr: result.stderr };

@@ -10,13 +10,15 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, runCli } from './helpers/cli.js';
-import { makeRepo, tempDir } from './helpers/repo.js';
+import { makeRepo, tempDir, writeManifest } from './helpers/repo.js';
 import { buildTroposphereWheels } from './helpers/troposphere.js';
 import { offlinePipEnv } from './helpers/wheels.js';
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
 
+/** create-cf on a repository as packaged (a manifest in dist/ names the zip). */
 async function createCf(root: string, env: Record<string, string> = {}) {
+  await writeManifest(root);
   return runCli(['create-cf', '--path', root, '--stack', 'Pipe'], { cwd: root, env });
 }
 
@@ -70,7 +72,8 @@ describe('stage scripts that return nothing or end the process: exit 2 naming th
     const result = await createCf(root);
     expect(result.exitCode).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(`lambda-cd: error: ${message}`)]);
-    expect(existsSync(path.join(root, 'dist'))).toBe(false);
+    // No template (dist/ holds only the package manifest).
+    expect(existsSync(path.join(root, 'dist/stackPROD.json'))).toBe(false);
   });
 
   it('an empty env.yaml is still no variables', async () => {

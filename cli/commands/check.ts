@@ -1,8 +1,16 @@
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { count } from '../../lib/output.js';
+import type { ReleasePlan } from '../../lib/release-template.js';
 import { openRepository } from '../repository.js';
 import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, STACK_OPTION, cacheDir, pipOptions, pythonOption } from './shared-options.js';
+
+/** `Canary10Percent5Minutes through CodeDeploy (lambda-cd's alarm)`: how a stage's new version reaches its alias. */
+function releaseText(release: ReleasePlan): string {
+  if (!release.codeDeploy) return release.strategy;
+  const alarms = release.alarms === undefined ? "lambda-cd's alarm" : release.alarms.length ? `alarms ${release.alarms.join(', ')}` : 'no alarm';
+  return `${release.strategy} through CodeDeploy (${alarms}${release.preTraffic ? `, pre-traffic invoke with ${release.preTraffic.file}` : ''})`;
+}
 
 /** get_iam(ref_name) receives a name made of the pipeline stack's; without one, check makes one up. */
 const DEFAULT_STACK = 'Pipeline';
@@ -43,6 +51,7 @@ export const command: CommandSpec = {
       `stages: ${result.stages.map((s) => `${s.name} (${s.settings.memorySize} MB, ${s.settings.timeout} s)`).join(' -> ')}`,
       ...result.stages.map((s) => `  ${s.name}: ${s.variables.length ? `${count(s.variables.length, 'variable')} (${s.variables.join(', ')})` : 'no variables'}` +
         `${s.envSource ? ` from ${s.envSource}` : ''}; policies ${s.policies.join(', ')}${s.managedPolicyArns.length ? ` + ${s.managedPolicyArns.length} managed ${s.managedPolicyArns.length === 1 ? 'policy' : 'policies'}` : ''}${s.iamSource ? ` from ${s.iamSource}` : ''}`),
+      `releases: ${result.stages.map((s) => `${s.name} ${releaseText(s.release)}`).join(', ')}`,
       `unit tests: ${suite(result.unittests)}`,
       `integration tests: ${suite(result.integrationtests)}`,
     ];

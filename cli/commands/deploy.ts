@@ -25,7 +25,7 @@ export const command: CommandSpec = {
     { name: 'wait', type: 'number', valueName: 'SECONDS', min: 1, default: 1800, description: 'How long to wait for CloudFormation before giving up (exit 3; CloudFormation carries on).' },
     { name: 'role-arn', type: 'string', valueName: 'ARN', env: 'LAMBDA_CD_CLOUDFORMATION_ROLE_ARN', description: 'The role CloudFormation acts as (ci-bootstrap\'s CloudFormationRoleArn); default: your own rights.' },
     ...AWS_OPTIONS,
-    { name: 'json', type: 'boolean', description: 'Print the result (status, changes, outputs, function ARN) as JSON.' },
+    { name: 'json', type: 'boolean', description: 'Print the result (status, changes, outputs, function ARN, alias ARN, version) as JSON.' },
   ],
   examples: [
     'lambda-cd deploy --stack MyPipeline --stage Gamma',
@@ -37,7 +37,8 @@ export const command: CommandSpec = {
     'Progress and the stack events go to stderr; stdout gets the stack, its status and its outputs (--json: all of it).',
     'A stack a failed first create left in ROLLBACK_COMPLETE is deleted and created again. PROD stacks get termination protection. Stack tags: lambda-cd:stage, lambda-cd:pipeline and the Tags of config/config.yaml.',
     'Exit 2 for bad options or dist/ files (another --stack, a zip that does not match its manifest); 3 when AWS fails, a resource fails (named, with the rollback\'s end state), or the stack is in a state CloudFormation cannot update (with what to do).',
-    'In GitHub Actions it also writes the outputs function-arn, stack and zip-sha256 to $GITHUB_OUTPUT and the changes to the step summary.',
+    'In GitHub Actions it also writes the outputs function-arn, alias-arn, function-version, stack and zip-sha256 to $GITHUB_OUTPUT and the changes to the step summary.',
+    'The template publishes a version (a new one only when the zip or the settings a version freezes changed) and moves the alias to it: at once, or through CodeDeploy as config.yaml\'s Deployment says (CloudFormation waits for the traffic shift; an alarm or a failed pre-traffic hook rolls the deployment and the stack back).',
   ],
   async run({ options }) {
     const repository = openRepository(options);
@@ -70,13 +71,14 @@ async function report(result: DeployResult, json: boolean): Promise<void> {
   else process.stdout.write(`${result.stack} ${result.status}\n${Object.entries(result.outputs).map(([key, value]) => `${key} ${value}\n`).join('')}`);
   const { githubOutputs, githubSummary, markdownCell } = await import('../../lib/github.js');
   const { formatBytes } = await import('../../lib/output.js');
-  githubOutputs({ 'function-arn': result.functionArn, stack: result.stack, 'zip-sha256': result.zipSha256 });
+  githubOutputs({ 'function-arn': result.functionArn, 'alias-arn': result.aliasArn, 'function-version': result.functionVersion, stack: result.stack, 'zip-sha256': result.zipSha256 });
   const what = { create: 'created', update: 'updated', none: 'no changes', 'change-set': 'change set left for review', plan: 'to be deleted and created again' }[result.operation];
   const rows = result.changes.map((change) => `| ${change.action} | ${markdownCell(change.logicalId)} | ${markdownCell(change.type)} |`);
   githubSummary([
     `### lambda-cd deploy ${markdownCell(result.stage)}: ${markdownCell(result.stack)} ${what} (${result.status})`,
     '',
-    `Zip \`${result.zipSha256.slice(0, 12)}\`${result.zipSize !== undefined ? ` (${formatBytes(result.zipSize)})` : ''}${result.published ? ', published by this deploy' : ''}${result.functionArn ? `; function ${markdownCell(result.functionArn)}` : ''}`,
+    `Zip \`${result.zipSha256.slice(0, 12)}\`${result.zipSize !== undefined ? ` (${formatBytes(result.zipSize)})` : ''}${result.published ? ', published by this deploy' : ''}${result.functionArn ? `; function ${markdownCell(result.functionArn)}` : ''}` +
+      `${result.functionVersion ? `; version ${markdownCell(result.functionVersion)}${result.previousVersion ? ` (was ${markdownCell(result.previousVersion)})` : ''}` : ''}`,
     ...(rows.length ? ['', '| change | resource | type |', '|---|---|---|', ...rows] : []),
     '',
   ].join('\n'));

@@ -8,6 +8,7 @@ export const COMMANDS: { name: string; load: () => Promise<{ command: CommandSpe
   { name: 'integration-test', load: () => import('./integration-test.js') },
   { name: 'publish', load: () => import('./publish.js') },
   { name: 'deploy', load: () => import('./deploy.js') },
+  { name: 'rollback', load: () => import('./rollback.js') },
   { name: 'generate buildspecs', load: () => import('./generate-buildspecs.js') },
   { name: 'generate pipeline', load: () => import('./generate-pipeline.js') },
   { name: 'generate github-actions', load: () => import('./generate-github-actions.js') },

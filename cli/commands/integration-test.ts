@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { REPOSITORY_OPTIONS } from '../args.js';
+import { PACKAGE_MANIFEST_FILE } from '../../generator/constants.js';
 import type { CommandSpec } from '../command.js';
 import { openRepository } from '../repository.js';
 import { AWS_OPTIONS, CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, JSON_SUMMARY_OPTION, PYTHON_OPTION, STACK_OPTION, TIMEOUT_OPTION, applyAwsOptions, testRunOptions } from './shared-options.js';
@@ -6,7 +8,7 @@ import { AWS_OPTIONS, CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOB
 export const command: CommandSpec = {
   name: 'integration-test',
   summary: "Find the deployed function's ARN from the stack's exports and run the integration tests against it.",
-  reads: 'config/config.yaml (Integrationtests or TestFolder), the test folder and its requirements.txt; CloudFormation exports; Lambda',
+  reads: 'config/config.yaml (Integrationtests or TestFolder), the test folder and its requirements.txt, dist/function.zip.manifest.json when present; CloudFormation exports and outputs; Lambda (the function and its alias)',
   writes: 'a JUnit XML report (.lambda-cd/reports/integration-tests.xml); installed test requirements under --cache-dir',
   options: [
     ...REPOSITORY_OPTIONS,
@@ -27,7 +29,8 @@ export const command: CommandSpec = {
   ],
   examples: ['lambda-cd integration-test --stack MyPipeline --stage Gamma', 'AWS_ENDPOINT_URL=http://127.0.0.1:5000 lambda-cd integration-test --stack MyPipeline --stage Gamma --invoke events/ping.json'],
   notes: [
-    'Each test file runs as `python3 FILE FUNCTION_ARN`; the environment also holds FUNCTION_ARN, FUNCTION_NAME, STAGE, STACK_NAME, AWS_REGION and the stack outputs.',
+    'Each test file runs as `python3 FILE FUNCTION_ARN`; the environment also holds FUNCTION_ARN, FUNCTION_ALIAS_ARN and FUNCTION_VERSION (the stage alias and the version it serves), FUNCTION_NAME, STAGE, STACK_NAME, AWS_REGION and the stack outputs. --invoke invokes the alias.',
+    'Before any test, the alias must serve the version the stack\'s last deploy published (output FunctionVersion), with all its traffic, and, when dist/function.zip.manifest.json is there, that version must be this build\'s zip (output ZipSha256); otherwise exit 3: nothing is tested against older code. Stacks whose template publishes no versions (2018) are tested through FUNCTION_ARN, with a warning.',
     'Old-style tests read the ARN from sys.argv[1]; Runner pytest/unittest tests read FUNCTION_ARN. Each --invoke counts as one test in the summary and the JUnit report.',
     'No Integrationtests/TestFolder (or a folder with no *.py files) and no --invoke runs nothing, calls no AWS API and passes.',
     'Exit 1 when a test or an --invoke failed; 2 for configuration errors; 3 when the export, the stack or the function is missing, AWS is unreachable, or pip cannot reach the package index.',
@@ -48,13 +51,14 @@ export const command: CommandSpec = {
       waitSeconds: options.wait as number,
       ...testRunOptions(options, repository.root, 'integration-tests'),
       blocks: json ? process.stderr : process.stdout,
+      manifestFile: path.join(repository.root, PACKAGE_MANIFEST_FILE),
     });
     if (json) {
       process.stderr.write(formatSummary(result));
       process.stdout.write(suiteJson(result, { command: 'integration-test', stack: options.stack, stage: options.stage, functionArn: result.functionArn ?? null }));
     } else process.stdout.write(formatSummary(result));
     const github = await import('../../lib/github.js');
-    github.githubOutputs({ 'function-arn': result.functionArn });
+    github.githubOutputs({ 'function-arn': result.functionArn, 'alias-arn': result.aliasArn, 'function-version': result.functionVersion });
     github.githubTestSummary(`integration-test ${options.stage as string}`, result);
     return result.exitCode;
   },

@@ -7,7 +7,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 
-/** moto_server plus a test-only route that sets a stack's state (see moto-server.py). */
+/**
+ * moto_server plus a test-only route that sets a stack's state, and what CloudFormation does on
+ * AWS with Lambda versions and aliases where moto differs (see moto-server.py). Every test file
+ * gets this server.
+ */
 const CONTROLLED_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'moto-server.py');
 
 export interface MotoServer {
@@ -29,13 +33,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** `control`: also serve POST /lambda-cd-test/stack-state (use setStackState). */
-export async function startMoto(options: { control?: boolean } = {}): Promise<MotoServer> {
+/** The server also serves POST /lambda-cd-test/stack-state (use setStackState); `control` is kept for callers that say so. */
+export async function startMoto(_options: { control?: boolean } = {}): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ResultPromise = options.control
-    ? execa('python3', [CONTROLLED_SERVER, '127.0.0.1', String(port)], { reject: false, stdio: 'ignore' })
-    : execa('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { reject: false, stdio: 'ignore' });
+  const child: ResultPromise = execa('python3', [CONTROLLED_SERVER, '127.0.0.1', String(port)], { reject: false, stdio: 'ignore' });
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {

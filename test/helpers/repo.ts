@@ -44,3 +44,11 @@ export async function copyExample(): Promise<string> {
   await cp(EXAMPLE, root, { recursive: true, filter: (src) => !/[/\\](dist|\.lambda-cd|__pycache__)$/.test(src) });
   return root;
 }
+
+/**
+ * The package manifest `lambda-cd package` leaves in dist/ (create-cf names each stage's version
+ * after the zip's sha256), for tests that template a repository without packaging it.
+ */
+export async function writeManifest(root: string, sha256 = 'a'.repeat(64)): Promise<void> {
+  await writeFiles(root, { 'dist/function.zip.manifest.json': `${JSON.stringify({ file: 'function.zip', sha256 })}\n` });
+}
