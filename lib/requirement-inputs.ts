@@ -8,6 +8,8 @@
  * Paths resolve as pip resolves them: -r/-c relative to the including file; a requirement's
  * local path relative to the folder pip runs in (`cwd`, the repository); --find-links relative to
  * the including file when that exists, else to `cwd`.
+ * `${NAME}` in a line is replaced by the environment variable, as pip does; the values used are
+ * part of the digest (`mylib==${VERSION}` changes what pip installs), never shown.
  * Problems a user can fix are ConfigError (exit 2) naming the file and line: an include cycle,
  * a missing or unreadable include, an include that is not a regular file (`-r /proc/self/environ`
  * is never read), a local path that does not exist.
@@ -41,6 +43,12 @@ export interface RequirementInputs {
   indexUrls: RequirementLine[];
   /** VCS requirements (`git+https://...`): pip builds them from source. */
   vcs: RequirementLine[];
+  /**
+   * The option lines pip reads from the files (index URLs, --find-links with the folder made
+   * absolute, --no-index, --trusted-host, --pre, ...), for a side pip run that must see the
+   * same sources (in a file of its own, anywhere).
+   */
+  optionLines: RequirementLine[];
   /** sha256 (hex) over the bytes of every file above and the contents of every folder. */
   digest: string;
 }
@@ -50,6 +58,12 @@ export interface ReadRequirementOptions {
   cwd: string;
   /** Local --find-links from the command line or PIP_FIND_LINKS: hashed too. */
   extraFindLinks?: string[];
+  /**
+   * Hash what find-links folders hold (default). false: only where they are; for a consumer
+   * that checks the files it used itself and lets new files in a folder not matter (as new
+   * versions on an index do not).
+   */
+  findLinksContent?: boolean;
 }
 
 /** Folders and files inside a local project or find-links folder that never change what pip builds. */
@@ -63,10 +77,13 @@ const INDEX_URL = /^(?:-i|--index-url|--extra-index-url)(?:\s*=\s*|\s+|(?=[^\s=]
 const EDITABLE = /^(?:-e|--editable)(?:\s*=\s*|\s+)(\S+)/;
 const VCS = /^(?:[A-Za-z0-9._-]+\s*@\s*)?(?:git|hg|svn|bzr)\+/;
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+/** pip's env-var syntax in requirement files (POSIX names, upper case, braces required). */
+const ENV_VARIABLE = /\$\{([A-Z0-9_]+)\}/g;
 
 /** Reads `requirementsFile` and everything local it names. The file itself must exist. */
 export function readRequirementInputs(requirementsFile: string, options: ReadRequirementOptions): RequirementInputs {
-  const inputs: Omit<RequirementInputs, 'digest'> = { requirementFiles: [], requirements: [], localPaths: [], findLinks: [], indexUrls: [], vcs: [] };
+  const inputs: Omit<RequirementInputs, 'digest'> = { requirementFiles: [], requirements: [], localPaths: [], findLinks: [], indexUrls: [], vcs: [], optionLines: [] };
+  const variables = new Set<string>();
   const hash = createHash('sha256');
   const add = (label: string, value: string | Buffer) => hash.update(`${label}\0${value.length}\0`).update(value);
   const done = new Set<string>();
@@ -88,7 +105,8 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
     const bytes = readRegularFile(absolute, from);
     inputs.requirementFiles.push(absolute);
     add(`requirements ${named(absolute)}`, bytes);
-    for (const line of logicalLines(absolute, bytes)) {
+    for (const written of logicalLines(absolute, bytes)) {
+      const line = { ...written, text: written.text.replace(ENV_VARIABLE, (match, name: string) => (variables.add(name), process.env[name] ?? match)) };
       const include = INCLUDE.exec(line.text);
       if (include) {
         visit(path.resolve(path.dirname(absolute), include[1]!), [...chain, absolute], line);
@@ -100,15 +118,21 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
         if (location !== undefined) {
           requireExisting(location, line);
           inputs.findLinks.push(location);
-          addFolder(hash, `find-links ${named(location)}`, location, false, line);
+          if (options.findLinksContent === false) add(`find-links ${named(location)}`, '');
+          else addFolder(hash, `find-links ${named(location)}`, location, false, line);
         }
+        inputs.optionLines.push({ ...line, text: `--find-links ${location ?? findLinks[1]!}` });
         continue;
       }
       if (INDEX_URL.test(line.text)) {
         inputs.indexUrls.push({ ...line, text: INDEX_URL.exec(line.text)![1]! });
+        inputs.optionLines.push(line);
         continue;
       }
-      if (line.text.startsWith('-') && !EDITABLE.test(line.text)) continue; // other options (--no-index, --pre, ...)
+      if (line.text.startsWith('-') && !EDITABLE.test(line.text)) {
+        inputs.optionLines.push(line); // other options (--no-index, --pre, --trusted-host, ...)
+        continue;
+      }
       if (VCS.test(line.text) || VCS.test(EDITABLE.exec(line.text)?.[1] ?? '')) {
         inputs.vcs.push(line);
         inputs.requirements.push(line);
@@ -130,12 +154,13 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
   };
 
   visit(requirementsFile, []);
+  for (const name of [...variables].sort()) add(`env ${name}`, process.env[name] === undefined ? '\0unset' : process.env[name]!);
   for (const link of options.extraFindLinks ?? []) {
     const location = localLocation(link, [options.cwd]);
     if (location === undefined) continue;
     // A missing folder given on the command line is pip's to report; hash what there is.
     add(`extra find-links ${named(location)}`, '');
-    if (isDirectory(location)) addFolder(hash, `extra find-links ${named(location)}`, location, false);
+    if (isDirectory(location) && options.findLinksContent !== false) addFolder(hash, `extra find-links ${named(location)}`, location, false);
   }
   return { ...inputs, digest: hash.digest('hex') };
 }

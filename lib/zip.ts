@@ -22,11 +22,15 @@ import zlib from 'node:zlib';
 export interface FileToZip {
   /** Name inside the zip: POSIX separators, no leading slash. */
   name: string;
-  /** Path on disk. */
+  /** Path on disk (unused when `data` is given). */
   path: string;
   executable: boolean;
-  /** When known, the largest files are started first (they bound the parallel compression). */
+  /** When known, the largest files are started first (they bound the parallel compression). Required with `offset`. */
   size?: number;
+  /** The content is the `size` bytes at this position of `path` (a stored member of a wheel). */
+  offset?: number;
+  /** The content itself (a file lambda-cd generates, such as a rewritten RECORD). */
+  data?: Buffer;
 }
 
 /** One entry whose data is ready, compressed, in a blob file. Directories have no blob. */
@@ -94,7 +98,7 @@ class Blob {
    * as its dictionary, so the concatenation is one deflate stream nearly as small as a
    * serial one. One big shared library no longer bounds the whole compression.
    */
-  private async deflateLarge(file: string, size: number, offset: number): Promise<{ crc: number; compressedSize: number }> {
+  private async deflateLarge(file: string, size: number, offset: number, start: number): Promise<{ crc: number; compressedSize: number }> {
     const handle = await open(file, 'r');
     const pending: Promise<Buffer>[] = [];
     let position = offset;
@@ -109,7 +113,7 @@ class Blob {
       for (let read = 0; read < size; ) {
         const chunk = Buffer.allocUnsafe(Math.min(CHUNK, size - read));
         for (let filled = 0; filled < chunk.length; ) {
-          const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, read + filled);
+          const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, start + read + filled);
           if (bytesRead === 0) throw new Error(`${file}: changed while being zipped`);
           filled += bytesRead;
         }
@@ -131,19 +135,20 @@ class Blob {
   /** Compresses `file` into this blob; stores it instead when deflate does not make it smaller. */
   async add(file: FileToZip): Promise<ZipEntry> {
     const offset = this.length;
-    const { size } = await stat(file.path);
+    const start = file.offset ?? 0;
+    const size = file.data?.length ?? (file.offset !== undefined ? file.size! : (await stat(file.path)).size);
     const entry: ZipEntry = { name: file.name, executable: file.executable, method: 8, crc: 0, size, compressedSize: 0, blob: this.file, offset };
-    if (size <= WHOLE_FILE_LIMIT) {
-      const data = await readFile(file.path);
+    if (file.data || size <= WHOLE_FILE_LIMIT) {
+      const data = file.data ?? (file.offset !== undefined ? await readRange(file.path, start, size) : await readFile(file.path));
       const compressed = await deflateRaw(data, { level: DEFLATE_LEVEL });
       const stored = compressed.length >= data.length;
       await this.writeAt(offset, stored ? data : compressed);
       Object.assign(entry, { crc: crc32(data), size: data.length, method: stored ? 0 : 8, compressedSize: stored ? data.length : compressed.length });
     } else {
-      Object.assign(entry, await this.deflateLarge(file.path, size, offset));
+      Object.assign(entry, await this.deflateLarge(file.path, size, offset, start));
       if (entry.compressedSize >= size) {
         let position = offset;
-        for await (const chunk of createReadStream(file.path, { highWaterMark: CHUNK })) {
+        for await (const chunk of createReadStream(file.path, { highWaterMark: CHUNK, start, end: start + size - 1 })) {
           await this.writeAt(position, chunk as Buffer);
           position += (chunk as Buffer).length;
         }
@@ -152,6 +157,21 @@ class Blob {
     }
     this.length = offset + entry.compressedSize;
     return entry;
+  }
+}
+
+async function readRange(file: string, start: number, size: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const data = Buffer.allocUnsafe(size);
+    for (let filled = 0; filled < size; ) {
+      const { bytesRead } = await handle.read(data, filled, size - filled, start + filled);
+      if (bytesRead === 0) throw new Error(`${file}: changed while being zipped`);
+      filled += bytesRead;
+    }
+    return data;
+  } finally {
+    await handle.close();
   }
 }
 
