@@ -342,6 +342,7 @@ export interface WheelIdentity {
 /** Re-checks each wheel's dist-info/WHEEL tags (whatever its file name claimed): one Lambda cannot load is a ConfigError naming it. */
 export function verifyWheelTags(wheels: WheelIdentity[], target: LambdaTarget, runtime: string, label = 'requirements.txt'): void {
   for (const wheel of wheels) {
+    if (wheel.tags.length > 0 && tagsCompatible(wheel.tags, target)) continue;
     const name = `${safeName(wheel.name)} ${safeName(wheel.version)}`;
     if (wheel.tags.length === 0) throw new ConfigError(`${label}: ${name}: installed without a WHEEL file naming its tags, so lambda-cd cannot tell whether Lambda (${runtime}, ${target.architecture}) can load it`);
     if (!tagsCompatible(wheel.tags, target)) {

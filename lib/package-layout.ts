@@ -10,7 +10,7 @@ import { ConfigError } from './errors.js';
 import { count, warn } from './output.js';
 import { safeName } from './redact.js';
 import type { WheelInstall } from './wheel.js';
-import { compareNames, type FileToZip, type ZipEntry } from './zip.js';
+import { compareNames, directoryEntries, type FileToZip, type ZipEntry } from './zip.js';
 
 export interface SourceFile extends FileToZip {
   size: number;
@@ -40,6 +40,8 @@ export interface Layout {
   unzippedSize: number;
   fileCount: number;
   srcCount: number;
+  /** Directory entries for every folder. */
+  folders: ZipEntry[];
   /** Size per group ("numpy 2.2.6", "src/ (your code)"), largest first. */
   groups: { label: string; bytes: number }[];
 }
@@ -75,7 +77,8 @@ export function layOut(src: SourceFile[], wheels: InstalledWheel[]): Layout {
   const shadowed = src.filter((file) => placed.has(file.name)).map((file) => file.name);
   if (shadowed.length > 0) warn(`src/ replaces ${count(shadowed.length, 'installed file')} of the same name (${shadowed.slice(0, 3).map((name) => safeName(name)).join(', ')}${shadowed.length > 3 ? ', ...' : ''})`);
   for (const file of src) placed.set(file.name, { owner: 'src/', size: file.size, file });
-  refuseFileFolderClashes(placed);
+  const folders = directoryEntries([...placed.keys()]);
+  refuseFileFolderClashes(placed, folders);
 
   const toCompress: SourceFile[] = [];
   const ready: ZipEntry[] = [];
@@ -89,22 +92,20 @@ export function layOut(src: SourceFile[], wheels: InstalledWheel[]): Layout {
     totals.set(label, (totals.get(label) ?? 0) + item.size);
   }
   const groups = [...totals].map(([label, bytes]) => ({ label, bytes })).sort((a, b) => b.bytes - a.bytes || compareNames(a.label, b.label));
-  return { toCompress, ready, unzippedSize, fileCount: placed.size, srcCount: src.length, groups };
+  return { toCompress, ready, unzippedSize, fileCount: placed.size, srcCount: src.length, folders, groups };
 }
 
 /** A name that is a file for one owner and a folder for another cannot be extracted: exit 2 naming both. */
-function refuseFileFolderClashes(placed: Map<string, Placed>): void {
-  for (const [name, item] of placed) {
-    const parts = name.split('/');
-    for (let depth = 1; depth < parts.length; depth++) {
-      const folder = parts.slice(0, depth).join('/');
-      const file = placed.get(folder);
-      if (!file) continue;
-      const describe = (owner: string, what: string) => (owner === 'src/' ? `src/${what}` : `${what} from ${owner}`);
-      throw new ConfigError(
-        `${safeName(describe(file.owner, folder))} is a file, but ${safeName(describe(item.owner, name))} needs a folder of that name: a zip holding both cannot be extracted; rename or remove one of them`,
-      );
-    }
+function refuseFileFolderClashes(placed: Map<string, Placed>, folders: ZipEntry[]): void {
+  for (const folder of folders) {
+    const name = folder.name.slice(0, -1);
+    const file = placed.get(name);
+    if (!file) continue;
+    const [inside, item] = [...placed].find(([other]) => other.startsWith(folder.name))!;
+    const describe = (owner: string, what: string) => (owner === 'src/' ? `src/${what}` : `${what} from ${owner}`);
+    throw new ConfigError(
+      `${safeName(describe(file.owner, name))} is a file, but ${safeName(describe(item.owner, inside))} needs a folder of that name: a zip holding both cannot be extracted; rename or remove one of them`,
+    );
   }
 }
 

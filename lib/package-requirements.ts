@@ -109,7 +109,7 @@ export async function requirementWheels(request: RequirementsRequest): Promise<R
   if (record && !(await sourcesUnchanged(request.root, record))) {
     progress('package', 'a wheel file the requirements were resolved from has changed: resolving them again');
   } else if (record) {
-    const wheels = await Promise.all(record.wheels.map(async (wheel) => ({ filename: wheel.file, requested: wheel.requested, stored: await store.get(wheel.sha256, wheel.file) })));
+    const wheels = await mapLimited(record.wheels, 3, async (wheel) => ({ filename: wheel.file, requested: wheel.requested, stored: await store.get(wheel.sha256, wheel.file) }));
     if (wheels.every((wheel) => wheel.stored !== undefined)) {
       const now = new Date();
       await utimes(path.join(entryDir, 'index.json'), now, now).catch(() => undefined);

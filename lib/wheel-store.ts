@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheFailure, temporaryName } from './atomic.js';
 import { warn } from './output.js';
@@ -25,6 +25,7 @@ import { readZipDirectory, verifyMembers, ZipFormatError, type ZipMember } from 
 const SHA256 = /^[0-9a-f]{64}$/;
 const DERIVED_FORMAT = 'derived-v1';
 const DERIVED_BLOB = /^derived-\d+\.bin$/;
+const WHOLE_WHEEL_LIMIT = 64 * 1024 * 1024;
 /** Unreferenced wheels stay this long (another run may be about to reference them). */
 const UNREFERENCED_KEPT_MS = 60 * 60 * 1000;
 
@@ -67,7 +68,9 @@ export class WheelStore {
       await this.discard(sha256);
       return undefined;
     }
-    const actual = await sha256File(file).catch(() => undefined);
+    // One read serves the hash and the directory (no small reads, no copies); huge wheels stream.
+    const data = fileInfo.size <= WHOLE_WHEEL_LIMIT ? await readFile(file).catch(() => undefined) : undefined;
+    const actual = data ? createHash('sha256').update(data).digest('hex') : await sha256File(file).catch(() => undefined);
     if (actual === undefined) return undefined;
     if (actual !== sha256) {
       warn(`cache: the cached ${label} is corrupt (its sha256 no longer matches): discarded, fetching it again`);
@@ -75,9 +78,7 @@ export class WheelStore {
       return undefined;
     }
     try {
-      const members = withFile(file, (fd) => readZipDirectory(fd));
-      const now = new Date();
-      await utimes(this.folder(sha256), now, now).catch(() => undefined);
+      const members = data ? readZipDirectory(data) : withFile(file, (fd) => readZipDirectory(fd));
       return { sha256, file, members };
     } catch (error) {
       // Same hash as when it was checked: only a cache written by someone else gets here.
@@ -189,7 +190,7 @@ export class WheelStore {
     return undefined;
   }
 
-  /** Removes wheels no kept build references and nobody used for an hour. */
+  /** Removes wheels no kept build references and that did not enter the cache within the hour. */
   async prune(referenced: Set<string>): Promise<void> {
     const names = await readdir(this.root).catch(() => [] as string[]);
     const now = Date.now();

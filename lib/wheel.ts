@@ -46,6 +46,7 @@ export interface WheelInstall {
 const SCHEME_KEYS = new Set(['platlib', 'purelib', 'headers', 'scripts', 'data']);
 /** Never packed (anywhere below the root): bytecode caches. A top-level bin/ holds scripts. */
 export const BYTECODE = /^(__pycache__|.*\.py[co])$/;
+const BYTECODE_ANYWHERE = /(^|\/)__pycache__(\/|$)|\.py[co](\/|$)/;
 
 /** `Key: value` lines of METADATA/WHEEL (RFC 822 headers, up to the first blank line). */
 export function headers(text: string, field: string): string[] {
@@ -55,6 +56,8 @@ export function headers(text: string, field: string): string[] {
 
 /** Rows of a RECORD file as Python's csv module reads them. */
 export function parseCsv(text: string): string[][] {
+  // Almost every RECORD has no quoted field: split it directly.
+  if (!text.includes('"')) return text.split(/\r\n|\r|\n/).filter((line) => line !== '').map((line) => line.split(','));
   const rows: string[][] = [];
   let row: string[] = [];
   let field = '';
@@ -100,6 +103,8 @@ function writeCsv(rows: string[][]): string {
 
 /** Python's string order (code points), which pip's sorted() uses for RECORD rows. */
 function compareCodePoints(a: string, b: string): number {
+  // UTF-16 order is code point order unless a surrogate pair meets a character above U+D7FF.
+  if (!/[\ud800-\udfff]/.test(a + b)) return a < b ? -1 : a > b ? 1 : 0;
   const left = [...a];
   const right = [...b];
   for (let i = 0; i < Math.min(left.length, right.length); i++) {
@@ -116,6 +121,7 @@ function recordHash(data: Buffer): string {
 /** A member name made relative to the install root as os.path.normpath would; undefined when it leaves the root. */
 function normalizeInside(name: string): string | undefined {
   if (name.startsWith('/') || name.includes('\0')) return undefined;
+  if (!/(^|\/)\.{1,2}(\/|$)|\/\/|\/$/.test(name) && name !== '') return name; // already normal: most names
   const normalized = path.posix.normalize(name);
   if (normalized === '..' || normalized.startsWith('../') || normalized === '.' || normalized === '') return undefined;
   return normalized.replace(/\/$/, '');
@@ -159,7 +165,8 @@ export async function planWheelInstall(fd: number, members: ZipMember[], options
   const placed = new Map<string, PlacedMember>();
   const installedPath = new Map<string, string>(); // member name -> installed path (pip's RECORD path)
   const leftOut = new Set<string>();
-  const isData = (member: ZipMember) => member.name.split('/')[0]!.endsWith('.data');
+  const topOf = (name: string) => (name.includes('/') ? name.slice(0, name.indexOf('/')) : name);
+  const isData = (member: ZipMember) => topOf(member.name).endsWith('.data');
   for (const member of [...files.filter((m) => !isData(m)), ...files.filter(isData)]) {
     let destination = member.name;
     if (isData(member)) {
@@ -174,8 +181,7 @@ export async function planWheelInstall(fd: number, members: ZipMember[], options
     }
     const normalized = normalizeInside(destination);
     if (normalized === undefined) throw new WheelError(`${member.name}: would be installed outside the target folder`);
-    const segments = normalized.split('/');
-    if (segments[0] === 'bin' || segments.some((segment) => BYTECODE.test(segment))) {
+    if (topOf(normalized) === 'bin' || BYTECODE_ANYWHERE.test(normalized)) {
       leftOut.add(member.name);
       continue;
     }

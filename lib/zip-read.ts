@@ -51,12 +51,21 @@ function decodeName(bytes: Buffer, flags: number): string {
       throw new ZipFormatError('a member name flagged as UTF-8 is not valid UTF-8');
     }
   }
+  if (!bytes.some((byte) => byte >= 0x80)) return bytes.toString('latin1'); // ASCII: nearly every name
   let name = '';
   for (const byte of bytes) name += byte < 0x80 ? String.fromCharCode(byte) : CP437_HIGH[byte - 0x80]!;
   return name;
 }
 
-function readAt(fd: number, position: number, length: number): Buffer {
+/** Where a zip's bytes come from: an open file, or the whole file already in memory (no copies then). */
+export type ZipSource = number | Buffer;
+
+function readAt(source: ZipSource, position: number, length: number): Buffer {
+  if (typeof source !== 'number') {
+    if (position + length > source.length) throw new ZipFormatError('the file ends early (truncated)');
+    return source.subarray(position, position + length);
+  }
+  const fd = source;
   const buffer = Buffer.alloc(length);
   let filled = 0;
   while (filled < length) {
@@ -68,7 +77,7 @@ function readAt(fd: number, position: number, length: number): Buffer {
 }
 
 /** The end-of-central-directory record: where the directory is and how many members it has. */
-function findDirectory(fd: number, fileSize: number): { offset: number; size: number; count: number } {
+function findDirectory(fd: ZipSource, fileSize: number): { offset: number; size: number; count: number } {
   if (fileSize < 22) throw new ZipFormatError('too short to be a zip archive');
   const tailLength = Math.min(fileSize, 22 + MAX_COMMENT);
   const tail = readAt(fd, fileSize - tailLength, tailLength);
@@ -101,8 +110,8 @@ function findDirectory(fd: number, fileSize: number): { offset: number; size: nu
   return { offset, size, count };
 }
 
-/** Every member of the archive open as `fd`, in directory order, with its data offset checked. */
-export function readZipDirectory(fd: number, fileSize = fstatSync(fd).size): ZipMember[] {
+/** Every member of the archive (open as `fd`, or in memory), in directory order, with its data offset checked. */
+export function readZipDirectory(fd: ZipSource, fileSize = typeof fd === 'number' ? fstatSync(fd).size : fd.length): ZipMember[] {
   const directory = findDirectory(fd, fileSize);
   const data = readAt(fd, directory.offset, directory.size);
   const members: ZipMember[] = [];
@@ -151,7 +160,7 @@ export function readZipDirectory(fd: number, fileSize = fstatSync(fd).size): Zip
 }
 
 /** Checks the member's local header and returns where its data starts. */
-function localDataOffset(fd: number, headerOffset: number, rawName: Buffer, compressedSize: number, directoryOffset: number): number {
+function localDataOffset(fd: ZipSource, headerOffset: number, rawName: Buffer, compressedSize: number, directoryOffset: number): number {
   if (headerOffset + 30 > directoryOffset) throw new ZipFormatError(`${printable(rawName)}: local header outside the archive`);
   const header = readAt(fd, headerOffset, 30);
   if (header.readUInt32LE(0) !== LOCAL) throw new ZipFormatError(`${printable(rawName)}: bad local header`);
@@ -170,11 +179,11 @@ function printable(raw: Buffer): string {
 }
 
 /** One member's content, inflated, with its CRC and size checked. For small members (metadata). */
-export async function readMember(fd: number, member: ZipMember): Promise<Buffer> {
+export async function readMember(fd: ZipSource, member: ZipMember): Promise<Buffer> {
   const raw = readAt(fd, member.dataOffset, member.compressedSize);
   let content: Buffer;
   if (member.method === 0) content = raw;
-  else if (member.method === 8) content = await inflateRaw(raw, { maxOutputLength: member.size + 1 }).catch(() => Promise.reject(corrupt(member)));
+  else if (member.method === 8) content = raw.length < 64 * 1024 ? inflateSync(raw, member) : await inflateRaw(raw, { maxOutputLength: member.size + 1 }).catch(() => Promise.reject(corrupt(member)));
   else throw new ZipFormatError(`${member.name}: compression method ${member.method} is not supported here`);
   if (content.length !== member.size || crc32(content) !== member.crc) throw new ZipFormatError(`${member.name}: CRC or size mismatch (corrupt data)`);
   return content;

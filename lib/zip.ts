@@ -140,7 +140,8 @@ class Blob {
     const entry: ZipEntry = { name: file.name, executable: file.executable, method: 8, crc: 0, size, compressedSize: 0, blob: this.file, offset };
     if (file.data || size <= WHOLE_FILE_LIMIT) {
       const data = file.data ?? (file.offset !== undefined ? await readRange(file.path, start, size) : await readFile(file.path));
-      const compressed = await deflateRaw(data, { level: DEFLATE_LEVEL });
+      // Small files deflate faster here than through a thread-pool round trip.
+      const compressed = data.length < 16 * 1024 ? zlib.deflateRawSync(data, { level: DEFLATE_LEVEL }) : await deflateRaw(data, { level: DEFLATE_LEVEL });
       const stored = compressed.length >= data.length;
       await this.writeAt(offset, stored ? data : compressed);
       Object.assign(entry, { crc: crc32(data), size: data.length, method: stored ? 0 : 8, compressedSize: stored ? data.length : compressed.length });
@@ -208,8 +209,12 @@ export async function compressFiles(files: FileToZip[], blobPrefix: string, opti
 export function directoryEntries(names: string[]): ZipEntry[] {
   const folders = new Set<string>();
   for (const name of names) {
-    const parts = name.split('/');
-    for (let i = 1; i < parts.length; i++) folders.add(`${parts.slice(0, i).join('/')}/`);
+    // Deepest first: once a folder is known, so are its parents.
+    for (let end = name.lastIndexOf('/'); end > 0; end = name.lastIndexOf('/', end - 1)) {
+      const folder = name.slice(0, end + 1);
+      if (folders.has(folder)) break;
+      folders.add(folder);
+    }
   }
   return [...folders].map((name) => ({ name, executable: true, method: 0, crc: 0, size: 0, compressedSize: 0, offset: 0 }));
 }

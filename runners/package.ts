@@ -18,7 +18,7 @@ import { usableCpus } from '../lib/cpus.js';
 import { CheckFailedError, ConfigError, EnvironmentError } from '../lib/errors.js';
 import { run } from '../lib/exec.js';
 import { verifyWheelTags } from '../lib/lambda-resolve.js';
-import { count, displayPath, formatBytes, formatDuration, progress, warn } from '../lib/output.js';
+import { count, displayPath, formatBytes, formatDuration, progress, thousands, warn } from '../lib/output.js';
 import { largest, layOut, type InstalledWheel, type Layout, type MemberData, type SourceFile } from '../lib/package-layout.js';
 import { requirementWheels, StalePipVersion, type Requirements } from '../lib/package-requirements.js';
 import { isInside, toPosix } from '../lib/paths.js';
@@ -108,7 +108,7 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>, manife
   checkLimits(layout, limits);
 
   const unzipped = formatBytes(layout.unzippedSize);
-  progress('package', `zipping ${count(layout.fileCount, 'file')} (${unzipped}): ${layout.srcCount.toLocaleString('en-US')} from src/, ${(layout.fileCount - layout.srcCount).toLocaleString('en-US')} installed`);
+  progress('package', `zipping ${count(layout.fileCount, 'file')} (${unzipped}): ${thousands(layout.srcCount)} from src/, ${thousands(layout.fileCount - layout.srcCount)} installed`);
   const distributions = wheels.map(({ install }) => ({ name: install.name, version: install.version, wheelTag: install.wheelTag, distInfo: install.distInfo }))
     .sort((a, b) => compareNames(a.distInfo, b.distInfo)).map(({ name, version, wheelTag }) => ({ name, version, wheelTag }));
   const manifest = await writePackage(options, manifestPath, layout, async (written) => { // 5
@@ -236,9 +236,9 @@ function checkLimits(layout: Layout, limits: typeof LAMBDA_LIMITS): void {
   if (layout.unzippedSize > limits.maxUnzippedBytes) {
     throw new CheckFailedError(`the function would be ${formatBytes(layout.unzippedSize)} unzipped, over Lambda's limit of ${formatBytes(limits.maxUnzippedBytes)} (function and layers together); largest: ${largest(layout.groups, formatBytes)}`);
   }
-  const entries = layout.fileCount + directoryEntries([...layout.toCompress, ...layout.ready].map((entry) => entry.name)).length;
+  const entries = layout.fileCount + layout.folders.length;
   if (entries > MAX_ZIP_ENTRIES) {
-    throw new CheckFailedError(`the function has ${entries.toLocaleString('en-US')} files and folders, more than a zip without zip64 holds (${MAX_ZIP_ENTRIES}); largest: ${largest(layout.groups, formatBytes)}`);
+    throw new CheckFailedError(`the function has ${thousands(entries)} files and folders, more than a zip without zip64 holds (${MAX_ZIP_ENTRIES}); largest: ${largest(layout.groups, formatBytes)}`);
   }
 }
 
@@ -259,8 +259,7 @@ async function writePackage(options: PackageOptions, manifestPath: string, layou
     const compressed = await compressFiles(layout.toCompress, path.join(work, 'blob'), { concurrency: Math.max(2, usableCpus()) }).catch((error: unknown) => {
       throw (error as NodeJS.ErrnoException).code === 'ENOSPC' ? new EnvironmentError(`${displayPath(path.dirname(options.outFile))}: no space left on the device`) : error;
     });
-    const entries: ZipEntry[] = [...compressed, ...layout.ready];
-    entries.push(...directoryEntries(entries.map((entry) => entry.name)));
+    const entries: ZipEntry[] = [...compressed, ...layout.ready, ...layout.folders];
     return await replaceOutputPair([options.outFile, manifestPath], async ([zip, manifestFile]) => {
       const manifest = await describe(await writeZip(zip!, entries));
       // Checks on the finished zip, before it replaces anything, go here (such as importing the handler from it).
