@@ -36,7 +36,7 @@ export async function withAtomicOutput<T>(target: string, produce: (temporaryPat
 function cannotWrite(target: string, error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === undefined) return error;
-  const reasons: Record<string, string> = { EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', EISDIR: 'a folder of that name is in the way', ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOSPC: 'no space left on the device' };
+  const reasons: Record<string, string> = { EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', EISDIR: 'a folder of that name is in the way', ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EIO: 'an input/output error' };
   return new EnvironmentError(`${displayPath(target)}: cannot write the output here: ${reasons[code] ?? (error as Error).message}`);
 }
 
@@ -171,9 +171,11 @@ export async function replaceOutputPair<T>(targets: string[], produce: (temporar
     return result;
   } catch (error) {
     await Promise.all([...temporaries, ...targets].map((file) => rm(file, { force: true }).catch(() => undefined)));
-    const failedPath = (error as NodeJS.ErrnoException).path;
+    const { path: failedPath, code } = error as NodeJS.ErrnoException;
     const index = failedPath === undefined ? -1 : temporaries.indexOf(failedPath);
-    throw index >= 0 ? cannotWrite(targets[index]!, error) : error;
+    if (index >= 0) throw cannotWrite(targets[index]!, error);
+    // A write through a descriptor (the zip writer) names no path: the first output it was.
+    throw failedPath === undefined && (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO' || code === 'EROFS') ? cannotWrite(targets[0]!, error) : error;
   } finally {
     release();
   }

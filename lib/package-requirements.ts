@@ -200,21 +200,22 @@ async function mapLimited<T, R>(items: T[], limit: number, map: (item: T) => Pro
 
 /** The entry's record when it is one we wrote; a damaged one is removed (with a warning). */
 async function readRecord(entryDir: string): Promise<CacheRecord | undefined> {
+  const discard = () => rm(entryDir, { recursive: true, force: true }).catch((error: unknown) => Promise.reject(cacheFailure(path.dirname(entryDir), error)));
   let text: string;
   try {
     text = await readFile(path.join(entryDir, 'index.json'), 'utf8');
   } catch {
-    if (existsSync(entryDir)) await rm(entryDir, { recursive: true, force: true });
+    if (existsSync(entryDir)) await discard();
     return undefined;
   }
   const problem = recordProblem(text);
   if (problem === 'older format') {
-    await rm(entryDir, { recursive: true, force: true });
+    await discard();
     return undefined;
   }
   if (problem) {
     warn(`cache: ${displayPath(entryDir)} is unusable (${problem}): discarded, resolving the requirements again`);
-    await rm(entryDir, { recursive: true, force: true });
+    await discard();
     return undefined;
   }
   return JSON.parse(text) as CacheRecord;

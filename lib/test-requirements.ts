@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { removeAbandonedTemporaries } from './atomic.js';
+import { cacheFailure, removeAbandonedTemporaries } from './atomic.js';
 import { EnvironmentError } from './errors.js';
 import { run } from './exec.js';
 import { displayPath, progress } from './output.js';
@@ -64,9 +64,10 @@ export async function installTestRequirements(options: TestRequirementsOptions):
     return { dirs: groupDirs(target, groups), reused: true };
   }
 
-  await mkdir(parent, { recursive: true });
+  // A read-only, full or blocked cache folder is the environment's problem (exit 3), named as such.
+  await mkdir(parent, { recursive: true }).catch((error: unknown) => Promise.reject(cacheFailure(options.cacheDir, error)));
   await removeAbandonedTemporaries(parent);
-  const temporary = await mkdtemp(path.join(parent, `.${key}.tmp-`));
+  const temporary = await mkdtemp(path.join(parent, `.${key}.tmp-`)).catch((error: unknown) => Promise.reject(cacheFailure(options.cacheDir, error)));
   progress(options.step, `installing test requirements (${shownFiles}) for ${identity.split(' ').pop()} into ${displayPath(target)}`);
   try {
     for (const [index, dir] of groupDirs(temporary, groups).entries()) {
@@ -74,7 +75,7 @@ export async function installTestRequirements(options: TestRequirementsOptions):
       for (const file of groups[index]!) args.push('-r', file);
       const result = await run(options.python, args, { cwd: options.cwd });
       // A typo or an impossible pin is the repository's fault (exit 2); pip or the network failing is exit 3.
-      if (result.exitCode !== 0) throw pipFailure(result.stderr, groups[index]!.map(displayPath).join(', '));
+      if (result.exitCode !== 0) throw /No space left on device|Read-only file system/.test(result.stderr) ? cacheFailure(options.cacheDir, { code: /No space/.test(result.stderr) ? 'ENOSPC' : 'EROFS' }) : pipFailure(result.stderr, groups[index]!.map(displayPath).join(', '));
     }
     try {
       await rename(temporary, target);

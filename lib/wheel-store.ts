@@ -123,7 +123,7 @@ export class WheelStore {
   }
 
   async discard(sha256: string): Promise<void> {
-    await rm(this.folder(sha256), { recursive: true, force: true });
+    await rm(this.folder(sha256), { recursive: true, force: true }).catch((error: unknown) => Promise.reject(cacheFailure(this.root, error)));
   }
 
   /**
@@ -135,10 +135,11 @@ export class WheelStore {
     if (wanted.length === 0) return { members: [], folder };
     const known = await this.readDerived(wheel, wanted);
     if (known) return { members: known, folder };
-    await rm(path.join(folder, 'derived.json'), { force: true });
-    for (const name of await readdir(folder).catch(() => [] as string[])) if (DERIVED_BLOB.test(name)) await rm(path.join(folder, name), { force: true });
-    const members = await compress(folder).catch((error: unknown) => Promise.reject(cacheFailure(this.root, error)));
-    await writeFile(path.join(folder, 'derived.json'), JSON.stringify({ format: DERIVED_FORMAT, members })).catch((error: unknown) => Promise.reject(cacheFailure(this.root, error)));
+    const failure = (error: unknown) => Promise.reject(cacheFailure(this.root, error));
+    await rm(path.join(folder, 'derived.json'), { force: true }).catch(failure);
+    for (const name of await readdir(folder).catch(() => [] as string[])) if (DERIVED_BLOB.test(name)) await rm(path.join(folder, name), { force: true }).catch(failure);
+    const members = await compress(folder).catch(failure);
+    await writeFile(path.join(folder, 'derived.json'), JSON.stringify({ format: DERIVED_FORMAT, members })).catch(failure);
     return { members, folder };
   }
 
