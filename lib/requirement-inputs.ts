@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
 import { displayPath } from './output.js';
-import { safeName } from './redact.js';
+import { escapeControl, safeName } from './redact.js';
 
 export interface RequirementLine {
   file: string;
@@ -98,7 +98,7 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
     const absolute = path.resolve(file);
     if (chain.includes(absolute)) {
       const cycle = [...chain.slice(chain.indexOf(absolute)), absolute].map((entry) => displayPath(entry)).join(' -> ');
-      throw new ConfigError(`${where(from!)}: includes itself (${cycle}); remove the -r/-c line that closes the cycle`);
+      throw new ConfigError(`${where(from!)}: includes itself (${hideReferenced(cycle)}); remove the -r/-c line that closes the cycle`);
     }
     if (done.has(absolute)) return; // included twice (not a cycle): read once
     done.add(absolute);
@@ -153,7 +153,15 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
     }
   };
 
-  visit(requirementsFile, []);
+  hideReferenced = (text) => {
+    const values = [...variables].map((name) => process.env[name]).filter((value): value is string => value !== undefined && value.length >= 3);
+    return escapeControl(values.sort((a, b) => b.length - a.length).reduce((masked, value) => masked.split(value).join('***'), text));
+  };
+  try {
+    visit(requirementsFile, []);
+  } finally {
+    hideReferenced = (text) => text;
+  }
   for (const name of [...variables].sort()) add(`env ${name}`, process.env[name] === undefined ? '\0unset' : process.env[name]!);
   for (const link of options.extraFindLinks ?? []) {
     const location = localLocation(link, [options.cwd]);
@@ -165,9 +173,15 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
   return { ...inputs, digest: hash.digest('hex') };
 }
 
+/**
+ * Paths built from a line with `${NAME}` in it hold that variable's value: messages show them
+ * with those values masked (set for the duration of one synchronous readRequirementInputs).
+ */
+let hideReferenced = (text: string): string => text;
+
 /** `file` line `n`, for messages. */
 function where(line: RequirementLine): string {
-  return `${displayPath(line.file)} line ${line.line}`;
+  return `${hideReferenced(displayPath(line.file))} line ${line.line}`;
 }
 
 /** The file's bytes, refusing what is not a regular file (pseudo-files, devices, FIFOs, folders). */
@@ -199,7 +213,7 @@ function addFile(hash: Hash, label: string, file: string): void {
   try {
     fd = openSync(file, 'r');
   } catch (error) {
-    throw new ConfigError(`${displayPath(file)}: cannot be read (${(error as NodeJS.ErrnoException).code})`);
+    throw new ConfigError(`${hideReferenced(displayPath(file))}: cannot be read (${(error as NodeJS.ErrnoException).code})`);
   }
   try {
     hash.update(`${label}\0${statSync(file).size}\0`);
@@ -230,7 +244,7 @@ function requireExisting(location: string, line: RequirementLine): void {
   try {
     statSync(location);
   } catch {
-    throw new ConfigError(`${where(line)}: ${safeName(line.text)}: no such file or folder (${displayPath(location)})`);
+    throw new ConfigError(`${where(line)}: ${safeName(line.text)}: no such file or folder (${hideReferenced(displayPath(location))})`);
   }
 }
 
@@ -323,7 +337,7 @@ function addFolder(hash: Hash, label: string, folder: string, recursive: boolean
       }
       if (!info.isFile()) continue;
       if (++files > MAX_FOLDER_FILES) {
-        throw new ConfigError(`${line ? `${where(line)}: ` : ''}${displayPath(folder)}: more than ${MAX_FOLDER_FILES.toLocaleString('en-US')} files; point it at the package's own folder`);
+        throw new ConfigError(`${line ? `${where(line)}: ` : ''}${hideReferenced(displayPath(folder))}: more than ${MAX_FOLDER_FILES.toLocaleString('en-US')} files; point it at the package's own folder`);
       }
       addFile(hash, `${label} ${prefix}${name} ${info.mode & 0o111 ? 'x' : '-'}`, absolute);
     }
