@@ -60,6 +60,15 @@ export interface Requirements {
   pip: string;
   entryDir: string;
   store: WheelStore;
+  /** Settles when every wheel's hash has been checked; rejects with CorruptCachedWheels. Await it before using the zip. */
+  verified: Promise<void>;
+}
+
+/** Cached wheels whose bytes no longer hash to their name: discard them and build again. */
+export class CorruptCachedWheels extends Error {
+  constructor(readonly wheels: { sha256: string; label: string }[]) {
+    super('corrupt cached wheels');
+  }
 }
 
 /** A local file pip took a wheel from (a find-links folder): checked on reuse. */
@@ -109,12 +118,18 @@ export async function requirementWheels(request: RequirementsRequest): Promise<R
   if (record && !(await sourcesUnchanged(request.root, record))) {
     progress('package', 'a wheel file the requirements were resolved from has changed: resolving them again');
   } else if (record) {
-    const wheels = await mapLimited(record.wheels, 3, async (wheel) => ({ filename: wheel.file, requested: wheel.requested, stored: await store.get(wheel.sha256, wheel.file) }));
+    const wheels = await mapLimited(record.wheels, 4, async (wheel) => ({ filename: wheel.file, requested: wheel.requested, stored: await store.open(wheel.sha256, wheel.file) }));
     if (wheels.every((wheel) => wheel.stored !== undefined)) {
       const now = new Date();
       await utimes(path.join(entryDir, 'index.json'), now, now).catch(() => undefined);
-      progress('package', `requirements unchanged: reusing ${count(wheels.length, 'wheel')} from the cache, verified (no pip run)`);
-      return { wheels: wheels as RequirementWheel[], cacheHit: true, pip: record.pip, entryDir, store };
+      progress('package', `requirements unchanged: reusing ${count(wheels.length, 'wheel')} from the cache (no pip run; their hashes are checked meanwhile)`);
+      const opened = wheels as RequirementWheel[];
+      // Hashed on a worker thread while the zip is planned and written; awaited before anything is committed.
+      const verified = store.verify(opened.map((wheel) => wheel.stored)).then((corrupt) => {
+        if (corrupt.length > 0) throw new CorruptCachedWheels(corrupt.map((stored) => ({ sha256: stored.sha256, label: opened.find((wheel) => wheel.stored === stored)!.filename })));
+      });
+      verified.catch(() => undefined); // awaited by the caller
+      return { wheels: opened, cacheHit: true, pip: record.pip, entryDir, store, verified };
     }
   }
   return resolveAndStore(request, inputs, store, cacheRoot, key);
@@ -155,7 +170,7 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
     };
     await writeRecord(cacheRoot, entryDir, record).catch((error: unknown) => Promise.reject(cacheFailure(request.cacheDir, error)));
     await pruneCache(cacheRoot, key, store);
-    return { wheels, cacheHit: false, pip, entryDir, store };
+    return { wheels, cacheHit: false, pip, entryDir, store, verified: Promise.resolve() };
   } finally {
     release();
     await rm(scratch, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync } from 'node:fs';
 import { copyFile, lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { cacheFailure, temporaryName } from './atomic.js';
 import { warn } from './output.js';
 import { compressFiles, type FileToZip, type ZipEntry } from './zip.js';
@@ -25,7 +26,6 @@ import { readZipDirectory, verifyMembers, ZipFormatError, type ZipMember } from 
 const SHA256 = /^[0-9a-f]{64}$/;
 const DERIVED_FORMAT = 'derived-v1';
 const DERIVED_BLOB = /^derived-\d+\.bin$/;
-const WHOLE_WHEEL_LIMIT = 64 * 1024 * 1024;
 /** Unreferenced wheels stay this long (another run may be about to reference them). */
 const UNREFERENCED_KEPT_MS = 60 * 60 * 1000;
 
@@ -59,6 +59,19 @@ export class WheelStore {
 
   /** The stored wheel, verified by its hash; undefined when absent or corrupt (then removed, with a warning). */
   async get(sha256: string, label: string): Promise<StoredWheel | undefined> {
+    const wheel = await this.open(sha256, label);
+    if (!wheel) return undefined;
+    if ((await sha256File(wheel.file).catch(() => undefined)) === sha256) return wheel;
+    await this.discardCorrupt(sha256, label);
+    return undefined;
+  }
+
+  /**
+   * The stored wheel with its directory read, its hash NOT yet checked: the caller verifies it
+   * (`verify`) before anything built from it is used. Undefined when absent, or when it is not a
+   * plain folder with a readable wheel (then removed, with a warning).
+   */
+  async open(sha256: string, label: string): Promise<StoredWheel | undefined> {
     const file = path.join(this.folder(sha256), 'wheel.whl');
     const [folderInfo, fileInfo] = await Promise.all([lstat(this.folder(sha256)).catch(() => undefined), lstat(file).catch(() => undefined)]);
     if (!folderInfo) return undefined;
@@ -68,24 +81,24 @@ export class WheelStore {
       await this.discard(sha256);
       return undefined;
     }
-    // One read serves the hash and the directory (no small reads, no copies); huge wheels stream.
-    const data = fileInfo.size <= WHOLE_WHEEL_LIMIT ? await readFile(file).catch(() => undefined) : undefined;
-    const actual = data ? createHash('sha256').update(data).digest('hex') : await sha256File(file).catch(() => undefined);
-    if (actual === undefined) return undefined;
-    if (actual !== sha256) {
-      warn(`cache: the cached ${label} is corrupt (its sha256 no longer matches): discarded, fetching it again`);
-      await this.discard(sha256);
-      return undefined;
-    }
     try {
-      const members = data ? readZipDirectory(data) : withFile(file, (fd) => readZipDirectory(fd));
-      return { sha256, file, members };
+      return { sha256, file, members: withFile(file, (fd) => readZipDirectory(fd)) };
     } catch (error) {
-      // Same hash as when it was checked: only a cache written by someone else gets here.
-      warn(`cache: the cached ${label} is not a valid wheel (${(error as Error).message}): discarded, fetching it again`);
-      await this.discard(sha256);
+      if (!(error instanceof ZipFormatError)) throw error;
+      await this.discardCorrupt(sha256, label);
       return undefined;
     }
+  }
+
+  /** Hashes the wheels on a worker thread (in parallel with whatever the caller does meanwhile); returns those whose hash is not their name. */
+  async verify(wheels: StoredWheel[]): Promise<StoredWheel[]> {
+    const hashes = await sha256FilesInWorker(wheels.map((wheel) => wheel.file));
+    return wheels.filter((wheel, index) => hashes[index] !== wheel.sha256);
+  }
+
+  async discardCorrupt(sha256: string, label: string): Promise<void> {
+    warn(`cache: the cached ${label} is corrupt (its sha256 no longer matches): discarded, fetching it again`);
+    await this.discard(sha256);
   }
 
   /**
@@ -246,4 +259,38 @@ export async function compressMembers(folder: string, files: { member: ZipMember
   return entries.map((entry, index) => ({
     member: files[index]!.member.name, blob: path.basename(entry.blob!), offset: entry.offset, compressedSize: entry.compressedSize, method: entry.method, crc: entry.crc, size: entry.size,
   }));
+}
+
+/**
+ * sha256 of each file (null when unreadable), computed on a worker thread: verifying a cache of
+ * 50 MB of wheels then costs the main thread nothing while it plans and writes the zip.
+ */
+function sha256FilesInWorker(files: string[]): Promise<(string | null)[]> {
+  const code = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { closeSync, openSync, readSync } = require('node:fs');
+const buffer = Buffer.allocUnsafe(4 << 20);
+parentPort.postMessage(workerData.map((file) => {
+  try {
+    const hash = createHash('sha256');
+    const fd = openSync(file, 'r');
+    try {
+      for (let read; (read = readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, read));
+    } finally {
+      closeSync(fd);
+    }
+    return hash.digest('hex');
+  } catch {
+    return null;
+  }
+}));`;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData: files });
+    worker.once('message', (hashes: (string | null)[]) => {
+      resolve(hashes);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
 }

@@ -43,19 +43,24 @@ const inflateRaw = promisify(zlib.inflateRaw);
 const CP437_HIGH =
   'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
 
-function decodeName(bytes: Buffer, flags: number): string {
+/** The name at `start..end` of `data`, decoded as Python's zipfile does. */
+function decodeName(data: Buffer, start: number, end: number, flags: number): string {
   if (flags & 0x0800) {
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      return UTF8.decode(data.subarray(start, end));
     } catch {
       throw new ZipFormatError('a member name flagged as UTF-8 is not valid UTF-8');
     }
   }
-  if (!bytes.some((byte) => byte >= 0x80)) return bytes.toString('latin1'); // ASCII: nearly every name
+  let ascii = true;
+  for (let i = start; i < end && ascii; i++) ascii = data[i]! < 0x80;
+  if (ascii) return data.toString('latin1', start, end); // nearly every name
   let name = '';
-  for (const byte of bytes) name += byte < 0x80 ? String.fromCharCode(byte) : CP437_HIGH[byte - 0x80]!;
+  for (let i = start; i < end; i++) name += data[i]! < 0x80 ? String.fromCharCode(data[i]!) : CP437_HIGH[data[i]! - 0x80]!;
   return name;
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Where a zip's bytes come from: an open file, or the whole file already in memory (no copies then). */
 export type ZipSource = number | Buffer;
@@ -130,17 +135,17 @@ export function readZipDirectory(fd: ZipSource, fileSize = typeof fd === 'number
     let headerOffset = data.readUInt32LE(at + 42);
     const end = at + 46 + nameLength + extraLength + commentLength;
     if (end > data.length) throw new ZipFormatError(`central directory record ${index + 1} is broken`);
-    const rawName = data.subarray(at + 46, at + 46 + nameLength);
+    const nameStart = at + 46;
+    const nameEnd = nameStart + nameLength;
     // zip64: the values stored as 0xffffffff follow in the extra field, in this order.
-    const extra = data.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength);
-    for (let e = 0; e + 4 <= extra.length; ) {
-      const id = extra.readUInt16LE(e);
-      const length = extra.readUInt16LE(e + 2);
+    for (let e = nameEnd; e + 4 <= nameEnd + extraLength; ) {
+      const id = data.readUInt16LE(e);
+      const length = data.readUInt16LE(e + 2);
       if (id === 0x0001) {
         let field = e + 4;
         const next = () => {
-          if (field + 8 > e + 4 + length) throw new ZipFormatError('a broken zip64 extra field');
-          const value = Number(extra.readBigUInt64LE(field));
+          if (field + 8 > Math.min(e + 4 + length, nameEnd + extraLength)) throw new ZipFormatError('a broken zip64 extra field');
+          const value = Number(data.readBigUInt64LE(field));
           field += 8;
           return value;
         };
@@ -150,33 +155,36 @@ export function readZipDirectory(fd: ZipSource, fileSize = typeof fd === 'number
       }
       e += 4 + length;
     }
-    if (flags & 0x0001) throw new ZipFormatError(`${printable(rawName)}: encrypted`);
-    const name = decodeName(rawName, flags);
-    const unixMode = external >>> 16;
-    members.push({ name, method, flags, crc, compressedSize, size, unixMode, dataOffset: localDataOffset(fd, headerOffset, rawName, compressedSize, directory.offset) });
+    const name = decodeName(data, nameStart, nameEnd, flags);
+    if (flags & 0x0001) throw new ZipFormatError(`${printable(name)}: encrypted`);
+    const dataOffset = localDataOffset(fd, headerOffset, data, nameStart, nameLength, compressedSize, directory.offset, name);
+    members.push({ name, method, flags, crc, compressedSize, size, unixMode: external >>> 16, dataOffset });
     at = end;
   }
   return members;
 }
 
-/** Checks the member's local header and returns where its data starts. */
-function localDataOffset(fd: ZipSource, headerOffset: number, rawName: Buffer, compressedSize: number, directoryOffset: number): number {
-  if (headerOffset + 30 > directoryOffset) throw new ZipFormatError(`${printable(rawName)}: local header outside the archive`);
-  const header = readAt(fd, headerOffset, 30);
-  if (header.readUInt32LE(0) !== LOCAL) throw new ZipFormatError(`${printable(rawName)}: bad local header`);
-  const nameLength = header.readUInt16LE(26);
-  const extraLength = header.readUInt16LE(28);
-  if (nameLength !== rawName.length || !readAt(fd, headerOffset + 30, nameLength).equals(rawName)) {
-    throw new ZipFormatError(`${printable(rawName)}: the name in its local header differs from the central directory`);
+/** Checks the member's local header (signature, the same name, data inside the archive) and returns where its data starts. */
+function localDataOffset(fd: ZipSource, headerOffset: number, central: Buffer, nameStart: number, nameLength: number, compressedSize: number, directoryOffset: number, name: string): number {
+  if (headerOffset + 30 + nameLength > directoryOffset) throw new ZipFormatError(`${printable(name)}: local header outside the archive`);
+  // In memory, compare in place; from a file, read the header and name once.
+  const local = typeof fd === 'number' ? readAt(fd, headerOffset, 30 + nameLength) : fd;
+  const base = typeof fd === 'number' ? 0 : headerOffset;
+  if (local.readUInt32LE(base) !== LOCAL) throw new ZipFormatError(`${printable(name)}: bad local header`);
+  const localNameLength = local.readUInt16LE(base + 26);
+  const extraLength = local.readUInt16LE(base + 28);
+  if (localNameLength !== nameLength || local.compare(central, nameStart, nameStart + nameLength, base + 30, base + 30 + nameLength) !== 0) {
+    throw new ZipFormatError(`${printable(name)}: the name in its local header differs from the central directory`);
   }
   const dataOffset = headerOffset + 30 + nameLength + extraLength;
-  if (dataOffset + compressedSize > directoryOffset) throw new ZipFormatError(`${printable(rawName)}: data runs past the end of the archive`);
+  if (dataOffset + compressedSize > directoryOffset) throw new ZipFormatError(`${printable(name)}: data runs past the end of the archive`);
   return dataOffset;
 }
 
-function printable(raw: Buffer): string {
-  return JSON.stringify(raw.toString('latin1')).slice(0, 120);
+function printable(name: string): string {
+  return JSON.stringify(name).slice(0, 120);
 }
+
 
 /** One member's content, inflated, with its CRC and size checked. For small members (metadata). */
 export async function readMember(fd: ZipSource, member: ZipMember): Promise<Buffer> {

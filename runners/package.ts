@@ -20,13 +20,13 @@ import { run } from '../lib/exec.js';
 import { verifyWheelTags } from '../lib/lambda-resolve.js';
 import { count, displayPath, formatBytes, formatDuration, progress, thousands, warn } from '../lib/output.js';
 import { largest, layOut, type InstalledWheel, type Layout, type MemberData, type SourceFile } from '../lib/package-layout.js';
-import { requirementWheels, StalePipVersion, type Requirements } from '../lib/package-requirements.js';
+import { CorruptCachedWheels, requirementWheels, StalePipVersion, type Requirements } from '../lib/package-requirements.js';
 import { isInside, toPosix } from '../lib/paths.js';
 import { pipVersion, type PipOptions } from '../lib/python.js';
 import { escapeControl, safeName } from '../lib/redact.js';
 import { RUNTIMES } from '../lib/runtimes.js';
 import { planWheelInstall, WheelError } from '../lib/wheel.js';
-import { compressMembers, type DerivedMember } from '../lib/wheel-store.js';
+import { compressMembers, WheelStore, type DerivedMember } from '../lib/wheel-store.js';
 import type { LambdaTarget } from '../lib/wheel-tags.js';
 import type { ZipMember } from '../lib/zip-read.js';
 import { MAX_ZIP_ENTRIES, compareNames, compressFiles, directoryEntries, writeZip, type ZipEntry } from '../lib/zip.js';
@@ -83,12 +83,16 @@ export async function runPackage(options: PackageOptions): Promise<PackageResult
   const manifestPath = `${options.outFile}.manifest.json`;
   await discardOutputs([options.outFile, manifestPath]);
   await removeDeadTemporaries(path.dirname(options.outFile));
-  try {
-    return await packageOnce(options, pip, manifestPath);
-  } catch (error) {
-    if (!(error instanceof StalePipVersion)) throw error;
-    await rm(error.entryDir, { recursive: true, force: true });
-    return packageOnce(options, pip, manifestPath);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await packageOnce(options, pip, manifestPath);
+    } catch (error) {
+      // The cache entry turned out unusable while the zip was being written: discard it, once, and build again.
+      if (attempt > 1) throw error;
+      if (error instanceof StalePipVersion) await rm(error.entryDir, { recursive: true, force: true });
+      else if (error instanceof CorruptCachedWheels) for (const wheel of error.wheels) await new WheelStore(path.join(options.cacheDir, 'wheels')).discardCorrupt(wheel.sha256, wheel.label);
+      else throw error;
+    }
   }
 }
 
@@ -103,6 +107,17 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>, manife
     root: repository.root, requirementsFile: path.join(repository.root, 'requirements.txt'), cacheDir: options.cacheDir, python: options.python, pip: options.pip,
     allowSdist: options.allowSdist, target, runtime: repository.runtime, pipVersion: pip,
   });
+  try {
+    return await fromWheels(options, manifestPath, started, limits, target, src, requirements, pip);
+  } catch (error) {
+    // Anything odd about a cached wheel (a member that does not inflate, data missing) is first a question of its hash.
+    await requirements?.verified;
+    throw error;
+  }
+}
+
+async function fromWheels(options: PackageOptions, manifestPath: string, started: number, limits: typeof LAMBDA_LIMITS, target: LambdaTarget, src: SourceFile[], requirements: Requirements | undefined, pip: Promise<string>): Promise<PackageResult> {
+  const { repository } = options;
   const wheels = requirements ? await whatPipWouldPlace(requirements, options.python, target, repository.runtime) : []; // 3
   const layout = layOut(src, wheels); // 4
   checkLimits(layout, limits);
@@ -112,6 +127,7 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>, manife
   const distributions = wheels.map(({ install }) => ({ name: install.name, version: install.version, wheelTag: install.wheelTag, distInfo: install.distInfo }))
     .sort((a, b) => compareNames(a.distInfo, b.distInfo)).map(({ name, version, wheelTag }) => ({ name, version, wheelTag }));
   const manifest = await writePackage(options, manifestPath, layout, async (written) => { // 5
+    await requirements?.verified;
     if (requirements?.cacheHit && requirements.pip !== (await pip)) throw new StalePipVersion(requirements.entryDir);
     return {
       file: path.basename(options.outFile), sha256: written.sha256, zipSize: written.size, unzippedSize: layout.unzippedSize, fileCount: layout.fileCount,
