@@ -143,15 +143,18 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
   try {
     await mkdir(scratch).catch((error: unknown) => Promise.reject(cacheFailure(request.cacheDir, error)));
     const started = performance.now();
+    // While pip resolves, the wheels earlier builds used are hashed: most will be chosen again.
+    const intact = knownWheels(cacheRoot).then((known) => store.intact(known)).catch(() => new Set<string>());
     progress('package', `resolving and installing requirements.txt (${count(inputs.requirements.length, 'requirement')}) for ${request.runtime} ${request.target.architecture} (pip, manylinux wheels up to glibc 2.${request.target.glibcMinor})`);
     const resolved = await resolveForLambda({
       python: request.python, requirementsFile: request.requirementsFile, requirementsLabel: 'requirements.txt', inputs, target: request.target, runtime: request.runtime,
       pip: request.pip, allowSdist: request.allowSdist, scratch,
     });
     let fetched = 0;
+    const verified = await intact;
     const wheels = await mapLimited(resolved, 4, async (wheel): Promise<RequirementWheel> => {
       const label = path.basename(wheel.file);
-      const cached = wheel.sha256 ? await store.get(wheel.sha256, label) : undefined;
+      const cached = !wheel.sha256 ? undefined : verified.has(wheel.sha256) ? await store.open(wheel.sha256, label) : await store.get(wheel.sha256, label);
       if (cached) return { filename: label, requested: wheel.requested, stored: cached };
       fetched++;
       try {
@@ -272,6 +275,17 @@ async function writeRecord(cacheRoot: string, entryDir: string, record: CacheRec
     release();
     await rm(building, { recursive: true, force: true });
   }
+}
+
+/** The sha256s of the wheels the cache's entries name (well-formed ones). */
+async function knownWheels(cacheRoot: string): Promise<string[]> {
+  const known = new Set<string>();
+  for (const name of (await readdir(cacheRoot).catch(() => [] as string[])).filter((entry) => !entry.startsWith('.'))) {
+    const text = await readFile(path.join(cacheRoot, name, 'index.json'), 'utf8').catch(() => undefined);
+    if (text === undefined || recordProblem(text) !== undefined) continue;
+    for (const wheel of (JSON.parse(text) as CacheRecord).wheels) known.add(wheel.sha256);
+  }
+  return [...known];
 }
 
 /** Keeps the most recently used entries, and the wheels they (or a run within the hour) use. */

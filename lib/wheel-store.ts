@@ -26,6 +26,8 @@ import { readZipDirectory, verifyMembers, ZipFormatError, type ZipMember } from 
 const SHA256 = /^[0-9a-f]{64}$/;
 const DERIVED_FORMAT = 'derived-v1';
 const DERIVED_BLOB = /^derived-\d+\.bin$/;
+/** Wheels up to this size are read whole to parse them (larger ones through small reads). */
+export const IN_MEMORY_LIMIT = 64 * 1024 * 1024;
 /** Unreferenced wheels stay this long (another run may be about to reference them). */
 const UNREFERENCED_KEPT_MS = 60 * 60 * 1000;
 
@@ -82,7 +84,9 @@ export class WheelStore {
       return undefined;
     }
     try {
-      return { sha256, file, members: withFile(file, (fd) => readZipDirectory(fd)) };
+      // One read and no small ones: the directory and every local header are parsed in memory.
+      const data = fileInfo.size <= IN_MEMORY_LIMIT ? await readFile(file) : undefined;
+      return { sha256, file, members: data ? readZipDirectory(data) : withFile(file, (fd) => readZipDirectory(fd)) };
     } catch (error) {
       if (!(error instanceof ZipFormatError)) throw error;
       await this.discardCorrupt(sha256, label);
@@ -94,6 +98,13 @@ export class WheelStore {
   async verify(wheels: StoredWheel[]): Promise<StoredWheel[]> {
     const hashes = await sha256FilesInWorker(wheels.map((wheel) => wheel.file));
     return wheels.filter((wheel, index) => hashes[index] !== wheel.sha256);
+  }
+
+  /** Of the stored wheels named `sha256s`, those whose bytes hash to their name (on a worker thread). */
+  async intact(sha256s: string[]): Promise<Set<string>> {
+    const names = sha256s.filter((sha256) => SHA256.test(sha256));
+    const hashes = await sha256FilesInWorker(names.map((sha256) => path.join(this.folder(sha256), 'wheel.whl')));
+    return new Set(names.filter((sha256, index) => hashes[index] === sha256));
   }
 
   async discardCorrupt(sha256: string, label: string): Promise<void> {

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { expandTags, formatTags, normalizeProjectName, type WheelTag } from './wheel-tags.js';
-import { readMember, type ZipMember } from './zip-read.js';
+import { readMember, type ZipMember, type ZipSource } from './zip-read.js';
 
 export class WheelError extends Error {}
 
@@ -56,8 +56,15 @@ export function headers(text: string, field: string): string[] {
 
 /** Rows of a RECORD file as Python's csv module reads them. */
 export function parseCsv(text: string): string[][] {
-  // Almost every RECORD has no quoted field: split it directly.
-  if (!text.includes('"')) return text.split(/\r\n|\r|\n/).filter((line) => line !== '').map((line) => line.split(','));
+  // Almost every RECORD has no quoted field and plain line ends: split it directly.
+  if (!text.includes('"') && !/\r(?!\n)/.test(text)) {
+    const rows: string[][] = [];
+    for (const line of text.split('\n')) {
+      const row = line.endsWith('\r') ? line.slice(0, -1) : line;
+      if (row !== '') rows.push(row.split(','));
+    }
+    return rows;
+  }
   const rows: string[][] = [];
   let row: string[] = [];
   let field = '';
@@ -98,13 +105,15 @@ export function parseCsv(text: string): string[][] {
 /** Rows as Python's csv.writer writes them (QUOTE_MINIMAL, CRLF), the way pip writes RECORD. */
 function writeCsv(rows: string[][]): string {
   const quote = (field: string) => (/[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field);
-  return rows.map((row) => `${row.map(quote).join(',')}\r\n`).join('');
+  let text = '';
+  for (const row of rows) text += /[",\r\n]/.test(row.join('')) ? `${row.map(quote).join(',')}\r\n` : `${row.join(',')}\r\n`;
+  return text;
 }
 
 /** Python's string order (code points), which pip's sorted() uses for RECORD rows. */
+const SURROGATE = /[\ud800-\udfff]/;
+/** (UTF-16 order, which `<` gives, is code point order unless a string holds a surrogate pair.) */
 function compareCodePoints(a: string, b: string): number {
-  // UTF-16 order is code point order unless a surrogate pair meets a character above U+D7FF.
-  if (!/[\ud800-\udfff]/.test(a + b)) return a < b ? -1 : a > b ? 1 : 0;
   const left = [...a];
   const right = [...b];
   for (let i = 0; i < Math.min(left.length, right.length); i++) {
@@ -133,10 +142,13 @@ function isExecutable(member: ZipMember): boolean {
 }
 
 /** The install of one wheel whose members (from readZipDirectory) are `members`. */
-export async function planWheelInstall(fd: number, members: ZipMember[], options: { requested: boolean }): Promise<WheelInstall> {
+export async function planWheelInstall(fd: ZipSource, members: ZipMember[], options: { requested: boolean }): Promise<WheelInstall> {
   const files = members.filter((member) => !member.name.endsWith('/'));
-  const topLevel = new Set(files.map((member) => member.name.split('/')[0]!));
-  const infoDirs = [...topLevel].filter((dir) => dir.endsWith('.dist-info'));
+  const topOf = (name: string) => {
+    const slash = name.indexOf('/');
+    return slash === -1 ? name : name.slice(0, slash);
+  };
+  const infoDirs = [...new Set(files.map((member) => topOf(member.name)).filter((dir) => dir.endsWith('.dist-info')))];
   if (infoDirs.length === 0) throw new WheelError('contains no .dist-info folder');
   if (infoDirs.length > 1) throw new WheelError(`contains more than one .dist-info folder (${infoDirs.sort().join(', ')})`);
   const distInfo = infoDirs[0]!;
@@ -165,7 +177,6 @@ export async function planWheelInstall(fd: number, members: ZipMember[], options
   const placed = new Map<string, PlacedMember>();
   const installedPath = new Map<string, string>(); // member name -> installed path (pip's RECORD path)
   const leftOut = new Set<string>();
-  const topOf = (name: string) => (name.includes('/') ? name.slice(0, name.indexOf('/')) : name);
   const isData = (member: ZipMember) => topOf(member.name).endsWith('.data');
   for (const member of [...files.filter((m) => !isData(m)), ...files.filter(isData)]) {
     let destination = member.name;
@@ -204,7 +215,9 @@ export async function planWheelInstall(fd: number, members: ZipMember[], options
   }
   for (const file of generated) rows.push([file.name, recordHash(file.data), String(file.data.length)]);
   for (const remaining of installedPath.values()) rows.push([remaining, '', '']);
-  rows.sort((a, b) => compareCodePoints(a[0], b[0]) || compareCodePoints(a[1], b[1]) || compareCodePoints(a[2], b[2]));
+  const plain = !rows.some((row) => SURROGATE.test(row[0]) || SURROGATE.test(row[1]) || SURROGATE.test(row[2]));
+  const compare = plain ? (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0) : compareCodePoints;
+  rows.sort((a, b) => compare(a[0], b[0]) || compare(a[1], b[1]) || compare(a[2], b[2]));
   generated.push({ name: recordName, data: Buffer.from(writeCsv(rows)) });
 
   for (const file of generated) placed.delete(file.name);

@@ -219,8 +219,12 @@ export function directoryEntries(names: string[]): ZipEntry[] {
   return [...folders].map((name) => ({ name, executable: true, method: 0, crc: 0, size: 0, compressedSize: 0, offset: 0 }));
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 /** Byte order of the UTF-8 names: the same on every machine and locale. */
 export function compareNames(a: string, b: string): number {
+  // UTF-16 order is UTF-8 byte order unless a string holds a surrogate pair (a character beyond U+FFFF).
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
@@ -235,6 +239,16 @@ class Output {
   position = 0;
   readonly hash = createHash('sha256');
   constructor(private readonly fd: number) {}
+  /** Room for `length` bytes in the buffer, to read into directly (then `commit` them); undefined when they do not fit. */
+  reserve(length: number): Buffer | undefined {
+    if (length > this.buffer.length) return undefined;
+    if (this.used + length > this.buffer.length) this.flush();
+    return this.buffer.subarray(this.used, this.used + length);
+  }
+  commit(length: number): void {
+    this.used += length;
+    this.position += length;
+  }
   write(data: Uint8Array): void {
     if (this.used + data.length > this.buffer.length) this.flush();
     if (data.length > this.buffer.length) {
@@ -259,35 +273,31 @@ function writeAll(fd: number, data: Uint8Array): void {
   for (let written = 0; written < data.length; ) written += writeSync(fd, data, written, data.length - written);
 }
 
-function header(entry: ZipEntry, name: Buffer, central: boolean, localOffset = 0): Buffer {
-  const flags = /[^\x20-\x7e]/.test(entry.name) ? 0x0800 : 0; // UTF-8 names
+/** Writes the local (or central) header of `entry` into `buffer` at `at`; returns the position after it. */
+function writeHeader(buffer: Buffer, at: number, entry: ZipEntry, name: Buffer, central: boolean, localOffset = 0): number {
+  const flags = name.length !== entry.name.length || /[^\x20-\x7e]/.test(entry.name) ? 0x0800 : 0; // UTF-8 names
   const directory = entry.name.endsWith('/');
   const mode = directory ? 0o40755 : entry.executable ? 0o100755 : 0o100644;
-  const buffer = Buffer.alloc((central ? 46 : 30) + name.length);
-  let at = 0;
-  const u16 = (value: number) => (at = buffer.writeUInt16LE(value, at));
-  const u32 = (value: number) => (at = buffer.writeUInt32LE(value >>> 0, at));
-  u32(central ? 0x02014b50 : 0x04034b50);
-  if (central) u16((3 << 8) | 20); // made by: Unix, spec 2.0
-  u16(20); // version needed
-  u16(flags);
-  u16(entry.method);
-  u16(0); // time 00:00:00
-  u16(DOS_DATE_1980_01_01);
-  u32(entry.crc);
-  u32(entry.compressedSize);
-  u32(entry.size);
-  u16(name.length);
-  u16(0); // extra field length
+  at = buffer.writeUInt32LE(central ? 0x02014b50 : 0x04034b50, at);
+  if (central) at = buffer.writeUInt16LE((3 << 8) | 20, at); // made by: Unix, spec 2.0
+  at = buffer.writeUInt16LE(20, at); // version needed
+  at = buffer.writeUInt16LE(flags, at);
+  at = buffer.writeUInt16LE(entry.method, at);
+  at = buffer.writeUInt16LE(0, at); // time 00:00:00
+  at = buffer.writeUInt16LE(DOS_DATE_1980_01_01, at);
+  at = buffer.writeUInt32LE(entry.crc >>> 0, at);
+  at = buffer.writeUInt32LE(entry.compressedSize, at);
+  at = buffer.writeUInt32LE(entry.size, at);
+  at = buffer.writeUInt16LE(name.length, at);
+  at = buffer.writeUInt16LE(0, at); // extra field length
   if (central) {
-    u16(0); // comment length
-    u16(0); // disk number
-    u16(0); // internal attributes
-    u32(((mode << 16) | (directory ? 0x10 : 0)) >>> 0);
-    u32(localOffset);
+    at = buffer.writeUInt16LE(0, at); // comment length
+    at = buffer.writeUInt16LE(0, at); // disk number
+    at = buffer.writeUInt16LE(0, at); // internal attributes
+    at = buffer.writeUInt32LE(((mode << 16) | (directory ? 0x10 : 0)) >>> 0, at);
+    at = buffer.writeUInt32LE(localOffset, at);
   }
-  name.copy(buffer, at);
-  return buffer;
+  return at + name.copy(buffer, at);
 }
 
 /**
@@ -296,32 +306,37 @@ function header(entry: ZipEntry, name: Buffer, central: boolean, localOffset = 0
  */
 export async function writeZip(file: string, entries: ZipEntry[], resolveBlob: (blob: string) => string = (blob) => blob): Promise<ZipWritten> {
   if (entries.length > MAX_ZIP_ENTRIES) throw new RangeError(`${entries.length} files: more than a zip without zip64 holds (${MAX_ZIP_ENTRIES})`);
-  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
+  const sorted = entries.map((entry) => ({ entry, name: Buffer.from(entry.name) })).sort((a, b) => Buffer.compare(a.name, b.name));
   const fd = openSync(file, 'w');
   const blobs = new Map<string, number>();
   try {
     const out = new Output(fd);
     const chunk = Buffer.allocUnsafe(1024 * 1024);
-    const central: Buffer[] = [];
-    for (const entry of sorted) {
-      const name = Buffer.from(entry.name);
+    const central = Buffer.alloc(sorted.reduce((sum, { name }) => sum + 46 + name.length, 0));
+    let centralAt = 0;
+    for (const { entry, name } of sorted) {
       const offset = out.position;
       if (offset > MAX_OFFSET) throw new RangeError('zip larger than 4 GB (zip64 is not supported)');
-      central.push(header(entry, name, true, offset));
-      out.write(header(entry, name, false));
+      centralAt = writeHeader(central, centralAt, entry, name, true, offset);
+      const local = out.reserve(30 + name.length)!;
+      out.commit(writeHeader(local, 0, entry, name, false));
       if (entry.blob === undefined || entry.compressedSize === 0) continue;
       const blobPath = resolveBlob(entry.blob);
       let blob = blobs.get(blobPath);
       if (blob === undefined) blobs.set(blobPath, (blob = openSync(blobPath, 'r')));
       for (let copied = 0; copied < entry.compressedSize; ) {
-        const bytesRead = readSync(blob, chunk, 0, Math.min(chunk.length, entry.compressedSize - copied), entry.offset + copied);
+        const length = Math.min(chunk.length, entry.compressedSize - copied);
+        // Straight into the output buffer when it fits: one copy from the page cache, not two.
+        const into = out.reserve(length) ?? chunk;
+        const bytesRead = readSync(blob, into, 0, length, entry.offset + copied);
         if (bytesRead === 0) throw new Error(`${path.basename(blobPath)}: compressed data of ${entry.name} is missing`);
-        out.write(chunk.subarray(0, bytesRead));
+        if (into === chunk) out.write(chunk.subarray(0, bytesRead));
+        else out.commit(bytesRead);
         copied += bytesRead;
       }
     }
     const centralStart = out.position;
-    for (const record of central) out.write(record);
+    out.write(central);
     const end = Buffer.alloc(22);
     end.writeUInt32LE(0x06054b50, 0);
     end.writeUInt16LE(sorted.length, 8);
