@@ -92,6 +92,33 @@ describe('stale code: every local file a requirement names is in the cache key b
     expect(JSON.parse(second.stdout).distributions.map((d: { name: string }) => d.name)).toEqual(['storedlib']);
   });
 
+  it('builds a local project folder into a wheel, and again when a file in it changes', async () => {
+    const backend = [
+      'import os, zipfile',
+      'def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):',
+      '    name = "common-1.0-py3-none-any.whl"',
+      '    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:',
+      '        z.writestr("common/__init__.py", open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "common", "__init__.py")).read())',
+      '        z.writestr("common-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: common\\nVersion: 1.0\\n")',
+      '        z.writestr("common-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")',
+      '        z.writestr("common-1.0.dist-info/RECORD", "")',
+      '    return name',
+      '',
+    ].join('\n');
+    const root = await makeRepo({
+      'requirements.txt': './libs/common\n',
+      'libs/common/pyproject.toml': '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
+      'libs/common/backend.py': backend,
+      'libs/common/common/__init__.py': 'SHARED = "v1"\n',
+    });
+    expect((await packageRepo(root)).exitCode).toBe(0);
+    expect((await zipContent(path.join(root, 'dist/function.zip')))['common/__init__.py']).toBe('SHARED = "v1"\n');
+    await writeFile(path.join(root, 'libs/common/common/__init__.py'), 'SHARED = "v2"\n');
+    const changed = await packageRepo(root);
+    expect(changed.exitCode, changed.stderr).toBe(0);
+    expect((await zipContent(path.join(root, 'dist/function.zip')))['common/__init__.py']).toBe('SHARED = "v2"\n');
+  });
+
   it('keys on no absolute repository path: the same repository checked out elsewhere reuses the cache', async () => {
     const files = { 'requirements.txt': '-r more.txt\n./vendor/purelib-1.0-py3-none-any.whl\n--find-links wheels\n', 'more.txt': 'storedlib\n' };
     const cache = await tempDir('lambda-cd-cache-');
