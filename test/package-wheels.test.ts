@@ -41,6 +41,18 @@ beforeAll(async () => {
   // A PEP 420 namespace package split over two distributions, and a pkgutil-style one sharing an __init__.py.
   await buildWheel(wheelhouse, { name: 'ns-a', version: '1.0', files: { 'ns/a/__init__.py': 'A = 1\n', 'legacyns/__init__.py': "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n", 'legacyns/a.py': '' } });
   await buildWheel(wheelhouse, { name: 'ns-b', version: '2.0', files: { 'ns/b/__init__.py': 'B = 2\n', 'legacyns/__init__.py': "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n", 'legacyns/b.py': '' }, requires: ['ns-a'] });
+  // Members compressed with bzip2 and lzma (zipfile writes them; we must decompress before deflating).
+  const otherMethods = `
+import base64, hashlib, sys, zipfile
+members = [("othermethods/__init__.py", b"from .data import TEXT\\n", zipfile.ZIP_BZIP2), ("othermethods/data.py", b"TEXT = '" + b"x" * 3000 + b"'\\n", zipfile.ZIP_LZMA),
+           ("othermethods-1.0.dist-info/METADATA", b"Metadata-Version: 2.1\\nName: othermethods\\nVersion: 1.0\\n", zipfile.ZIP_DEFLATED),
+           ("othermethods-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n", zipfile.ZIP_DEFLATED)]
+record = "".join("%s,sha256=%s,%d\\n" % (n, base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b"=").decode(), len(d)) for n, d, _ in members) + "othermethods-1.0.dist-info/RECORD,,\\n"
+with zipfile.ZipFile(sys.argv[1] + "/othermethods-1.0-py3-none-any.whl", "w") as z:
+    for name, data, method in members + [("othermethods-1.0.dist-info/RECORD", record.encode(), zipfile.ZIP_DEFLATED)]:
+        z.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data, compress_type=method)
+`;
+  await execa('python3', ['-c', otherMethods, wheelhouse]);
   await buildWheel(wheelhouse, {
     name: 'clitool', version: '3.1', files: { 'clitool/__init__.py': 'def main():\n    return 0\n', 'clitool/__pycache__/x.cpython-312.pyc': 'bytecode' },
     entryPoints: '[console_scripts]\nclitool = clitool:main\n',
@@ -73,7 +85,7 @@ print(json.dumps({"files": files, "dirs": [i.filename for i in z.infolist() if i
 
 describe('lambda-cd package writes what pip install --target places', () => {
   it('has the same files with the same bytes and modes, less scripts, headers and data, and a RECORD listing exactly them', async () => {
-    const requirements = 'datapkg==1.0\nns-b\nclitool\n';
+    const requirements = 'datapkg==1.0\nns-b\nclitool\nothermethods\n';
     const root = await makeRepo({ 'requirements.txt': requirements });
     const env = offlinePipEnv(wheelhouse);
     const packaged = await runCli(['package', '--path', root, '--json'], { env });
@@ -110,8 +122,8 @@ describe('lambda-cd package writes what pip install --target places', () => {
     const check = `
 import importlib.metadata as md, sys
 sys.path.insert(0, sys.argv[1])
-import datapkg, ns.a, ns.b, legacyns.a, legacyns.b, datapkg_native, clitool
-assert datapkg.VALUE == 42
+import datapkg, ns.a, ns.b, legacyns.a, legacyns.b, datapkg_native, clitool, othermethods
+assert datapkg.VALUE == 42 and othermethods.TEXT == "x" * 3000
 for name in ("datapkg", "ns-a", "ns-b", "clitool"):
     files = md.files(name)
     missing = [str(f) for f in files if not f.locate().exists()]
@@ -120,7 +132,10 @@ print(md.version("datapkg"), md.version("ns-b"), sorted(e.name for e in md.entry
 `;
     const { stdout } = await execa('python3', ['-I', '-c', check, unzipped]);
     expect(stdout).toBe("1.0 2.0 ['clitool']");
-    expect(JSON.parse(packaged.stdout).distributions.map((d: { name: string }) => d.name)).toEqual(['clitool', 'datapkg', 'ns-a', 'ns-b']);
+    expect(JSON.parse(packaged.stdout).distributions.map((d: { name: string }) => d.name)).toEqual(['clitool', 'datapkg', 'ns-a', 'ns-b', 'othermethods']);
+    // Every member of our zip is stored or deflated (what Lambda and every unzip read).
+    const methods = (await execa('python3', ['-c', 'import sys, zipfile; print(sorted({i.compress_type for i in zipfile.ZipFile(sys.argv[1]).infolist()}))', path.join(root, 'dist/function.zip')])).stdout;
+    expect(methods).toBe('[0, 8]');
   });
 
   it('gives the same bytes whether the wheels come from pip or from the cache, and in another checkout folder', async () => {
