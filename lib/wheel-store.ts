@@ -96,14 +96,14 @@ export class WheelStore {
 
   /** Hashes the wheels on a worker thread (in parallel with whatever the caller does meanwhile); returns those whose hash is not their name. */
   async verify(wheels: StoredWheel[]): Promise<StoredWheel[]> {
-    const hashes = await sha256FilesInWorker(wheels.map((wheel) => wheel.file));
+    const hashes = await sha256Files(wheels.map((wheel) => wheel.file));
     return wheels.filter((wheel, index) => hashes[index] !== wheel.sha256);
   }
 
   /** Of the stored wheels named `sha256s`, those whose bytes hash to their name (on a worker thread). */
   async intact(sha256s: string[]): Promise<Set<string>> {
     const names = sha256s.filter((sha256) => SHA256.test(sha256));
-    const hashes = await sha256FilesInWorker(names.map((sha256) => path.join(this.folder(sha256), 'wheel.whl')));
+    const hashes = await sha256Files(names.map((sha256) => path.join(this.folder(sha256), 'wheel.whl')));
     return new Set(names.filter((sha256, index) => hashes[index] === sha256));
   }
 
@@ -270,6 +270,16 @@ export async function compressMembers(folder: string, files: { member: ZipMember
   return entries.map((entry, index) => ({
     member: files[index]!.member.name, blob: path.basename(entry.blob!), offset: entry.offset, compressedSize: entry.compressedSize, method: entry.method, crc: entry.crc, size: entry.size,
   }));
+}
+
+/** Below this many bytes in all, hashing here is cheaper than starting a worker thread. */
+const WORKER_THRESHOLD = 16 * 1024 * 1024;
+
+/** sha256 of each file (null when unreadable or gone). */
+async function sha256Files(files: string[]): Promise<(string | null)[]> {
+  const sizes = await Promise.all(files.map((file) => stat(file).then((info) => info.size, () => 0)));
+  if (sizes.reduce((sum, size) => sum + size, 0) > WORKER_THRESHOLD) return sha256FilesInWorker(files);
+  return Promise.all(files.map((file) => sha256File(file).catch(() => null)));
 }
 
 /**
