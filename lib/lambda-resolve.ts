@@ -36,7 +36,8 @@ export function lambdaPipTargetArgs(target: LambdaTarget): string[] {
  * needs silently left out, or one it does not need added. Like pex, we give pip's own
  * `packaging` the target's marker values before pip starts.
  * With an `order` file, the resolver also writes the order pip would install in (a later
- * wheel's file replaces an earlier one's of the same name). pip 23's re-parse of every
+ * wheel's file replaces an earlier one's of the same name) and pip's and Python's versions
+ * (what the cache records, without starting Python once more). pip 23's re-parse of every
  * requirement only to warn about legacy version strings (a third of a resolve) is skipped.
  */
 const TARGET_MARKERS_PIP = `
@@ -69,8 +70,10 @@ if config.get("order"):
         def resolve_and_record(self, *args, **kwargs):
             result = resolve(self, *args, **kwargs)
             try:
+                import pip as pip_module
                 with open(config["order"], "w") as out:
-                    json.dump([r.name for r in self.get_installation_order(result)], out)
+                    json.dump({"order": [r.name for r in self.get_installation_order(result)],
+                               "pip": "%s %d.%d" % (pip_module.__version__, sys.version_info[0], sys.version_info[1])}, out)
             except Exception:
                 pass
             return result
@@ -129,7 +132,7 @@ interface ReportItem {
  * order, each as a local file: find-links and file:// indexes as they are, remote wheels
  * downloaded by pip, local projects and (with --allow-sdist) sdists and VCS checkouts built.
  */
-export async function resolveForLambda(request: LambdaResolveRequest): Promise<ResolvedWheel[]> {
+export async function resolveForLambda(request: LambdaResolveRequest): Promise<{ wheels: ResolvedWheel[]; pip?: string }> {
   if (request.inputs.vcs.length > 0 && !request.allowSdist) {
     const line = request.inputs.vcs[0]!;
     throw new ConfigError(`${where(line)}: ${safeName(line.text)}: a VCS requirement is built from source; VCS requirements need --allow-sdist (pure Python only) or a wheel (pin the package from an index, or vendor its wheel)`);
@@ -144,7 +147,10 @@ export async function resolveForLambda(request: LambdaResolveRequest): Promise<R
       '--no-warn-script-location', '--progress-bar', 'off', ...lambdaPipTargetArgs(request.target), ...pipSourceArgs({ ...request.pip, findLinks }), '-r', request.requirementsFile], order);
     // From the repository root, as unit-test runs pip: local paths in requirements.txt mean the same for both.
     const result = await run(request.python, args, { cwd: path.dirname(request.requirementsFile) });
-    if (result.exitCode === 0) return localWheels(request, await readReport(report), await readOrder(order));
+    if (result.exitCode === 0) {
+      const written = await readOrder(order);
+      return { wheels: await localWheels(request, await readReport(report), written.order), pip: written.pip };
+    }
     const output = `${result.stdout}\n${result.stderr}`;
     const missing = /No matching distribution found for (.+)$/m.exec(output)?.[1]?.trim();
     // pip says only "no matching distribution" even when an index was unreachable: ask which files exist.
@@ -186,11 +192,12 @@ async function readReport(file: string): Promise<ReportItem[]> {
   }
 }
 
-async function readOrder(file: string): Promise<string[]> {
+async function readOrder(file: string): Promise<{ order: string[]; pip?: string }> {
   try {
-    return (JSON.parse(await readFile(file, 'utf8')) as string[]).map(normalizeProjectName);
+    const written = JSON.parse(await readFile(file, 'utf8')) as { order: string[]; pip: string };
+    return { order: written.order.map(normalizeProjectName), pip: typeof written.pip === 'string' ? written.pip : undefined };
   } catch {
-    return []; // an older or newer pip: the report's order stands
+    return { order: [] }; // an older or newer pip: the report's order stands
   }
 }
 

@@ -41,8 +41,8 @@ export interface RequirementsRequest {
   allowSdist: boolean;
   target: LambdaTarget;
   runtime: string;
-  /** pip's version (and Python's), asked in parallel. */
-  pipVersion: Promise<string>;
+  /** pip's version (and Python's) as `python` reports it; asked only when the cache has an entry (pip itself says on a resolve). */
+  pipVersion: () => Promise<string>;
 }
 
 export interface RequirementWheel {
@@ -118,6 +118,7 @@ export async function requirementWheels(request: RequirementsRequest): Promise<R
   if (record && !(await sourcesUnchanged(request.root, record))) {
     progress('package', 'a wheel file the requirements were resolved from has changed: resolving them again');
   } else if (record) {
+    void request.pipVersion(); // started now, compared before the zip is committed
     const wheels = await mapLimited(record.wheels, 4, async (wheel) => ({ filename: wheel.file, requested: wheel.requested, stored: await store.open(wheel.sha256, wheel.file) }));
     if (wheels.every((wheel) => wheel.stored !== undefined)) {
       const now = new Date();
@@ -146,7 +147,7 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
     // While pip resolves, the wheels earlier builds used are hashed: most will be chosen again.
     const intact = knownWheels(cacheRoot).then((known) => store.intact(known)).catch(() => new Set<string>());
     progress('package', `resolving and installing requirements.txt (${count(inputs.requirements.length, 'requirement')}) for ${request.runtime} ${request.target.architecture} (pip, manylinux wheels up to glibc 2.${request.target.glibcMinor})`);
-    const resolved = await resolveForLambda({
+    const { wheels: resolved, pip: resolvingPip } = await resolveForLambda({
       python: request.python, requirementsFile: request.requirementsFile, requirementsLabel: 'requirements.txt', inputs, target: request.target, runtime: request.runtime,
       pip: request.pip, allowSdist: request.allowSdist, scratch,
     });
@@ -164,7 +165,7 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
         throw error;
       }
     });
-    const pip = await request.pipVersion;
+    const pip = resolvingPip ?? (await request.pipVersion());
     progress('package', `resolved ${count(wheels.length, 'wheel')} in ${formatDuration(performance.now() - started)} (${fetched} new to the cache, ${wheels.length - fetched} already there)`);
     const sources = await Promise.all(resolved.map((wheel) => wheelSource(request.root, wheel.file, request.cacheDir)));
     const record: CacheRecord = {

@@ -9,27 +9,22 @@
  *                                        checks on the finished zip, zip + manifest replaced as a pair
  * pip only resolves; no file is unpacked to disk and deflated again.
  */
-import { closeSync, existsSync, openSync } from 'node:fs';
-import { lstat, mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { discardOutputs, removeDeadTemporaries, removeOnInterrupt, replaceOutputPair, temporaryName } from '../lib/atomic.js';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { usableCpus } from '../lib/cpus.js';
 import { CheckFailedError, ConfigError, EnvironmentError } from '../lib/errors.js';
-import { run } from '../lib/exec.js';
-import { verifyWheelTags } from '../lib/lambda-resolve.js';
 import { count, displayPath, formatBytes, formatDuration, progress, thousands, warn } from '../lib/output.js';
-import { largest, layOut, type InstalledWheel, type Layout, type MemberData, type SourceFile } from '../lib/package-layout.js';
+import { whatPipWouldPlace } from '../lib/package-install.js';
+import { largest, layOut, type Layout, type SourceFile } from '../lib/package-layout.js';
 import { CorruptCachedWheels, requirementWheels, StalePipVersion, type Requirements } from '../lib/package-requirements.js';
-import { isInside, toPosix } from '../lib/paths.js';
+import { collectSourceFiles } from '../lib/package-source.js';
 import { pipVersion, type PipOptions } from '../lib/python.js';
-import { escapeControl, safeName } from '../lib/redact.js';
 import { RUNTIMES } from '../lib/runtimes.js';
-import { planWheelInstall, WheelError } from '../lib/wheel.js';
-import { compressMembers, WheelStore, type DerivedMember } from '../lib/wheel-store.js';
+import { WheelStore } from '../lib/wheel-store.js';
 import type { LambdaTarget } from '../lib/wheel-tags.js';
-import type { ZipMember } from '../lib/zip-read.js';
-import { MAX_ZIP_ENTRIES, compareNames, compressFiles, directoryEntries, writeZip, type ZipEntry } from '../lib/zip.js';
+import { MAX_ZIP_ENTRIES, compareNames, compressFiles, writeZip, type ZipEntry } from '../lib/zip.js';
 
 /** Lambda's limits for a .zip function: 250 MB unzipped (with layers), 50 MB for direct upload. */
 export const LAMBDA_LIMITS = { maxUnzippedBytes: 250 * 1024 * 1024, warnZippedBytes: 50 * 1024 * 1024 };
@@ -70,14 +65,15 @@ export interface PackageResult {
   cacheHit: boolean;
 }
 
-/** Files and folders never packed from src/ (anywhere below it). */
-const SRC_EXCLUDED = /^(__pycache__|\.git|\.hg|\.svn|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.DS_Store|.*\.py[co]|requirements.*\.txt)$/;
-
 export async function runPackage(options: PackageOptions): Promise<PackageResult> {
   // pip's version is part of what the cache records, but asking Python costs a process start:
-  // ask in parallel, trust the recorded version meanwhile, and check before finishing.
-  const pip = pipVersion(options.python);
-  pip.catch(() => undefined); // awaited where it matters; no requirements need no Python
+  // on a cache hit it is asked in parallel and checked before finishing; a resolve reports it.
+  let asked: Promise<string> | undefined;
+  const pip = () => {
+    asked ??= pipVersion(options.python);
+    asked.catch(() => undefined); // awaited where it matters; no requirements need no Python
+    return asked;
+  };
   // The previous zip and manifest no longer describe the sources, whatever happens next
   // (a failure, Ctrl-C, kill -9): none is left to be deployed by mistake.
   const manifestPath = `${options.outFile}.manifest.json`;
@@ -96,7 +92,7 @@ export async function runPackage(options: PackageOptions): Promise<PackageResult
   }
 }
 
-async function packageOnce(options: PackageOptions, pip: Promise<string>, manifestPath: string): Promise<PackageResult> {
+async function packageOnce(options: PackageOptions, pip: () => Promise<string>, manifestPath: string): Promise<PackageResult> {
   const started = performance.now();
   const { repository } = options;
   const limits = { ...LAMBDA_LIMITS, ...Object.fromEntries(Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined)) };
@@ -116,7 +112,7 @@ async function packageOnce(options: PackageOptions, pip: Promise<string>, manife
   }
 }
 
-async function fromWheels(options: PackageOptions, manifestPath: string, started: number, limits: typeof LAMBDA_LIMITS, target: LambdaTarget, src: SourceFile[], requirements: Requirements | undefined, pip: Promise<string>): Promise<PackageResult> {
+async function fromWheels(options: PackageOptions, manifestPath: string, started: number, limits: typeof LAMBDA_LIMITS, target: LambdaTarget, src: SourceFile[], requirements: Requirements | undefined, pip: () => Promise<string>): Promise<PackageResult> {
   const { repository } = options;
   const wheels = requirements ? await whatPipWouldPlace(requirements, options.python, target, repository.runtime) : []; // 3
   const layout = layOut(src, wheels); // 4
@@ -128,7 +124,7 @@ async function fromWheels(options: PackageOptions, manifestPath: string, started
     .sort((a, b) => compareNames(a.distInfo, b.distInfo)).map(({ name, version, wheelTag }) => ({ name, version, wheelTag }));
   const manifest = await writePackage(options, manifestPath, layout, async (written) => { // 5
     await requirements?.verified;
-    if (requirements?.cacheHit && requirements.pip !== (await pip)) throw new StalePipVersion(requirements.entryDir);
+    if (requirements?.cacheHit && requirements.pip !== (await pip())) throw new StalePipVersion(requirements.entryDir);
     return {
       file: path.basename(options.outFile), sha256: written.sha256, zipSize: written.size, unzippedSize: layout.unzippedSize, fileCount: layout.fileCount,
       runtime: repository.runtime, architecture: repository.architecture, distributions,
@@ -145,103 +141,6 @@ function lambdaTarget(repository: RepositoryConfig): LambdaTarget {
   const runtime = RUNTIMES[repository.runtime];
   if (!runtime) throw new ConfigError(`${displayPath(repository.configFile)}: Runtime: ${repository.runtime} is not a Python runtime lambda-cd knows`);
   return { pythonVersion: runtime.pythonVersion, glibcMinor: runtime.glibcMinor, architecture: repository.architecture };
-}
-
-// ---------------------------------------------------------------------------------------
-// 1. src/
-// ---------------------------------------------------------------------------------------
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Files below src/, sorted; symlinks inside the repository are followed, others refused; names must be UTF-8. */
-async function collectSourceFiles(root: string): Promise<SourceFile[]> {
-  const srcRoot = path.join(root, 'src');
-  if (!existsSync(srcRoot)) throw new ConfigError(`${displayPath(srcRoot)}: expected the function's code folder (its contents become the root of the zip), found nothing`);
-  const realRoot = await realpath(root);
-  const files: SourceFile[] = [];
-  const visited = new Set<string>();
-  const walk = async (folder: string, prefix: string): Promise<void> => {
-    visited.add(await realpath(folder));
-    const names = (await readdir(folder, { encoding: 'buffer' })).map((raw) => {
-      try {
-        return UTF8.decode(raw);
-      } catch {
-        const shown = escapeControl(raw.toString('latin1')).replace(/[\u0080-\u00ff]/g, (char) => `\\x${char.charCodeAt(0).toString(16)}`);
-        throw new ConfigError(`${toPosix(path.relative(root, folder))}/${shown}: a file name that is not UTF-8, which a zip for Lambda cannot hold; rename it`);
-      }
-    });
-    for (const name of names.sort(compareNames)) {
-      if (SRC_EXCLUDED.test(name)) continue;
-      const absolute = path.join(folder, name);
-      const zipName = `${prefix}${name}`;
-      let info = await lstat(absolute);
-      if (info.isSymbolicLink()) {
-        const real = await realpath(absolute).catch(() => undefined);
-        const relative = toPosix(path.relative(root, absolute));
-        if (real === undefined) throw new ConfigError(`${safeName(relative)}: a symlink whose target does not exist`);
-        if (!isInside(realRoot, real)) throw new ConfigError(`${safeName(relative)}: a symlink that leads outside the repository (to ${safeName(real)}); copy what it points to into src/ instead`);
-        info = await stat(absolute);
-        if (info.isDirectory() && visited.has(real)) continue; // a loop
-      }
-      if (info.isDirectory()) await walk(absolute, `${zipName}/`);
-      else if (info.isFile()) files.push({ name: zipName, path: absolute, executable: (info.mode & 0o111) !== 0, size: info.size });
-    }
-  };
-  await walk(srcRoot, '');
-  return files;
-}
-
-// ---------------------------------------------------------------------------------------
-// 3. What pip install --target would place, per wheel
-// ---------------------------------------------------------------------------------------
-
-async function whatPipWouldPlace(requirements: Requirements, python: string, target: LambdaTarget, runtime: string): Promise<InstalledWheel[]> {
-  const wheels: InstalledWheel[] = [];
-  for (const wheel of requirements.wheels) {
-    const fd = openSync(wheel.stored.file, 'r');
-    let install;
-    try {
-      install = await planWheelInstall(fd, wheel.stored.members, { requested: wheel.requested });
-    } catch (error) {
-      if (error instanceof WheelError) throw new ConfigError(`requirements.txt: ${safeName(wheel.filename)}: ${safeName(error.message, 300)}`);
-      throw error;
-    } finally {
-      closeSync(fd);
-    }
-    // Members the wheel does not deflate are compressed by us, once per wheel (kept in the cache).
-    const wanted = install.members.map((placed) => placed.member).filter((member) => member.method !== 8 && member.size > 0);
-    const derived = await requirements.store.derived(wheel.stored, wanted, (folder) => compressUndeflated(folder, wheel.stored.file, wanted, python));
-    wheels.push({ install, file: wheel.stored.file, derived: new Map(derived.members.map((record) => [record.member, toMemberData(record, derived.folder)])) });
-  }
-  verifyWheelTags(wheels.map((wheel) => wheel.install), target, runtime);
-  return wheels;
-}
-
-function toMemberData(record: DerivedMember, folder: string): MemberData {
-  return { blob: path.join(folder, record.blob), offset: record.offset, compressedSize: record.compressedSize, method: record.method };
-}
-
-/** Stored members are read from the wheel as they are; other methods (bzip2, lzma) are decompressed by Python's zipfile first. */
-async function compressUndeflated(folder: string, wheelFile: string, members: ZipMember[], python: string): Promise<DerivedMember[]> {
-  const others = members.filter((member) => member.method !== 0);
-  const extracted = path.join(folder, temporaryName('tmp'));
-  try {
-    if (others.length > 0) {
-      await mkdir(extracted, { recursive: true });
-      const script = 'import os, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nfor i, name in enumerate(sys.argv[3:]):\n    open(os.path.join(sys.argv[2], str(i)), "wb").write(z.read(name))\n';
-      const result = await run(python, ['-c', script, wheelFile, extracted, ...others.map((member) => member.name)]);
-      if (result.exitCode !== 0) throw new EnvironmentError(`${python}: could not decompress members of ${path.basename(wheelFile)} stored with a method other than deflate: ${safeName(result.stderr.trim().split('\n').pop() ?? '')}`);
-    }
-    const files = members.map((member) => ({
-      member,
-      source: member.method === 0
-        ? { name: member.name, path: wheelFile, offset: member.dataOffset, size: member.size, executable: false }
-        : { name: member.name, path: path.join(extracted, String(others.indexOf(member))), size: member.size, executable: false },
-    }));
-    return await compressMembers(folder, files, usableCpus());
-  } finally {
-    await rm(extracted, { recursive: true, force: true });
-  }
 }
 
 // ---------------------------------------------------------------------------------------
