@@ -119,15 +119,18 @@ export async function requirementWheels(request: RequirementsRequest): Promise<R
     progress('package', 'a wheel file the requirements were resolved from has changed: resolving them again');
   } else if (record) {
     void request.pipVersion(); // started now, compared before the zip is committed
+    // Hashed on a worker thread from now on, while the zip is planned and written; awaited before anything is committed.
+    const hashed = store.intact(record.wheels.map((wheel) => wheel.sha256));
+    hashed.catch(() => undefined);
     const wheels = await mapLimited(record.wheels, 4, async (wheel) => ({ filename: wheel.file, requested: wheel.requested, stored: await store.open(wheel.sha256, wheel.file) }));
     if (wheels.every((wheel) => wheel.stored !== undefined)) {
       const now = new Date();
       await utimes(path.join(entryDir, 'index.json'), now, now).catch(() => undefined);
       progress('package', `requirements unchanged: reusing ${count(wheels.length, 'wheel')} from the cache (no pip run; their hashes are checked meanwhile)`);
       const opened = wheels as RequirementWheel[];
-      // Hashed on a worker thread while the zip is planned and written; awaited before anything is committed.
-      const verified = store.verify(opened.map((wheel) => wheel.stored)).then((corrupt) => {
-        if (corrupt.length > 0) throw new CorruptCachedWheels(corrupt.map((stored) => ({ sha256: stored.sha256, label: opened.find((wheel) => wheel.stored === stored)!.filename })));
+      const verified = hashed.then((intact) => {
+        const corrupt = opened.filter((wheel) => !intact.has(wheel.stored.sha256));
+        if (corrupt.length > 0) throw new CorruptCachedWheels(corrupt.map((wheel) => ({ sha256: wheel.stored.sha256, label: wheel.filename })));
       });
       verified.catch(() => undefined); // awaited by the caller
       return { wheels: opened, cacheHit: true, pip: record.pip, entryDir, store, verified };

@@ -26,8 +26,6 @@ import { readZipDirectory, verifyMembers, ZipFormatError, type ZipMember } from 
 const SHA256 = /^[0-9a-f]{64}$/;
 const DERIVED_FORMAT = 'derived-v1';
 const DERIVED_BLOB = /^derived-\d+\.bin$/;
-/** Wheels up to this size are read whole to parse them (larger ones through small reads). */
-export const IN_MEMORY_LIMIT = 64 * 1024 * 1024;
 /** Unreferenced wheels stay this long (another run may be about to reference them). */
 const UNREFERENCED_KEPT_MS = 60 * 60 * 1000;
 
@@ -70,7 +68,7 @@ export class WheelStore {
 
   /**
    * The stored wheel with its directory read, its hash NOT yet checked: the caller verifies it
-   * (`verify`) before anything built from it is used. Undefined when absent, or when it is not a
+   * (`intact`) before anything built from it is used. Undefined when absent, or when it is not a
    * plain folder with a readable wheel (then removed, with a warning).
    */
   async open(sha256: string, label: string): Promise<StoredWheel | undefined> {
@@ -84,9 +82,7 @@ export class WheelStore {
       return undefined;
     }
     try {
-      // One read and no small ones: the directory and every local header are parsed in memory.
-      const data = fileInfo.size <= IN_MEMORY_LIMIT ? await readFile(file) : undefined;
-      return { sha256, file, members: data ? readZipDirectory(data) : withFile(file, (fd) => readZipDirectory(fd)) };
+      return { sha256, file, members: withFile(file, (fd) => readZipDirectory(fd)) };
     } catch (error) {
       if (!(error instanceof ZipFormatError)) throw error;
       await this.discardCorrupt(sha256, label);
@@ -94,13 +90,7 @@ export class WheelStore {
     }
   }
 
-  /** Hashes the wheels on a worker thread (in parallel with whatever the caller does meanwhile); returns those whose hash is not their name. */
-  async verify(wheels: StoredWheel[]): Promise<StoredWheel[]> {
-    const hashes = await sha256Files(wheels.map((wheel) => wheel.file));
-    return wheels.filter((wheel, index) => hashes[index] !== wheel.sha256);
-  }
-
-  /** Of the stored wheels named `sha256s`, those whose bytes hash to their name (on a worker thread). */
+  /** Of the stored wheels named `sha256s`, those whose bytes hash to their name (on a worker thread when they are large, in parallel with whatever the caller does meanwhile). */
   async intact(sha256s: string[]): Promise<Set<string>> {
     const names = sha256s.filter((sha256) => SHA256.test(sha256));
     const hashes = await sha256Files(names.map((sha256) => path.join(this.folder(sha256), 'wheel.whl')));
