@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { cacheFailure, removeDeadTemporaries, removeOnInterrupt, temporaryName } from './atomic.js';
+import { cacheFailure, removeOnInterrupt, temporaryName } from './atomic.js';
 import { ConfigError } from './errors.js';
 import { resolveForLambda } from './lambda-resolve.js';
 import { count, displayPath, formatDuration, progress, warn } from './output.js';
@@ -111,7 +111,6 @@ export async function requirementWheels(request: RequirementsRequest): Promise<R
   }
   const cacheRoot = path.join(request.cacheDir, 'package');
   const store = new WheelStore(path.join(request.cacheDir, 'wheels'));
-  await Promise.all([removeDeadTemporaries(cacheRoot), removeDeadTemporaries(store.root)]);
   const key = cacheKey(request, inputs);
   const entryDir = path.join(cacheRoot, key);
   const record = await readRecord(entryDir);

@@ -78,7 +78,8 @@ export async function runPackage(options: PackageOptions): Promise<PackageResult
   // (a failure, Ctrl-C, kill -9): none is left to be deployed by mistake.
   const manifestPath = `${options.outFile}.manifest.json`;
   await discardOutputs([options.outFile, manifestPath]);
-  await removeDeadTemporaries(path.dirname(options.outFile));
+  // What killed runs left (kill -9, a stopped container), whether or not this run needs pip.
+  await Promise.all([path.dirname(options.outFile), path.join(options.cacheDir, 'package'), path.join(options.cacheDir, 'wheels')].map(removeDeadTemporaries));
   for (let attempt = 1; ; attempt++) {
     try {
       return await packageOnce(options, pip, manifestPath);
