@@ -17,7 +17,8 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund --ignore-scripts --prefer-offline
 COPY . .
-RUN node docker/bundle.mjs /out/lambda-cd.mjs && cp docker/entrypoint.mjs /out/
+# python/: the 2018 helper library stage files import (lib/bundled-python.ts finds it beside the bundle).
+RUN node docker/bundle.mjs /out/lambda-cd.mjs && cp docker/entrypoint.mjs /out/ && cp -R python /out/python
 
 # --- runtime
 FROM ${RUNTIME_BASE}

@@ -4,7 +4,8 @@
  */
 import { getAtt, sub, type Intrinsic } from './cfn-yaml.js';
 
-export type Resource = string | Intrinsic;
+/** An ARN: text, a short-form intrinsic, or a long-form one ({'Fn::Sub': [text, {variables}]}). */
+export type Resource = string | Intrinsic | Record<string, unknown>;
 
 export interface Statement {
   Effect: 'Allow' | 'Deny';

@@ -9,7 +9,15 @@ export interface PipelineSpec {
   source: SourceKind;
   image?: string;
   notify?: string;
+  /**
+   * Where the CodeBuild projects take their buildspecs from: written into the projects (default;
+   * a repository needs no buildspecs/ folder, as in 2018), or buildspecs/ in the source.
+   */
+  buildspecs?: BuildspecSource;
 }
+
+export const BUILDSPEC_SOURCES = ['inline', 'repository'] as const;
+export type BuildspecSource = (typeof BUILDSPEC_SOURCES)[number];
 
 /** What the NotificationEmail parameter (and --notify) accepts. */
 export const EMAIL_PATTERN = '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';

@@ -15,9 +15,22 @@ const lambdaLogGroups = (stages: string[]): Resource[] =>
   stages.flatMap((stage) => [arn('logs', `log-group:/aws/lambda/\${FunctionName}${stage}`), arn('logs', `log-group:/aws/lambda/\${FunctionName}${stage}:*`)]);
 /**
  * The functions' roles: create-cf puts every one under the IAM path /lambda-cd/<Name>/
- * (lib/stage-iam.ts functionRolePath), whatever its name.
+ * (lib/stage-iam.ts functionRolePath), whatever its name; except a role its 2018 iam.py named,
+ * which keeps its path (a named role cannot move). 2018 iam.py files name it after the ref_name
+ * they get, alphanum(Name+Stack+Stage)+"IAM": those exact names, with the '-' and '_' that
+ * alphanum drops removed by Join/Split, so a stack the 2018 system deployed can be updated.
  */
-const functionRoles = (): Resource[] => [iamArn('role/lambda-cd/${FunctionName}/*')];
+const withoutDashes = (value: unknown, characters: string[]): unknown =>
+  characters.reduce((text, character) => ({ 'Fn::Join': ['', { 'Fn::Split': [character, text] }] }), value);
+const functionRoles = (stages: string[]): Resource[] => [
+  iamArn('role/lambda-cd/${FunctionName}/*'),
+  ...stages.map((stage) => ({
+    'Fn::Sub': [`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/\${Function}\${Pipeline}${stage}IAM`, {
+      Function: withoutDashes(ref('FunctionName'), ['-', '_']),
+      Pipeline: withoutDashes(ref('AWS::StackName'), ['-']),
+    }],
+  })),
+];
 
 export function pipelineRoles(spec: PipelineSpec): Record<string, unknown> {
   const allStages = [...spec.stages, PROD_STAGE];
@@ -90,7 +103,7 @@ function codeBuildRole(step: BuildStep, extra: Statement[]): Record<string, unkn
 }
 
 /** What the per-stage templates hold: a role, the function, its alias and permissions, its log group. */
-function deployStatements(allStages: string[]): Statement[] {
+export function deployStatements(allStages: string[]): Statement[] {
   const lambdaActions = [
     'CreateFunction', 'DeleteFunction', 'GetFunction', 'GetFunctionConfiguration', 'UpdateFunctionCode', 'UpdateFunctionConfiguration',
     'PublishVersion', 'ListVersionsByFunction', 'CreateAlias', 'UpdateAlias', 'DeleteAlias', 'GetAlias',
@@ -113,8 +126,8 @@ function deployStatements(allStages: string[]): Statement[] {
     // The code: the zip `lambda-cd publish` uploaded (Lambda reads it with the caller's rights).
     allow(['s3:GetObject', 's3:GetObjectVersion'], [bucketObjects(PUBLISH_PREFIX)]),
     allow(['lambda:GetLayerVersion'], [sub('arn:${AWS::Partition}:lambda:*:*:layer:*:*')]),
-    allow(iamActions, functionRoles()),
-    allow(['iam:PassRole'], functionRoles(), { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } }),
+    allow(iamActions, functionRoles(allStages)),
+    allow(['iam:PassRole'], functionRoles(allStages), { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } }),
     allow(logActions, lambdaLogGroups(allStages)),
     allow(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]),
     // A function in a VPC (Vpc in config.yaml): Lambda checks the subnets and groups as the caller.

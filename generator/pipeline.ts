@@ -14,8 +14,9 @@ import { dumpYaml, getAtt, ref, sub } from './cfn-yaml.js';
 import {
   BUILD_ARTIFACT, BUILDSPEC_DIR, CACHE_PREFIX, CODE_LOCATION_FILE, ENV, SOURCE_ARTIFACT, STACK_TEMPLATE, buildspecFile, defaultImageUri, type BuildStep,
 } from './constants.js';
+import { buildspecDocument } from './buildspecs.js';
 import { arn } from './iam.js';
-import { EMAIL_PATTERN, PROJECTS, buildSteps, functionStackName, projectName, type PipelineSpec, type SourceKind } from './names.js';
+import { EMAIL_PATTERN, PROJECTS, buildSteps, functionStackName, projectName, type BuildspecSource, type PipelineSpec, type SourceKind } from './names.js';
 import { pipelineRoles } from './pipeline-roles.js';
 import { maxNameLength } from './stages.js';
 
@@ -27,7 +28,7 @@ export function pipelineTemplate(spec: PipelineSpec): Record<string, unknown> {
   const allStages = [...spec.stages, PROD_STAGE];
   const resources: Record<string, unknown> = {
     ...artifactBucket(),
-    ...Object.fromEntries(buildSteps(spec).flatMap((step) => Object.entries(project(step)))),
+    ...Object.fromEntries(buildSteps(spec).flatMap((step) => Object.entries(project(step, spec.buildspecs ?? 'inline')))),
     ...pipelineRoles(spec),
     Pipeline: {
       Type: 'AWS::CodePipeline::Pipeline',
@@ -106,7 +107,7 @@ function parameters(spec: PipelineSpec, allStages: string[]): Record<string, unk
   };
 }
 
-function artifactBucket(): Record<string, unknown> {
+export function artifactBucket(): Record<string, unknown> {
   return {
     ArtifactBucket: {
       Type: 'AWS::S3::Bucket',
@@ -144,7 +145,7 @@ function artifactBucket(): Record<string, unknown> {
   };
 }
 
-function project(step: BuildStep): Record<string, unknown> {
+function project(step: BuildStep, buildspecs: BuildspecSource): Record<string, unknown> {
   const { logicalId, suffix, description } = PROJECTS[step];
   const logGroup = `${logicalId}Logs`;
   return {
@@ -161,7 +162,8 @@ function project(step: BuildStep): Record<string, unknown> {
         Description: description,
         ServiceRole: getAtt(`${logicalId}Role`, 'Arn'),
         Artifacts: { Type: 'CODEPIPELINE' },
-        Source: { Type: 'CODEPIPELINE', BuildSpec: `${BUILDSPEC_DIR}/${buildspecFile(step)}` },
+        // Inline, the buildspec is the same document `generate buildspecs` writes: runner calls only.
+        Source: { Type: 'CODEPIPELINE', BuildSpec: buildspecs === 'repository' ? `${BUILDSPEC_DIR}/${buildspecFile(step)}` : dumpYaml(buildspecDocument(step)) },
         Environment: { Type: 'LINUX_CONTAINER', ComputeType: 'BUILD_GENERAL1_SMALL', Image: ref('ImageUri'), ImagePullCredentialsType: 'CODEBUILD' },
         Cache: { Type: 'S3', Location: sub(`\${ArtifactBucket}/${CACHE_PREFIX}${suffix}`) },
         LogsConfig: { CloudWatchLogs: { Status: 'ENABLED', GroupName: ref(logGroup) } },

@@ -78,6 +78,8 @@ export interface RepositoryConfig {
   /** Stage names in pipeline order; PROD is always last. */
   stages: string[];
   warnings: ConfigWarning[];
+  /** Choices lambda-cd made where the config is silent and the user should know (not warnings: --strict ignores them). */
+  notes: ConfigWarning[];
 }
 
 export interface LoadOptions {
@@ -140,6 +142,7 @@ class ConfigReader {
   private readonly source: string;
   private readonly lines: string[];
   private readonly warnings: ConfigWarning[] = [];
+  private readonly notes: ConfigWarning[] = [];
   private readonly shown: string;
 
   constructor(private readonly root: string, private readonly file: string) {
@@ -180,6 +183,7 @@ class ConfigReader {
       integrationtests: this.suite(keys.Integrationtests, 'Integrationtests', ['tests/integrationtests', 'test']),
       stages,
       warnings: this.warnings,
+      notes: this.notes,
     };
   }
 
@@ -242,7 +246,11 @@ class ConfigReader {
   }
 
   private runtime(value: unknown): string {
-    if (value === undefined) return DEFAULT_RUNTIME;
+    if (value === undefined) {
+      // Configs written for the 2018 system have no Runtime: it deployed python3.6, which Lambda no longer runs.
+      this.notes.push({ message: `${this.shown}: no Runtime: lambda-cd builds and deploys for ${DEFAULT_RUNTIME} (the 2018 system deployed python3.6, which Lambda no longer runs); set Runtime to choose another` });
+      return DEFAULT_RUNTIME;
+    }
     const supported = Object.keys(RUNTIMES);
     if (typeof value !== 'string' || !(value in RUNTIMES)) {
       const hint = typeof value === 'string' ? didYouMean(value, supported) : '';

@@ -1,7 +1,9 @@
 /**
  * JUnit XML reports, in the shape CodeBuild's report groups (file-format JUNITXML) read:
  * <testsuites> holding <testsuite> elements holding <testcase> elements; a failed case has a
- * <failure message="..."> whose text is the end of the test's output.
+ * <failure message="..."> whose text is the end of the test's output. The cases pytest reports
+ * itself are read from its own JUnit file with an XML parser (fast-xml-parser, loaded only when
+ * there is such a file) and written again by the same writer as ours.
  */
 import { hostname } from 'node:os';
 import { writeFileAtomic } from './atomic.js';
@@ -17,14 +19,16 @@ export interface JUnitCase {
   message?: string;
   /** The test's output (its tail goes into the report). */
   output?: string;
+  /** `failure` (an assertion) or `error` (the test could not run): pytest tells them apart. */
+  failureKind?: 'failure' | 'error';
 }
 
 export interface JUnitSuite {
   name: string;
   timestamp: Date;
   cases: JUnitCase[];
-  /** Test cases a framework wrote itself (pytest's own JUnit), already valid XML. */
-  embedded?: { xml: string; tests: number; failures: number; errors: number; skipped: number; timeSeconds: number }[];
+  /** Said by a suite that ran nothing (`no unit tests configured: nothing to run`). */
+  note?: string;
 }
 
 /** Lines of output kept in a report: enough to see the error, small enough for the viewer. */
@@ -58,7 +62,8 @@ function caseXml(test: JUnitCase): string {
   const open = `    <testcase${attributes({ classname: test.classname, name: test.name, time: seconds(test.durationMs) })}`;
   const body: string[] = [];
   if (test.status === 'failed') {
-    body.push(`      <failure${attributes({ message: test.message ?? 'failed', type: 'failure' })}>${xmlText(outputTail(test.output ?? ''))}</failure>`);
+    const kind = test.failureKind ?? 'failure';
+    body.push(`      <${kind}${attributes({ message: test.message ?? 'failed', type: kind })}>${xmlText(outputTail(test.output ?? ''))}</${kind}>`);
   } else if (test.status === 'skipped') {
     body.push(`      <skipped${attributes({ message: test.message ?? 'skipped' })}/>`);
   }
@@ -69,16 +74,10 @@ function caseXml(test: JUnitCase): string {
 function suiteCounts(suite: JUnitSuite) {
   const counts = { tests: suite.cases.length, failures: 0, errors: 0, skipped: 0, timeSeconds: 0 };
   for (const test of suite.cases) {
-    if (test.status === 'failed') counts.failures++;
+    if (test.status === 'failed' && test.failureKind === 'error') counts.errors++;
+    else if (test.status === 'failed') counts.failures++;
     if (test.status === 'skipped') counts.skipped++;
     counts.timeSeconds += test.durationMs / 1000;
-  }
-  for (const part of suite.embedded ?? []) {
-    counts.tests += part.tests;
-    counts.failures += part.failures;
-    counts.errors += part.errors;
-    counts.skipped += part.skipped;
-    counts.timeSeconds += part.timeSeconds;
   }
   return counts;
 }
@@ -99,8 +98,12 @@ export function junitXml(suites: JUnitSuite[]): string {
       timestamp: suite.timestamp.toISOString().replace(/\.\d+Z$/, ''),
       hostname: hostname(),
     });
-    const cases = [...suite.cases.map(caseXml), ...(suite.embedded ?? []).map((part) => part.xml)];
-    parts.push(`  <testsuite${head}>\n${cases.join('\n')}\n  </testsuite>`);
+    const body = suite.cases.map(caseXml);
+    if (suite.note !== undefined) {
+      body.unshift(`    <properties>\n      <property${attributes({ name: 'lambda-cd.note', value: suite.note })}/>\n    </properties>`);
+      body.push(`    <system-out>${xmlText(suite.note)}</system-out>`);
+    }
+    parts.push(body.length === 0 ? `  <testsuite${head}/>` : `  <testsuite${head}>\n${body.join('\n')}\n  </testsuite>`);
   }
   const head = attributes({ tests: totals.tests, failures: totals.failures, errors: totals.errors, skipped: totals.skipped, time: totals.timeSeconds.toFixed(3) });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites${head}>\n${parts.join('\n')}\n</testsuites>\n`;
@@ -110,16 +113,79 @@ export async function writeJUnit(file: string, suites: JUnitSuite[]): Promise<vo
   await writeFileAtomic(file, junitXml(suites));
 }
 
+// ---------------------------------------------------------------------------------------
+// Reading a framework's JUnit file (pytest --junitxml)
+// ---------------------------------------------------------------------------------------
+
+type XmlNode = Record<string, unknown>;
+const REPEATED = new Set(['testsuite', 'testcase', 'failure', 'error', 'skipped', 'system-out', 'system-err']);
+
+let parserModule: Promise<typeof import('fast-xml-parser')> | undefined;
+
 /**
- * The <testcase> elements and counts of a JUnit file a framework wrote (pytest's --junitxml),
- * to embed in our report; undefined when the file holds no test suite.
+ * The test cases of a JUnit file a framework wrote, with their outcome, duration, message and
+ * output; undefined when the file is not well-formed XML or holds no test suite (the file's
+ * own case then stands for it). Documents with a DOCTYPE are refused: pytest writes none, and
+ * entity definitions are a way to make a small file expand without bound.
  */
-export function readFrameworkCases(xml: string): JUnitSuite['embedded'] {
-  const suites = [...xml.matchAll(/<testsuite\b([^>]*?)(?:\/>|>([\s\S]*?)<\/testsuite>)/g)];
-  if (suites.length === 0) return undefined;
-  return suites.map(([, attrs, inner]) => {
-    const number = (name: string) => Number(new RegExp(`\\b${name}="([\\d.]+)"`).exec(attrs ?? '')?.[1] ?? 0);
-    const xmlInner = (inner ?? '').replace(/<properties>[\s\S]*?<\/properties>/g, '').trim();
-    return { xml: xmlInner, tests: number('tests'), failures: number('failures'), errors: number('errors'), skipped: number('skipped'), timeSeconds: number('time') };
+export async function readFrameworkCases(xml: string): Promise<JUnitCase[] | undefined> {
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return undefined;
+  parserModule ??= import('fast-xml-parser');
+  const { XMLParser, XMLValidator } = await parserModule;
+  if (XMLValidator.validate(xml) !== true) return undefined;
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    textNodeName: '#text',
+    alwaysCreateTextNode: true,
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: false,
+    // Also decodes character references (&#10; is how pytest writes a newline in a message).
+    htmlEntities: true,
+    isArray: (name, _path, _leaf, isAttribute) => !isAttribute && REPEATED.has(name),
   });
+  const document = parser.parse(xml) as XmlNode;
+  // pytest >= 5.1 writes <testsuites><testsuite>; older ones a bare <testsuite>.
+  const root = (document.testsuites as XmlNode | undefined) ?? document;
+  const suites = (root.testsuite as XmlNode[] | undefined) ?? [];
+  if (suites.length === 0) return undefined;
+  return suites.flatMap((suite) => ((suite.testcase as XmlNode[] | undefined) ?? []).map(frameworkCase));
+}
+
+function text(node: unknown): string {
+  if (typeof node === 'string') return node;
+  const value = (node as XmlNode | undefined)?.['#text'];
+  return typeof value === 'string' ? value : '';
+}
+
+function attribute(node: XmlNode | undefined, name: string): string | undefined {
+  const value = node?.[`@_${name}`];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function frameworkCase(node: XmlNode): JUnitCase {
+  const first = (name: string) => (node[name] as XmlNode[] | undefined)?.[0];
+  const failure = first('failure');
+  const error = first('error');
+  const skipped = first('skipped');
+  const problem = failure ?? error;
+  const captured = [first('system-out'), first('system-err')].map(text).filter(Boolean).join('\n');
+  const time = Number(attribute(node, 'time') ?? 0);
+  const base = {
+    name: attribute(node, 'name') ?? '(unnamed)',
+    classname: attribute(node, 'classname') ?? '',
+    durationMs: Number.isFinite(time) ? time * 1000 : 0,
+  };
+  if (problem) {
+    const message = attribute(problem, 'message') ?? (failure ? 'failed' : 'error');
+    return { ...base, status: 'failed', failureKind: failure ? 'failure' : 'error', message: firstLine(message), output: [text(problem), captured].filter(Boolean).join('\n') };
+  }
+  if (skipped) return { ...base, status: 'skipped', message: firstLine(attribute(skipped, 'message') ?? 'skipped'), output: captured || undefined };
+  return { ...base, status: 'passed', output: captured || undefined };
+}
+
+function firstLine(message: string): string {
+  const line = message.split('\n')[0]!.trim();
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
 }

@@ -13,20 +13,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, EnvironmentError } from './errors.js';
 import { run } from './exec.js';
-import { pipFailure, pipSourceArgs, requirementName, type PipOptions } from './python.js';
+import { lambdaPipTargetArgs, pipFailure, pipSourceArgs, requirementName, type PipOptions } from './python.js';
 import { excerpt, safeName } from './redact.js';
 import type { RequirementInputs, RequirementLine } from './requirement-inputs.js';
 import { wheelMachine } from './runtimes.js';
 import {
-  cpythonTag, explainNoCompatibleWheel, formatTags, lambdaPlatformTags, normalizeProjectName, parseWheelFilename, tagsCompatible, type LambdaTarget, type WheelTag,
+  explainNoCompatibleWheel, formatTags, normalizeProjectName, parseWheelFilename, tagsCompatible, type LambdaTarget, type WheelTag,
 } from './wheel-tags.js';
-
-/** pip's platform-targeting arguments: only wheels the Lambda runtime and CPU can load. */
-export function lambdaPipTargetArgs(target: LambdaTarget): string[] {
-  const args = ['--only-binary=:all:', '--implementation', 'cp', '--python-version', target.pythonVersion, '--abi', cpythonTag(target.pythonVersion)];
-  for (const platform of lambdaPlatformTags(target)) args.push('--platform', platform);
-  return args;
-}
 
 /**
  * Runs pip with the environment markers of the Lambda target instead of the build host's.

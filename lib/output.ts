@@ -31,6 +31,11 @@ export function progress(step: string, message: string): void {
   process.stderr.write(`${style.dim(`[${step}]`)} ${message}\n`);
 }
 
+/** Something lambda-cd decided or changed that the user should know once, but need not act on. */
+export function note(message: string): void {
+  process.stderr.write(`${style.cyan('lambda-cd: note:')} ${message}\n`);
+}
+
 export function warn(message: string): void {
   process.stderr.write(`${style.yellow('lambda-cd: warning:')} ${message}\n`);
 }
@@ -65,4 +70,51 @@ export function thousands(n: number): string {
 /** `1 file`, `1,234 files`: a count with its noun, for progress lines. */
 export function count(n: number, noun: string): string {
   return `${thousands(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** How often long work reports that it is still going (LAMBDA_CD_HEARTBEAT_SECONDS lowers it, e.g. in tests). */
+export function heartbeatIntervalMs(): number {
+  const seconds = Number(process.env.LAMBDA_CD_HEARTBEAT_SECONDS);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 10_000;
+}
+
+export interface Heartbeat {
+  stop(): void;
+}
+
+/**
+ * While long work runs (a pip install, a wait), one progress line every interval: what is
+ * going on, with the elapsed time, e.g. `[unit-test] still installing requirements.txt (20 s):
+ * Collecting moto`. `detail` is asked each time (the last line of a tool's log, a count).
+ * Nothing is printed for work that ends within the first interval.
+ */
+export function startHeartbeat(step: string, what: string, detail?: () => string | undefined | Promise<string | undefined>, intervalMs = heartbeatIntervalMs()): Heartbeat {
+  const started = performance.now();
+  let stopped = false;
+  const beat = (now: string | undefined, elapsed: number) => {
+    if (!stopped) progress(step, `still ${what} (${elapsed} s)${now ? `: ${now}` : ''}`);
+  };
+  const timer = setInterval(() => {
+    const elapsed = Math.round((performance.now() - started) / 1000);
+    const now = detail?.();
+    if (now instanceof Promise) now.then((text) => beat(text, elapsed), () => beat(undefined, elapsed));
+    else beat(now, elapsed);
+  }, intervalMs);
+  timer.unref();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+/** Runs `work` with a heartbeat that stops when it settles. */
+export async function withHeartbeat<T>(step: string, what: string, work: () => Promise<T>, detail?: () => string | undefined | Promise<string | undefined>): Promise<T> {
+  const heartbeat = startHeartbeat(step, what, detail);
+  try {
+    return await work();
+  } finally {
+    heartbeat.stop();
+  }
 }

@@ -12,15 +12,15 @@
  * discarded with a warning and resolved again.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { cacheFailure, removeOnInterrupt, temporaryName } from './atomic.js';
 import { ConfigError } from './errors.js';
 import { resolveForLambda } from './lambda-resolve.js';
 import { count, displayPath, formatDuration, progress, warn } from './output.js';
 import { isInside, toPosix } from './paths.js';
+import { pipEnvFindLinks, pipSettingsForKey } from './pip-config.js';
 import type { PipOptions } from './python.js';
 import { safeName } from './redact.js';
 import { readRequirementInputs, type RequirementInputs } from './requirement-inputs.js';
@@ -103,7 +103,7 @@ export async function requirementWheels(request: RequirementsRequest): Promise<R
   // (sourcesUnchanged): a wheel rebuilt under the same name is never stale, while a new file in a
   // folder does not invalidate the cache, as a new version on an index does not (pin them).
   const inputs = readRequirementInputs(request.requirementsFile, {
-    cwd: request.root, extraFindLinks: [...request.pip.findLinks, ...(process.env.PIP_FIND_LINKS ?? '').split(/\s+/).filter(Boolean)], findLinksContent: false,
+    cwd: request.root, extraFindLinks: [...request.pip.findLinks, ...pipEnvFindLinks()], findLinksContent: false,
   });
   if (inputs.requirements.length === 0) {
     progress('package', 'requirements.txt lists nothing: packaging src/ only');
@@ -305,16 +305,6 @@ async function pruneCache(cacheRoot: string, keep: string, store: WheelStore): P
   await store.prune(referenced);
 }
 
-/** pip configuration files pip reads (their contents are part of the cache key). */
-function pipConfigFiles(): string[] {
-  const env = process.env;
-  if (env.PIP_CONFIG_FILE) return [env.PIP_CONFIG_FILE];
-  const xdgDirs = (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':');
-  const configHome = env.XDG_CONFIG_HOME ?? path.join(homedir(), '.config');
-  return ['/etc/pip.conf', ...xdgDirs.map((dir) => path.join(dir, 'pip', 'pip.conf')), path.join(configHome, 'pip', 'pip.conf'), path.join(homedir(), '.pip', 'pip.conf'),
-    ...(env.VIRTUAL_ENV ? [path.join(env.VIRTUAL_ENV, 'pip.conf')] : [])];
-}
-
 /**
  * sha256 over everything that decides which wheels pip picks: the requirement inputs' digest
  * (files by content, local wheels, folders, find-links folders), runtime, target, source
@@ -325,7 +315,6 @@ function pipConfigFiles(): string[] {
 function cacheKey(request: RequirementsRequest, inputs: RequirementInputs): string {
   const hash = createHash('sha256');
   const add = (label: string, value: string | Buffer) => hash.update(`${label}\0${value.length}\0`).update(value);
-  const portable = (text: string) => text.split(request.root).join('<repository>');
   const location = (link: string) => (/^[a-z][a-z0-9+.-]*:/i.test(link) ? link : isInside(request.root, link) ? `<repository>/${path.relative(request.root, link)}` : link);
   add('format', CACHE_FORMAT);
   add('requirements', inputs.digest);
@@ -334,14 +323,6 @@ function cacheKey(request: RequirementsRequest, inputs: RequirementInputs): stri
   add('index-url', request.pip.indexUrl ?? '');
   add('find-links', JSON.stringify(request.pip.findLinks.map(location)));
   add('allow-sdist', String(request.allowSdist));
-  for (const [name, value] of Object.entries(process.env).filter(([name]) => name.startsWith('PIP_')).sort()) add(`env ${name}`, portable(value ?? ''));
-  for (const file of pipConfigFiles()) {
-    if (file.startsWith('/dev/') || !existsSync(file)) continue;
-    try {
-      add(`config ${file}`, readFileSync(file));
-    } catch {
-      add(`config ${file}`, 'unreadable'); // pip will say what is wrong with it
-    }
-  }
+  for (const [label, value] of pipSettingsForKey({ root: request.root })) add(label, value);
   return hash.digest('hex').slice(0, 32);
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ConfigError, EnvironmentError } from './errors.js';
 import { excerpt } from './redact.js';
 import { runQuick } from './exec.js';
+import { cpythonTag, lambdaPlatformTags, type LambdaTarget } from './wheel-tags.js';
 
 /** Installer options a user can give on the command line (pip's own config and PIP_* variables apply too). */
 export interface PipOptions {
@@ -16,6 +17,13 @@ export function pipSourceArgs(pip: PipOptions): string[] {
   const args: string[] = [];
   if (pip.indexUrl) args.push('--index-url', pip.indexUrl);
   for (const link of pip.findLinks) args.push('--find-links', link);
+  return args;
+}
+
+/** pip's platform-targeting arguments: only wheels the Lambda runtime and CPU can load. */
+export function lambdaPipTargetArgs(target: LambdaTarget): string[] {
+  const args = ['--only-binary=:all:', '--implementation', 'cp', '--python-version', target.pythonVersion, '--abi', cpythonTag(target.pythonVersion)];
+  for (const platform of lambdaPlatformTags(target)) args.push('--platform', platform);
   return args;
 }
 

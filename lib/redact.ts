@@ -18,6 +18,8 @@ const HARMLESS_VARIABLES = new Set([
   'CI', 'INIT_CWD', 'npm_config_cache', 'npm_config_prefix', 'CODEBUILD_SRC_DIR', 'GITHUB_WORKSPACE', 'CI_PROJECT_DIR',
   // Named by lambda-cd's own messages where they matter; URL credentials in them are still masked.
   'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', 'PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_FIND_LINKS',
+  // Names the pipelines set for the runners (stack, stage, bucket): they appear in stack names and events.
+  'LAMBDA_CD_STACK', 'LAMBDA_CD_STAGE', 'LAMBDA_CD_STAGES', 'LAMBDA_CD_FUNCTION_STACK', 'LAMBDA_CD_ARTIFACT_BUCKET', 'LAMBDA_CD_BRANCH', 'LAMBDA_CD_PATH',
 ]);
 /** A name that says its value is secret, whatever the value looks like. */
 const SECRET_NAME = /(SECRET|TOKEN|PASSW|PASSWD|PWD_|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH|SESSION|COOKIE|SIGNATURE|_KEY$|^KEY$)/i;

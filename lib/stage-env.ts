@@ -5,6 +5,7 @@
  */
 import { isMapping, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
+import { isIntrinsic, type Intrinsic } from './intrinsics.js';
 import { callStageFunction, findStageFile, readDataFile, type PythonCallOptions } from './stage-files.js';
 
 export const ENV_EXTENSIONS = ['yaml', 'yml', 'json', 'py'];
@@ -29,28 +30,40 @@ const DYNAMIC_REFERENCE = /^\{\{resolve:[a-z-]+:.+\}\}$/;
 export interface StageEnv {
   /** The file read (shown form), when the stage has one. */
   source?: string;
-  /** Variable name -> value, sorted by name. */
-  variables: Record<string, string>;
+  /** Variable name -> value (text, or an intrinsic function such as {"Fn::Sub": ...}), sorted by name. */
+  variables: Record<string, EnvValue>;
   /** One line each; never contains a value. */
   warnings: string[];
 }
 
+export type EnvValue = string | Intrinsic;
+
 export async function readStageEnv(config: RepositoryConfig, stage: string, python: Omit<PythonCallOptions, 'cwd'>): Promise<StageEnv> {
   const stageFile = findStageFile(config, stage, 'env', ENV_EXTENSIONS);
   if (!stageFile) return { variables: {}, warnings: [] };
-  const raw = stageFile.kind === 'python'
-    ? await callStageFunction(stageFile, 'get_env', [stage], 'get_env(stage) or get_env() returning a dict', { ...python, cwd: config.root })
-    : readDataFile(stageFile);
-  const what = stageFile.kind === 'python' ? 'get_env() to return a flat dict of names to text, numbers or booleans' : 'a flat mapping of variable names to text, numbers or booleans';
-  if (raw === null || raw === undefined) return { source: stageFile.shown, variables: {}, warnings: [] };
+  const fromPython = stageFile.kind === 'python';
+  const raw = fromPython
+    ? await callStageFunction(stageFile, 'get_env', [stage], 'get_env(stage) or get_env() returning a dict', { ...python, cwd: config.root, numbersAsText: true })
+    : readDataFile(stageFile, { numbersAsText: true });
+  const what = fromPython ? 'get_env() to return a flat dict of names to text, numbers or booleans' : 'a flat mapping of variable names to text, numbers or booleans';
+  if (raw === null || raw === undefined) {
+    // An empty env.yaml means no variables; a get_env() returning None is a forgotten return.
+    if (fromPython) throw new ConfigError(`${stageFile.shown}: get_env() returned None; expected it to return a dict of variables (a missing return statement?), {} for none`);
+    return { source: stageFile.shown, variables: {}, warnings: [] };
+  }
   if (!isMapping(raw)) throw new ConfigError(`${stageFile.shown}: expected ${what}, found ${Array.isArray(raw) ? 'a list' : typeof raw}`);
-  const variables: Record<string, string> = {};
+  const variables: Record<string, EnvValue> = {};
   const warnings: string[] = [];
   for (const name of Object.keys(raw).sort()) {
     const value = raw[name];
     checkName(stageFile.shown, name);
+    if (isIntrinsic(value)) {
+      // Computed by CloudFormation (troposphere's Sub(...), YAML's !Ref): not a literal, so no secret warning.
+      variables[name] = value;
+      continue;
+    }
     if (!['string', 'number', 'boolean'].includes(typeof value)) {
-      throw new ConfigError(`${stageFile.shown}: ${name}: expected ${what}, found ${isMapping(value) ? 'a nested mapping' : Array.isArray(value) ? 'a list' : 'an empty value'}`);
+      throw new ConfigError(`${stageFile.shown}: ${name}: expected ${what} (or an intrinsic function such as Fn::Sub), found ${isMapping(value) ? 'a nested mapping' : Array.isArray(value) ? 'a list' : 'an empty value'}`);
     }
     const text = String(value);
     variables[name] = text;
@@ -58,7 +71,9 @@ export async function readStageEnv(config: RepositoryConfig, stage: string, pyth
       warnings.push(`${stageFile.shown}: ${name} looks like a secret but has a literal value (it ends up in the template and the function's configuration); store it in Secrets Manager or SSM Parameter Store and write {{resolve:secretsmanager:NAME:SecretString:FIELD}} or {{resolve:ssm:/PATH}} instead, or read it at run time`);
     }
   }
-  const total = Object.entries(variables).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
+  // An intrinsic's size is known only at deployment; its template text is a fair estimate.
+  const size = (value: EnvValue) => Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value));
+  const total = Object.entries(variables).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + size(value), 0);
   if (total > MAX_TOTAL_BYTES) {
     throw new ConfigError(`${stageFile.shown}: expected at most ${MAX_TOTAL_BYTES} bytes of variables in all (Lambda's limit), found ${total}; move large values to SSM Parameter Store`);
   }

@@ -4,13 +4,18 @@
  * process with a timeout, so a user's script can neither hang nor crash lambda-cd.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { stageFolder, type RepositoryConfig } from './contract.js';
 import { ConfigError, EnvironmentError } from './errors.js';
+import { bundledPythonDir } from './bundled-python.js';
 import { run } from './exec.js';
+import { parseJsonKeepingNumbers } from './json-numbers.js';
 import { prependPythonPath } from './python.js';
 import { displayPath } from './output.js';
+import { excerpt, safeName } from './redact.js';
 
 /** How long a stage's env.py or iam.py may run. */
 export const STAGE_SCRIPT_TIMEOUT_MS = 30_000;
@@ -48,12 +53,27 @@ const CLOUDFORMATION_SCHEMA = yaml.CORE_SCHEMA.extend([
   ]),
 ]);
 
+/**
+ * Numbers read as the text they were written with (env files: 12345678901234567890 and 1.10 reach
+ * Lambda as written, not rounded by a double). Same resolution rules as YAML's core schema.
+ */
+const CORE_TYPES = (yaml as unknown as { types: Record<'int' | 'float', yaml.Type> }).types;
+const NUMBERS_AS_TEXT_SCHEMA = CLOUDFORMATION_SCHEMA.extend({
+  implicit: [CORE_TYPES.int, CORE_TYPES.float].map((type) => new yaml.Type((type as yaml.Type & { tag: string }).tag, { kind: 'scalar', resolve: (text: string) => type.resolve(text), construct: (text: string) => text })),
+});
+
+export interface DataFileOptions {
+  /** Numbers as the text written (env values), instead of JavaScript numbers. */
+  numbersAsText?: boolean;
+}
+
 /** Parses an env/iam YAML or JSON file; syntax errors name the place, never quote the text. */
-export function readDataFile(stageFile: StageFile): unknown {
+export function readDataFile(stageFile: StageFile, options: DataFileOptions = {}): unknown {
   const source = readFileSync(stageFile.file, 'utf8');
   if (stageFile.file.endsWith('.json')) {
     try {
-      return JSON.parse(source);
+      const parsed: unknown = JSON.parse(source);
+      return options.numbersAsText ? parseJsonKeepingNumbers(source) : parsed;
     } catch (error) {
       // Node quotes the text around the error, which may hold a secret: keep the kind of error, and
       // take the place from the YAML parser (JSON is YAML), whose messages quote nothing.
@@ -69,7 +89,7 @@ export function readDataFile(stageFile: StageFile): unknown {
     }
   }
   try {
-    return yaml.load(source, { filename: stageFile.file, schema: CLOUDFORMATION_SCHEMA });
+    return yaml.load(source, { filename: stageFile.file, schema: options.numbersAsText ? NUMBERS_AS_TEXT_SCHEMA : CLOUDFORMATION_SCHEMA });
   } catch (error) {
     const mark = (error as { mark?: { line: number; column: number } }).mark;
     const reason = (error as { reason?: string }).reason ?? (error as Error).message;
@@ -79,22 +99,37 @@ export function readDataFile(stageFile: StageFile): unknown {
 }
 
 /**
- * Imports the file as a module, calls `functionName` and prints the result as JSON on the
- * real stdout (the user's own prints go to stderr). `to_dict()` results (troposphere) are
- * converted. Failures are reported as JSON too, so the caller can phrase them.
+ * Imports the file as a module, calls `functionName` and writes what it returned, as JSON, to the
+ * report file (argv[4]): first a "started" report, then the outcome, each replacing the other
+ * whole. A process that ends with only the first report was ended by the user's code (sys.exit
+ * in a thread, os._exit, a crash); one without any never ran this code (a broken interpreter).
+ * The user's prints go to stderr. Objects with to_dict() (troposphere) or JSONrepr() (awacs) are
+ * converted wherever they appear. The folder argv[5] (lambda-cd's helper library) goes last on
+ * sys.path: an installed copy of the 2018 library wins.
  */
 const CALLER = String.raw`
 import importlib.util, inspect, json, os, sys, traceback
-path, function_name, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-real_stdout, sys.stdout = sys.stdout, sys.stderr
-def report(payload, code):
-    real_stdout.write(json.dumps(payload))
-    real_stdout.flush()
-    sys.exit(code)
+path, function_name, args, report_path, helpers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], sys.argv[5]
+sys.stdout = sys.stderr
+def report(payload):
+    with open(report_path + ".tmp", "w", encoding="utf-8") as out:
+        out.write(json.dumps(payload))
+    os.replace(report_path + ".tmp", report_path)
+def fail(payload):
+    report(payload)
+    sys.exit(1)
 def where(tb):
     frames = [f for f in traceback.extract_tb(tb) if os.path.abspath(f.filename) == os.path.abspath(path)]
     return frames[-1].lineno if frames else None
+def plain(value):
+    for method in ("to_dict", "JSONrepr"):
+        if callable(getattr(value, method, None)):
+            return getattr(value, method)()
+    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+report({"started": True})
 sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+if helpers:
+    sys.path.append(helpers)
 try:
     spec = importlib.util.spec_from_file_location("lambda_cd_stage_" + function_name, path)
     module = importlib.util.module_from_spec(spec)
@@ -108,23 +143,23 @@ try:
         except ValueError:
             pass
         result = function(*args)
-        if hasattr(result, "to_dict") and callable(result.to_dict):
-            result = result.to_dict()
 except ModuleNotFoundError as error:
-    report({"error": "missing-module", "module": (error.name or "").split(".")[0], "line": where(error.__traceback__)}, 1)
+    fail({"error": "missing-module", "module": error.name or "", "line": where(error.__traceback__)})
 except BaseException as error:
-    report({"error": "exception", "type": type(error).__name__, "message": str(error)[:300], "line": where(error.__traceback__)}, 1)
+    fail({"error": "exception", "type": type(error).__name__, "message": str(error)[:300], "line": where(error.__traceback__)})
 if not callable(function):
-    report({"error": "no-function"}, 1)
+    fail({"error": "no-function"})
 try:
-    text = json.dumps(result, allow_nan=False)
-except (TypeError, ValueError) as error:
-    report({"error": "not-json", "type": type(result).__name__, "message": str(error)[:300]}, 1)
-real_stdout.write('{"ok": ' + text + '}')
+    text = json.dumps(result, allow_nan=False, default=plain)
+except (TypeError, ValueError, RecursionError) as error:
+    fail({"error": "not-json", "type": type(result).__name__, "message": str(error)[:300]})
+report({"ok": text})
 `;
 
 interface CallerReport {
-  ok?: unknown;
+  started?: boolean;
+  /** The returned value as JSON text (decoded by the caller: numbers may need their digits). */
+  ok?: string;
   error?: 'no-function' | 'missing-module' | 'exception' | 'not-json';
   module?: string;
   type?: string;
@@ -138,6 +173,8 @@ export interface PythonCallOptions {
   timeoutMs?: number;
   /** Folders put before the existing PYTHONPATH (troposphere installed by lib/stage-python-tools.ts). */
   pythonPath?: string[];
+  /** Numbers in the result keep the digits Python wrote, as text (env values: 2^53 and beyond stay exact). */
+  numbersAsText?: boolean;
 }
 
 /**
@@ -147,26 +184,32 @@ export interface PythonCallOptions {
  */
 export async function callStageFunction(stageFile: StageFile, functionName: string, args: unknown[], signature: string, options: PythonCallOptions): Promise<unknown> {
   const timeoutMs = options.timeoutMs ?? STAGE_SCRIPT_TIMEOUT_MS;
-  const result = await run(options.python, ['-c', CALLER, stageFile.file, functionName, JSON.stringify(args)], {
-    cwd: options.cwd,
-    timeoutMs,
-    env: {
-      PYTHONDONTWRITEBYTECODE: '1',
-      PYTHONIOENCODING: 'utf-8',
-      ...(options.pythonPath?.length ? { PYTHONPATH: prependPythonPath(options.pythonPath) } : {}),
-    },
-  });
+  const work = await mkdtemp(path.join(tmpdir(), 'lambda-cd-stage-'));
+  const reportFile = path.join(work, 'report.json');
+  let result: Awaited<ReturnType<typeof run>>;
+  let report: CallerReport | undefined;
+  try {
+    result = await run(options.python, ['-c', CALLER, stageFile.file, functionName, JSON.stringify(args), reportFile, bundledPythonDir() ?? ''], {
+      cwd: options.cwd,
+      timeoutMs,
+      env: {
+        PYTHONDONTWRITEBYTECODE: '1',
+        PYTHONIOENCODING: 'utf-8',
+        ...(options.pythonPath?.length ? { PYTHONPATH: prependPythonPath(options.pythonPath) } : {}),
+      },
+    });
+    report = await readFile(reportFile, 'utf8').then((text) => JSON.parse(text) as CallerReport, () => undefined);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
   if (result.timedOut) {
     throw new ConfigError(`${stageFile.shown}: ${functionName}() did not finish within ${timeoutMs / 1000} s; it must only build and return a value`);
   }
-  let report: CallerReport;
-  try {
-    report = JSON.parse(result.stdout) as CallerReport;
-  } catch {
-    const tail = result.stderr.trim().split('\n').slice(-2).join(' | ');
+  if (report === undefined) {
+    const tail = excerpt(result.stderr, { maxLines: 2, fromEnd: true });
     throw new EnvironmentError(`${stageFile.shown}: running it with ${options.python} failed (exit ${result.exitCode})${tail ? `: ${tail}` : ''}`);
   }
-  if ('ok' in report) return report.ok;
+  if (typeof report.ok === 'string') return options.numbersAsText ? parseJsonKeepingNumbers(report.ok) : JSON.parse(report.ok);
   const at = report.line ? `${stageFile.shown}:${report.line}` : stageFile.shown;
   switch (report.error) {
     case 'no-function':
@@ -174,16 +217,37 @@ export async function callStageFunction(stageFile: StageFile, functionName: stri
     case 'missing-module':
       throw new ConfigError(missingModuleMessage(at, report.module ?? '', options.python, functionName));
     case 'not-json':
-      throw new ConfigError(`${stageFile.shown}: ${functionName}() returned ${report.type}, which is not plain data (dict, list, str, number, bool): ${report.message}`);
+      throw new ConfigError(`${stageFile.shown}: ${functionName}() returned ${report.type}, which is not plain data (dict, list, str, number, bool): ${excerpt(report.message ?? '')}`);
+    case 'exception':
+      throw new ConfigError(`${at}: ${functionName}() raised ${report.type}: ${excerpt(report.message ?? '')}`);
     default:
-      throw new ConfigError(`${at}: ${functionName}() raised ${report.type}: ${report.message}`);
+      // Only the "started" report: the file ended the process itself before a result was written.
+      throw new ConfigError(`${stageFile.shown}: the process ended (exit ${result.exitCode}) before ${functionName}() returned a result; a stage file must return its value, not exit`);
   }
 }
 
+/**
+ * Distributions to suggest for modules whose distribution has another name or that 2018 files
+ * import; anything else gets no package name (a guess could name a package that does not exist).
+ */
+const DISTRIBUTION_OF: Record<string, string> = {
+  troposphere: 'troposphere', awacs: 'awacs', yaml: 'PyYAML', dateutil: 'python-dateutil', boto3: 'boto3', botocore: 'botocore',
+  requests: 'requests', jinja2: 'Jinja2', six: 'six',
+};
+/** The 2018 library's namespace; lambda-cd provides its `tools` part (python/). */
+const LIBRARY_2018 = 'awslambdacontinuousdelivery';
+
 function missingModuleMessage(at: string, module: string, python: string, functionName: string): string {
-  const base = `${at}: imports ${module}, which is not installed for ${python}`;
-  if (module === 'troposphere' || module === 'awacs') {
+  const shown = safeName(module);
+  const top = module.split('.')[0]!;
+  if (top === LIBRARY_2018) {
+    return `${at}: imports ${shown}, which lambda-cd does not provide: of the 2018 library it provides ${LIBRARY_2018}.tools and ${LIBRARY_2018}.tools.iam; build the value without it`;
+  }
+  const base = `${at}: imports ${shown}, which is not installed for ${python}`;
+  if (top === 'troposphere' || top === 'awacs') {
     return `${base}; install it for that interpreter (${python} -m pip install troposphere awacs) or have ${functionName} return a plain dict (see lambda-cd create-cf --help)`;
   }
-  return `${base}; install it for that interpreter (${python} -m pip install ${module}) or remove the import`;
+  const distribution = DISTRIBUTION_OF[top];
+  if (distribution) return `${base}; install it for that interpreter (${python} -m pip install ${distribution}) or remove the import`;
+  return `${base}; install the package that provides it for that interpreter, or remove the import`;
 }

@@ -1,16 +1,22 @@
 /**
- * The CloudFormation template of one stage. Names kept from the 2018 generator (pipelines
- * and integration tests depend on them): parameters S3Storage and S3Key, the function's
- * logical id alphanum(Name) and FunctionName Name+Stage, the role's logical id
- * alphanum(Name+Stack+Stage)+"IAM", the alias Name+Stack+Stage, and the output
- * alphanum(Name+Stack+Stage) exporting the function ARN as Name+Stack+Stage.
+ * The CloudFormation template of one stage. Names kept from the 2018 generator (createCF.py,
+ * appendix A.4 of the thesis), so pipelines and integration tests find what they did and a
+ * stack the 2018 system deployed updates in place: parameters S3Storage and S3Key, the
+ * function's logical id alphanum(Name) and FunctionName Name+Stage, the role's logical id
+ * alphanum(Name+Stack+Stage)+"IAM", the alias alphanum(Name+Stack+Stage)+"Alias" named
+ * Name+Stack+Stage on the function's ARN, and the output alphanum(Name+Stack+Stage)
+ * exporting the function ARN as Name+Stack+Stage. Create-only properties keep 2018's values
+ * (the alias's FunctionName is the ARN; a role named by its iam.py keeps its path), and the
+ * log group Lambda creates by itself is declared only when the config asks for a retention.
  * Objects are built in a fixed order, so the same input always gives the same bytes.
  */
 import yaml from 'js-yaml';
 import { stageSettings, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
+import { referenceProblem, simplifyIntrinsics, type ReferenceScope } from './intrinsics.js';
+import type { EnvValue } from './stage-env.js';
 import type { StageIam } from './stage-iam.js';
-import { functionRolePath, LAMBDA_PRINCIPAL } from './stage-iam.js';
+import { LAMBDA_PRINCIPAL } from './stage-iam.js';
 
 export const STAGE_TAG = 'lambda-cd:stage';
 /**
@@ -30,7 +36,9 @@ export interface TemplateInput {
   config: RepositoryConfig;
   stack: string;
   stage: string;
-  variables: Record<string, string>;
+  variables: Record<string, EnvValue>;
+  /** Where the variables came from (for messages). */
+  envSource?: string;
   iam: StageIam;
 }
 
@@ -45,7 +53,7 @@ export function templateNames(name: string, stack: string, stage: string) {
     functionId: alphanum(name),
     functionName: `${name}${stage}`,
     roleId: `${alphanum(qualified)}IAM`,
-    aliasId: `${alphanum(name)}Alias`,
+    aliasId: `${alphanum(qualified)}Alias`,
     aliasName: qualified,
     logGroupId: `${alphanum(name)}LogGroup`,
     logGroupName: `/aws/lambda/${name}${stage}`,
@@ -54,15 +62,18 @@ export function templateNames(name: string, stack: string, stage: string) {
   };
 }
 
-export function buildTemplate({ config, stack, stage, variables, iam }: TemplateInput): Json {
+export function buildTemplate({ config, stack, stage, variables: userVariables, envSource, iam: userIam }: TemplateInput): Json {
+  const variables = simplifyIntrinsics(userVariables);
+  const iam = { ...userIam, properties: simplifyIntrinsics(userIam.properties) };
   const settings = stageSettings(config, stage);
   const names = templateNames(config.name, stack, stage);
   const tags: Record<string, string> = { ...settings.tags, [STAGE_TAG]: stage };
   const tagList = Object.keys(tags).sort().map((Key) => ({ Key, Value: tags[Key]! }));
-
-  const logGroup: Json = { LogGroupName: names.logGroupName };
-  if (settings.logRetentionInDays !== undefined) logGroup.RetentionInDays = settings.logRetentionInDays;
-  logGroup.Tags = tagList;
+  // Lambda creates /aws/lambda/<FunctionName> itself on the first invocation; a stack that
+  // declares it collides with that group ("already exists") wherever the function ran before
+  // (every function the 2018 system deployed). Declared only when a retention asks for it.
+  const explicitLogGroup = settings.logRetentionInDays !== undefined;
+  checkReferences(names, explicitLogGroup, variables, envSource, iam);
 
   const fn: Json = {
     FunctionName: names.functionName,
@@ -82,6 +93,30 @@ export function buildTemplate({ config, stack, stage, variables, iam }: Template
     Tags: tagList,
   };
 
+  const resources: Json = {};
+  if (explicitLogGroup) {
+    // Stated, not implied: the logs go with the stack (a retained group would block re-creating it).
+    resources[names.logGroupId] = {
+      Type: 'AWS::Logs::LogGroup',
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+      Properties: { LogGroupName: names.logGroupName, RetentionInDays: settings.logRetentionInDays, Tags: tagList },
+    };
+  }
+  const logs = explicitLogGroup ? { logGroupId: names.logGroupId } : { logGroupName: names.logGroupName };
+  resources[names.roleId] = { Type: 'AWS::IAM::Role', Properties: roleProperties(iam, logs, settings.vpc !== undefined, settings.tracing === 'Active', tagList) };
+  resources[names.functionId] = { Type: 'AWS::Lambda::Function', Properties: withoutUndefined(fn) };
+  resources[names.aliasId] = {
+    Type: 'AWS::Lambda::Alias',
+    Properties: {
+      Name: names.aliasName,
+      Description: `${stage} of pipeline ${stack}`,
+      // The ARN, as in 2018: FunctionName is create-only, and a named alias cannot be replaced.
+      FunctionName: { 'Fn::GetAtt': [names.functionId, 'Arn'] },
+      FunctionVersion: '$LATEST',
+    },
+  };
+
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: `${config.name} in stage ${stage} of pipeline ${stack} (written by lambda-cd create-cf)`,
@@ -89,21 +124,7 @@ export function buildTemplate({ config, stack, stage, variables, iam }: Template
       S3Storage: { Type: 'String', Description: "Bucket holding the function's deployment zip" },
       S3Key: { Type: 'String', Description: "Key of the function's deployment zip in S3Storage" },
     },
-    Resources: {
-      // Stated, not implied: the logs go with the stack (a retained group would block re-creating it).
-      [names.logGroupId]: { Type: 'AWS::Logs::LogGroup', DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete', Properties: logGroup },
-      [names.roleId]: { Type: 'AWS::IAM::Role', Properties: roleProperties(iam, functionRolePath(config.name), names.logGroupId, settings.vpc !== undefined, settings.tracing === 'Active', tagList) },
-      [names.functionId]: { Type: 'AWS::Lambda::Function', Properties: withoutUndefined(fn) },
-      [names.aliasId]: {
-        Type: 'AWS::Lambda::Alias',
-        Properties: {
-          Name: names.aliasName,
-          Description: `${stage} of pipeline ${stack}`,
-          FunctionName: { Ref: names.functionId },
-          FunctionVersion: '$LATEST',
-        },
-      },
-    },
+    Resources: resources,
     Outputs: {
       [names.outputId]: {
         Description: `${stage}: ARN for Lambda Function`,
@@ -115,22 +136,40 @@ export function buildTemplate({ config, stack, stage, variables, iam }: Template
 }
 
 /**
- * The user's role properties plus what every function role gets: trust in Lambda only,
- * write access to its own log group only (it exists before the function, so no
- * logs:CreateLogGroup), and the VPC and X-Ray permissions the settings need.
+ * What the user's values may name: the parameters, the log group, and (for the function's
+ * environment) the role; the role may not name the function or its alias, which depend on it.
  */
-function roleProperties(iam: StageIam, path: string, logGroupId: string, inVpc: boolean, tracing: boolean, tagList: { Key: string; Value: string }[]): Json {
+function checkReferences(names: ReturnType<typeof templateNames>, explicitLogGroup: boolean, variables: Record<string, EnvValue>, envSource: string | undefined, iam: StageIam): void {
+  const common = ['S3Storage', 'S3Key', ...(explicitLogGroup ? [names.logGroupId] : [])];
+  const roleDependents = {
+    [names.functionId]: "the function, whose role this is: the function depends on the role",
+    [names.aliasId]: "the alias, which depends on the function, which depends on the role",
+    [names.roleId]: 'the role itself',
+  };
+  const roleProblem = referenceProblem(iam.properties, { names: common, dependents: roleDependents });
+  if (roleProblem) throw new ConfigError(`${iam.source}: ${roleProblem}`);
+  const envScope: ReferenceScope = {
+    names: [...common, names.roleId],
+    dependents: { [names.functionId]: "the function itself (its own environment cannot name it; read AWS_LAMBDA_FUNCTION_NAME at run time)", [names.aliasId]: 'the alias, which depends on the function' },
+  };
+  const envProblem = referenceProblem(variables, envScope);
+  if (envProblem) throw new ConfigError(`${envSource}: ${envProblem}`);
+}
+
+/**
+ * The user's role properties plus what every function role gets: trust in Lambda only, write
+ * access to its own log group only (creating it too when Lambda does), and the VPC and X-Ray
+ * permissions the settings need. The path is the one lib/stage-iam.ts decided.
+ */
+function roleProperties(iam: StageIam, logs: { logGroupId: string } | { logGroupName: string }, inVpc: boolean, tracing: boolean, tagList: { Key: string; Value: string }[]): Json {
   const user = iam.properties;
   const taken = ((user.Policies as Json[] | undefined) ?? []).find((p) => [LOGS_POLICY, VPC_POLICY, XRAY_POLICY].includes(String(p.PolicyName)));
   if (taken) throw new ConfigError(`${iam.source}: Policies: the name ${String(taken.PolicyName)} is lambda-cd's own; rename that policy`);
-  const policies: Json[] = [
-    ...((user.Policies as Json[] | undefined) ?? []),
-    policy(LOGS_POLICY, [{
-      Effect: 'Allow',
-      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:\${${logGroupId}}:*` },
-    }]),
-  ];
+  const logGroupArn = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${'logGroupId' in logs ? `\${${logs.logGroupId}}` : logs.logGroupName}`;
+  const logStatements: Json[] = 'logGroupId' in logs
+    ? [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::Sub': `${logGroupArn}:*` } }]
+    : [{ Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::Sub': logGroupArn }, { 'Fn::Sub': `${logGroupArn}:*` }] }];
+  const policies: Json[] = [...((user.Policies as Json[] | undefined) ?? []), policy(LOGS_POLICY, logStatements)];
   if (inVpc) policies.push(policy(VPC_POLICY, [{ Effect: 'Allow', Action: VPC_ACTIONS, Resource: '*' }]));
   // X-Ray's write actions have no resource-level permissions: "*" is the only Resource they accept.
   if (tracing) policies.push(policy(XRAY_POLICY, [{ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' }]));
@@ -141,7 +180,7 @@ function roleProperties(iam: StageIam, path: string, logGroupId: string, inVpc: 
   return withoutUndefined({
     RoleName: user.RoleName,
     Description: user.Description,
-    Path: path,
+    Path: iam.path,
     AssumeRolePolicyDocument: {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { Service: [LAMBDA_PRINCIPAL] }, Action: ['sts:AssumeRole'] }],

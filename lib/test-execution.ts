@@ -2,7 +2,7 @@
  * Running a suite of Python test files: shared by `unit-test` and `integration-test`.
  * Finds the files, runs them in parallel (each in its own process group, stopped with its
  * whole tree at the timeout), prints each file's output as one block under a header, and
- * writes the JUnit report.
+ * writes the JUnit report. A suite with no test files runs nothing and passes, as in 2018.
  */
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -11,49 +11,67 @@ import path from 'node:path';
 import type { TestRunner, TestSuite } from './contract.js';
 import { ConfigError, EXIT } from './errors.js';
 import { killRunningGroups, run, runInProcessGroup } from './exec.js';
-import { readFrameworkCases, writeJUnit, type CaseStatus, type JUnitCase, type JUnitSuite } from './junit.js';
+import { readFrameworkCases, writeJUnit, type CaseStatus, type JUnitCase } from './junit.js';
 import { count, displayPath, formatDuration, progress, style } from './output.js';
 import { toPosix } from './paths.js';
-import { prependPythonPath } from './python.js';
+import { prependPythonPath, type PipOptions } from './python.js';
 
 /** Files that are never test scripts even though they end in .py. */
 const NOT_TESTS = new Set(['__init__.py', 'conftest.py']);
 
 /**
  * The test files of a suite, repository-relative (POSIX): the listed `Files` in their order,
- * or every `*.py` file of the folder sorted by name. None is a ConfigError (exit 2).
+ * or every `*.py` file directly in the folder, sorted by name (none is possible: nothing to run).
  */
-export function discoverTestFiles(root: string, suite: TestSuite, key: string): string[] {
+export function discoverTestFiles(root: string, suite: TestSuite): string[] {
   if (suite.files) return suite.files.map((file) => toPosix(path.relative(root, path.join(suite.absoluteFolder, file))));
-  const names = readdirSync(suite.absoluteFolder, { withFileTypes: true })
+  return readdirSync(suite.absoluteFolder, { withFileTypes: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith('.py') && !NOT_TESTS.has(entry.name))
     .map((entry) => entry.name)
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (names.length === 0) {
-    throw new ConfigError(`${suite.folder}/: no test files found (expected *.py files in the folder ${key} names); add a test file, or point ${key}.Folder in config/config.yaml at the folder that holds them`);
-  }
-  return names.map((name) => toPosix(path.join(suite.folder, name)));
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((name) => toPosix(path.join(suite.folder, name)));
 }
 
-/** The config key naming a suite, when the repository has none configured. */
-export function requireSuite(suite: TestSuite | undefined, key: string, defaultFolder: string): TestSuite {
-  if (suite) return suite;
-  throw new ConfigError(`config/config.yaml: ${key}: no test folder configured and ${defaultFolder}/ does not exist; add ${key}: {Folder: ${defaultFolder}} and put the test files there`);
+/**
+ * Why a suite has nothing to run, in the words the run ends with, or undefined when it has
+ * files: `no unit tests configured: nothing to run`, `no integration tests in test/ (no *.py
+ * files in it): nothing to run`.
+ */
+export function nothingToRunReason(suite: TestSuite | undefined, files: string[], kind: string): string | undefined {
+  if (!suite) return `no ${kind} tests configured: nothing to run`;
+  if (files.length === 0) return `no ${kind} tests in ${suite.folder}/ (no *.py files in it): nothing to run`;
+  return undefined;
+}
+
+/** What unit-test and integration-test both take (cli/commands/shared-options.ts testRunOptions). */
+export interface TestRunOptions {
+  python: string;
+  jobs: number;
+  timeoutSeconds: number;
+  reportPath: string;
+  cacheDir: string;
+  pip: PipOptions;
+  /** Where each file's output block goes (stderr when stdout carries --json). */
+  blocks?: NodeJS.WriteStream;
 }
 
 export interface TestOutcome {
   /** Repository-relative file (or a label such as `invoke events/ping.json`). */
   name: string;
+  /** A test file, or an --invoke smoke test of integration-test. */
+  kind: 'file' | 'invoke';
   status: CaseStatus;
   /** One line: `exit 1`, `timed out after 300 s`, ... */
   detail: string;
   durationMs: number;
   output: string;
-  /** JUnit test cases the framework reported itself (pytest). */
-  embedded?: JUnitSuite['embedded'];
+  /** The test cases the framework reported itself (pytest). */
+  frameworkCases?: JUnitCase[];
 }
 
 export interface SuiteRun {
+  /** Report title, e.g. `unit-tests`. */
+  suiteName: string;
   outcomes: TestOutcome[];
   passed: number;
   failed: number;
@@ -61,6 +79,8 @@ export interface SuiteRun {
   durationMs: number;
   reportPath: string;
   exitCode: number;
+  /** Set when the suite had nothing to run (its one line). */
+  nothingToRun?: string;
 }
 
 export interface RunSuiteOptions {
@@ -82,6 +102,8 @@ export interface RunSuiteOptions {
   /** Outcomes that happened before the files ran (integration-test --invoke). */
   earlier?: TestOutcome[];
   step: string;
+  /** Where each file's block is printed: stdout, or stderr when stdout carries --json. */
+  blocks: NodeJS.WriteStream;
 }
 
 interface Invocation {
@@ -120,17 +142,17 @@ function judge(runner: TestRunner, result: { exitCode: number | null; signal: st
   return { status: 'failed', detail: `exit ${result.exitCode}` };
 }
 
-const LABEL: Record<CaseStatus, (text: string) => string> = {
-  passed: (t) => style.green(t, process.stdout),
-  failed: (t) => style.red(t, process.stdout),
-  skipped: (t) => style.yellow(t, process.stdout),
+const LABEL: Record<CaseStatus, (text: string, stream: NodeJS.WriteStream) => string> = {
+  passed: (t, stream) => style.green(t, stream),
+  failed: (t, stream) => style.red(t, stream),
+  skipped: (t, stream) => style.yellow(t, stream),
 };
 
-/** One file's block: a header line with the file, result and duration, then its output. */
-export function formatOutcome(outcome: TestOutcome): string {
+/** One file's block: a header line with the file, result and duration, then its output (coloured for `stream`). */
+export function formatOutcome(outcome: TestOutcome, stream: NodeJS.WriteStream = process.stdout): string {
   const result = { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP' }[outcome.status];
   const detail = outcome.status === 'passed' ? '' : `, ${outcome.detail}`;
-  const header = `${LABEL[outcome.status](`==== ${result}`)} ${outcome.name} (${formatDuration(outcome.durationMs)}${detail})`;
+  const header = `${LABEL[outcome.status](`==== ${result}`, stream)} ${outcome.name} (${formatDuration(outcome.durationMs)}${detail})`;
   const body = outcome.output.trimEnd();
   return `${header}\n${body ? `${body}\n` : ''}`;
 }
@@ -167,6 +189,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
   process.on('SIGTERM', onSignal);
 
   const outcomes: TestOutcome[] = new Array(options.files.length);
+  const stream = options.blocks;
   let next = 0;
   const worker = async () => {
     while (next < options.files.length) {
@@ -175,11 +198,11 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
       const call = invocation(options.runner, file, options.args, scratch, index);
       const result = await runInProcessGroup(options.python, call.args, { cwd: options.root, env, timeoutMs: options.timeoutSeconds * 1000 });
       const verdict = judge(options.runner, result, options.timeoutSeconds);
-      const outcome: TestOutcome = { name: file, ...verdict, durationMs: result.durationMs, output: result.output };
-      if (call.junitFile) outcome.embedded = await readFile(call.junitFile, 'utf8').then(readFrameworkCases, () => undefined);
+      const outcome: TestOutcome = { name: file, kind: 'file', ...verdict, durationMs: result.durationMs, output: result.output };
+      if (call.junitFile) outcome.frameworkCases = await readFile(call.junitFile, 'utf8').then(readFrameworkCases, () => undefined);
       outcomes[index] = outcome;
       // One write per file: blocks of parallel files never interleave.
-      process.stdout.write(formatOutcome(outcome));
+      stream.write(formatOutcome(outcome, stream));
     }
   };
   try {
@@ -191,31 +214,49 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
   }
 
   const all = [...(options.earlier ?? []), ...outcomes];
-  const cases = all.filter((o) => !coveredByFramework(o)).map((o) => junitCase(o, options.suiteName));
-  const embedded = all.flatMap((o) => o.embedded ?? []);
-  await writeJUnit(options.reportPath, [{ name: options.suiteName, timestamp, cases, embedded }]);
+  const cases = all.flatMap((outcome) => (coveredByFramework(outcome) ? outcome.frameworkCases! : [junitCase(outcome, options.suiteName)]));
+  await writeJUnit(options.reportPath, [{ name: options.suiteName, timestamp, cases }]);
   // The summary counts what the report holds: files, or the tests a framework reported in them.
   const countOf = (status: CaseStatus) => cases.filter((c) => c.status === status).length;
-  const failed = countOf('failed') + embedded.reduce((sum, part) => sum + part.failures + part.errors, 0);
-  const skipped = countOf('skipped') + embedded.reduce((sum, part) => sum + part.skipped, 0);
-  const passed = countOf('passed') + embedded.reduce((sum, part) => sum + part.tests - part.failures - part.errors - part.skipped, 0);
+  const failed = countOf('failed');
   return {
+    suiteName: options.suiteName,
     outcomes: all,
-    passed,
+    passed: countOf('passed'),
     failed,
-    skipped,
+    skipped: countOf('skipped'),
     durationMs: performance.now() - start,
     reportPath: options.reportPath,
     exitCode: failed > 0 || all.some((o) => o.status === 'failed') ? EXIT.failed : EXIT.ok,
   };
 }
 
+/**
+ * A suite with no test files: nothing runs and that passes (the 2018 pipeline had no stage for
+ * it, or ran an empty folder), with a JUnit report that says so, so a report group still gets
+ * a file to read.
+ */
+export async function nothingToRun(suiteName: string, reportPath: string, reason: string, earlier: TestOutcome[] = []): Promise<SuiteRun> {
+  await writeJUnit(reportPath, [{ name: suiteName, timestamp: new Date(), cases: earlier.map((outcome) => junitCase(outcome, suiteName)), note: reason }]);
+  const failed = earlier.filter((outcome) => outcome.status === 'failed').length;
+  return {
+    suiteName,
+    outcomes: earlier,
+    passed: earlier.filter((outcome) => outcome.status === 'passed').length,
+    failed,
+    skipped: 0,
+    durationMs: 0,
+    reportPath,
+    exitCode: failed > 0 ? EXIT.failed : EXIT.ok,
+    nothingToRun: reason,
+  };
+}
+
 /** A file whose framework reported its own cases needs no case of its own, unless it failed outside them. */
 function coveredByFramework(outcome: TestOutcome): boolean {
-  const embedded = outcome.embedded ?? [];
-  if (embedded.reduce((sum, part) => sum + part.tests, 0) === 0) return false;
-  const frameworkFailures = embedded.reduce((sum, part) => sum + part.failures + part.errors, 0);
-  return outcome.status !== 'failed' || frameworkFailures > 0;
+  const cases = outcome.frameworkCases ?? [];
+  if (cases.length === 0) return false;
+  return outcome.status !== 'failed' || cases.some((c) => c.status === 'failed');
 }
 
 function junitCase(outcome: TestOutcome, suiteName: string): JUnitCase {
@@ -237,7 +278,40 @@ export function formatSummary(suite: SuiteRun): string {
     lines.push('Failed:');
     for (const outcome of failed) lines.push(`  ${outcome.name} (${outcome.detail})`);
   }
+  if (suite.nothingToRun !== undefined && suite.outcomes.length === 0) {
+    lines.push(`JUnit report: ${displayPath(suite.reportPath)}`, suite.nothingToRun);
+    return `${lines.join('\n')}\n`;
+  }
   lines.push(`Finished in ${formatDuration(suite.durationMs)}; JUnit report: ${displayPath(suite.reportPath)}`);
   lines.push(`${suite.passed} passed, ${suite.failed} failed${suite.skipped > 0 ? `, ${suite.skipped} skipped` : ''}`);
+  if (suite.nothingToRun !== undefined) lines.push(suite.nothingToRun);
   return `${lines.join('\n')}\n`;
+}
+
+/** What `--json` prints: the run's result and every case, with the framework's own cases where there are. */
+export function suiteJson(suite: SuiteRun, extra: Record<string, unknown> = {}): string {
+  const result = suite.nothingToRun !== undefined && suite.outcomes.length === 0 ? 'nothing to run' : suite.exitCode === EXIT.ok ? 'passed' : 'failed';
+  const summary = {
+    suite: suite.suiteName,
+    result,
+    exitCode: suite.exitCode,
+    ...(suite.nothingToRun !== undefined ? { message: suite.nothingToRun } : {}),
+    passed: suite.passed,
+    failed: suite.failed,
+    skipped: suite.skipped,
+    durationMs: Math.round(suite.durationMs),
+    report: suite.reportPath,
+    ...extra,
+    cases: suite.outcomes.map((outcome) => ({
+      kind: outcome.kind,
+      ...(outcome.kind === 'file' ? { file: outcome.name } : { name: outcome.name }),
+      status: outcome.status,
+      detail: outcome.detail,
+      durationMs: Math.round(outcome.durationMs),
+      ...(outcome.frameworkCases
+        ? { frameworkCases: outcome.frameworkCases.map((c) => ({ name: c.name, classname: c.classname, status: c.status, durationMs: Math.round(c.durationMs), ...(c.message ? { message: c.message } : {}) })) }
+        : {}),
+    })),
+  };
+  return `${JSON.stringify(summary, null, 2)}\n`;
 }

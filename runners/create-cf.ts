@@ -7,9 +7,9 @@ import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { ConfigError, UsageError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/atomic.js';
-import { count, progress, warn } from '../lib/output.js';
-import { readStageEnv } from '../lib/stage-env.js';
-import { readStageIam } from '../lib/stage-iam.js';
+import { count, note, progress, warn } from '../lib/output.js';
+import { readStageEnv, type StageEnv } from '../lib/stage-env.js';
+import { readStageIam, type StageIam } from '../lib/stage-iam.js';
 import { stagePythonTools } from '../lib/stage-python-tools.js';
 import type { PipOptions } from '../lib/python.js';
 import { didYouMean } from '../lib/suggest.js';
@@ -38,12 +38,48 @@ const ALIAS_PATTERN = /^[A-Za-z0-9_-]+$/;
 const MAX_ALIAS_NAME = 128;
 
 export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfResult> {
-  const { repository: config, stack, format } = options;
+  const { repository: config, format } = options;
   if (options.pipelineStages) checkPipelineStages(config, options.pipelineStages);
-  const stages = selectStages(config, options.stage);
-  checkStack(config, stack);
+  const rendered = await renderStages({ ...options, stages: selectStages(config, options.stage), step: 'create-cf' });
 
-  const pythonPath = await stagePythonTools({ config, stages, python: options.python, cacheDir: options.cacheDir, pip: options.pip });
+  const files: string[] = [];
+  for (const { stage, env, iam, template } of rendered) {
+    const file = path.join(options.outDir, `stack${stage}.${format}`);
+    await writeFileAtomic(file, serializeTemplate(template, format));
+    const sources = [env.source, iam.source].filter(Boolean).join(', ');
+    progress('create-cf', `${stage}: ${count(Object.keys(env.variables).length, 'variable')}${sources ? ` from ${sources}` : ''}`);
+    files.push(file);
+  }
+  return { files };
+}
+
+export interface RenderOptions {
+  repository: RepositoryConfig;
+  stack: string;
+  stages: string[];
+  python: string;
+  cacheDir: string;
+  pip: PipOptions;
+  /** Progress label of the command. */
+  step: string;
+}
+
+export interface RenderedStage {
+  stage: string;
+  env: StageEnv;
+  iam: StageIam;
+  template: Record<string, unknown>;
+}
+
+/**
+ * Runs every stage's env and iam files and builds the stage templates, as create-cf writes them
+ * and as check reports them (so a repository that passes check passes create-cf). Prints the
+ * files' warnings, and once what lambda-cd changed in them for every stage.
+ */
+export async function renderStages(options: RenderOptions): Promise<RenderedStage[]> {
+  const { repository: config, stack, stages } = options;
+  checkStack(config, stack);
+  const pythonPath = await stagePythonTools({ config, stages, python: options.python, cacheDir: options.cacheDir, pip: options.pip, step: options.step });
   const python = { python: options.python, pythonPath };
   const rendered = await Promise.all(stages.map(async (stage) => {
     const refName = templateNames(config.name, stack, stage).roleId;
@@ -51,19 +87,14 @@ export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfRes
       readStageEnv(config, stage, python),
       readStageIam(config, stage, refName, python),
     ]);
-    return { stage, env, iam, text: serializeTemplate(buildTemplate({ config, stack, stage, variables: env.variables, iam }), format) };
+    return { stage, env, iam, template: buildTemplate({ config, stack, stage, variables: env.variables, envSource: env.source, iam }) };
   }));
-
-  const files: string[] = [];
-  for (const { stage, env, iam, text } of rendered) {
-    for (const message of [...env.warnings, ...iam.warnings]) warn(message);
-    const file = path.join(options.outDir, `stack${stage}.${format}`);
-    await writeFileAtomic(file, text);
-    const sources = [env.source, iam.source].filter(Boolean).join(', ');
-    progress('create-cf', `${stage}: ${count(Object.keys(env.variables).length, 'variable')}${sources ? ` from ${sources}` : ''}`);
-    files.push(file);
-  }
-  return { files };
+  for (const { env, iam } of rendered) for (const message of [...env.warnings, ...iam.warnings]) warn(message);
+  // The same change in every stage's file is one line, naming the files.
+  const notices = new Map<string, string[]>();
+  for (const { source, message } of rendered.flatMap(({ iam }) => iam.notices)) notices.set(message, [...(notices.get(message) ?? []), source]);
+  for (const [message, sources] of notices) note(`${sources.join(', ')}: ${message}`);
+  return rendered;
 }
 
 function selectStages(config: RepositoryConfig, stage: string | undefined): string[] {
@@ -74,20 +105,20 @@ function selectStages(config: RepositoryConfig, stage: string | undefined): stri
   return [stage];
 }
 
-/** The stack name becomes part of the alias and export names: check it fits them all. */
-function checkStack(config: RepositoryConfig, stack: string): void {
+/** The stack name becomes part of the alias and export names: check it fits them all (deploy checks it the same way). */
+export function checkStack(config: RepositoryConfig, stack: string, command = 'create-cf'): void {
   if (!STACK_PATTERN.test(stack)) {
-    throw new UsageError(`create-cf: --stack expects the pipeline's CloudFormation stack name (a letter, then letters, digits or '-'), found ${JSON.stringify(stack)}`);
+    throw new UsageError(`${command}: --stack expects the pipeline's CloudFormation stack name (a letter, then letters, digits or '-'), found ${JSON.stringify(stack)}`);
   }
   const longestStage = config.stages.reduce((a, b) => (b.length > a.length ? b : a));
   const deployed = `${stack}Functions${longestStage}`;
   if (deployed.length > MAX_STACK_NAME) {
-    throw new UsageError(`create-cf: --stack is too long: the stage stack ${deployed} would have ${deployed.length} characters, CloudFormation allows ${MAX_STACK_NAME}`);
+    throw new UsageError(`${command}: --stack is too long: the stage stack ${deployed} would have ${deployed.length} characters, CloudFormation allows ${MAX_STACK_NAME}`);
   }
   for (const stage of config.stages) {
     const alias = templateNames(config.name, stack, stage).aliasName;
     if (!ALIAS_PATTERN.test(alias) || /^[0-9]+$/.test(alias) || alias.length > MAX_ALIAS_NAME) {
-      throw new UsageError(`create-cf: --stack ${JSON.stringify(stack)} makes the alias and export name ${alias} (Name+Stack+Stage) ${alias.length > MAX_ALIAS_NAME ? `${alias.length} characters long; Lambda allows ${MAX_ALIAS_NAME}` : "invalid for Lambda (letters, digits, '-', '_')"}; use a shorter --stack`);
+      throw new UsageError(`${command}: --stack ${JSON.stringify(stack)} makes the alias and export name ${alias} (Name+Stack+Stage) ${alias.length > MAX_ALIAS_NAME ? `${alias.length} characters long; Lambda allows ${MAX_ALIAS_NAME}` : "invalid for Lambda (letters, digits, '-', '_')"}; use a shorter --stack`);
     }
   }
 }

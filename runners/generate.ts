@@ -7,10 +7,10 @@ import { renderBuildspecs } from '../generator/buildspecs.js';
 import { renderPipeline, type SourceKind } from '../generator/pipeline.js';
 import { validateStages } from '../generator/stages.js';
 import { writeAll } from '../generator/write.js';
-import { EMAIL_PATTERN } from '../generator/names.js';
+import { EMAIL_PATTERN, type BuildspecSource } from '../generator/names.js';
 
 export interface GenerateBuildspecsOptions { outDir: string }
-export interface GeneratePipelineOptions { stages: string[]; source: SourceKind; image?: string; notify?: string; outFile: string }
+export interface GeneratePipelineOptions { stages: string[]; source: SourceKind; image?: string; notify?: string; buildspecs?: BuildspecSource; outFile: string }
 
 export async function runGenerateBuildspecs(options: GenerateBuildspecsOptions): Promise<{ files: string[] }> {
   return { files: await writeAll(options.outDir, renderBuildspecs()) };
@@ -21,8 +21,9 @@ export async function runGeneratePipeline(options: GeneratePipelineOptions): Pro
   if (options.notify !== undefined && !new RegExp(EMAIL_PATTERN).test(options.notify)) {
     throw new UsageError(`generate pipeline: --notify expects an e-mail address, found ${JSON.stringify(options.notify)}`);
   }
-  const commandLine = ['lambda-cd generate pipeline', `--stages ${options.stages.join(',')}`, `--source ${options.source}`, ...(options.image ? [`--image ${options.image}`] : [])].join(' ');
+  const commandLine = ['lambda-cd generate pipeline', `--stages ${options.stages.join(',')}`, `--source ${options.source}`, ...(options.image ? [`--image ${options.image}`] : []),
+    ...(options.buildspecs === 'repository' ? ['--buildspecs repository'] : [])].join(' ');
   const file = path.resolve(options.outFile);
-  await writeFileAtomic(file, renderPipeline({ stages: options.stages, source: options.source, image: options.image, notify: options.notify }, commandLine));
+  await writeFileAtomic(file, renderPipeline({ stages: options.stages, source: options.source, image: options.image, notify: options.notify, buildspecs: options.buildspecs }, commandLine));
   return { file: displayPath(file) };
 }

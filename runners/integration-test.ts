@@ -10,13 +10,20 @@ import { resolveDeployedFunction, invokeFunction, waitForFunction } from '../lib
 import { UsageError } from '../lib/errors.js';
 import { outputTail } from '../lib/junit.js';
 import { displayPath, progress, warn } from '../lib/output.js';
-import type { PipOptions } from '../lib/python.js';
-import { discoverTestFiles, formatOutcome, requireSuite, runSuite, type SuiteRun, type TestOutcome } from '../lib/test-execution.js';
+import { discoverTestFiles, formatOutcome, nothingToRun, nothingToRunReason, runSuite, type SuiteRun, type TestOutcome, type TestRunOptions } from '../lib/test-execution.js';
 import { installTestRequirements } from '../lib/test-requirements.js';
 
-export interface IntegrationTestOptions { repository: RepositoryConfig; stack: string; stage: string; functionStack?: string; invokeEvents: string[]; waitSeconds: number; python: string; jobs: number; timeoutSeconds: number; reportPath: string; cacheDir: string; pip: PipOptions }
+export interface IntegrationTestOptions extends TestRunOptions {
+  repository: RepositoryConfig;
+  stack: string;
+  stage: string;
+  functionStack?: string;
+  invokeEvents: string[];
+  waitSeconds: number;
+}
 export interface IntegrationTestResult extends SuiteRun {
-  functionArn: string;
+  /** Undefined when nothing ran, so nothing was looked up. */
+  functionArn?: string;
 }
 
 const STEP = 'integration-test';
@@ -58,6 +65,7 @@ async function smokeTest(arn: string, event: { file: string; body: Buffer }): Pr
   else if (!result.ok) lines.push('(Lambda returned no log tail)');
   return {
     name: `invoke ${displayPath(path.resolve(event.file))}`,
+    kind: 'invoke',
     status: result.ok ? 'passed' : 'failed',
     detail: result.ok ? 'invoked' : `function error ${result.functionError}`,
     durationMs: result.durationMs,
@@ -67,9 +75,13 @@ async function smokeTest(arn: string, event: { file: string; body: Buffer }): Pr
 
 export async function runIntegrationTest(options: IntegrationTestOptions): Promise<IntegrationTestResult> {
   const { repository } = options;
-  const suite = requireSuite(repository.integrationtests, 'Integrationtests', 'tests/integrationtests');
-  const files = discoverTestFiles(repository.root, suite, 'Integrationtests');
+  const suite = repository.integrationtests;
+  const files = suite ? discoverTestFiles(repository.root, suite) : [];
   const events = readEvents(options.invokeEvents);
+  const nothing = nothingToRunReason(suite, files, 'integration');
+  // Nothing to test and nothing to invoke: no reason to look the function up.
+  if (nothing !== undefined && events.length === 0) return nothingToRun('integration-tests', options.reportPath, nothing);
+  const blocks = options.blocks ?? process.stdout;
 
   const exportName = `${repository.name}${options.stack}${options.stage}`;
   progress(STEP, options.functionStack ? `reading the outputs of stack ${options.functionStack}` : `looking up export ${exportName}`);
@@ -81,10 +93,14 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
   const invoked: TestOutcome[] = [];
   for (const event of events) {
     const outcome = await smokeTest(deployed.arn, event);
-    process.stdout.write(formatOutcome(outcome));
+    blocks.write(formatOutcome(outcome, blocks));
     invoked.push(outcome);
   }
 
+  if (nothing !== undefined || !suite) {
+    const result = await nothingToRun('integration-tests', options.reportPath, nothing!.replace(/: nothing to run$/, ': only the --invoke events ran'), invoked);
+    return { ...result, functionArn: deployed.arn };
+  }
   const requirements = await installTestRequirements({
     python: options.python,
     requirementFiles: [path.join(suite.absoluteFolder, 'requirements.txt')],
@@ -92,6 +108,7 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
     pip: options.pip,
     cwd: repository.root,
     step: STEP,
+    lambda: { runtime: repository.runtime, functionFirst: false },
   });
   const result = await runSuite({
     suiteName: 'integration-tests',
@@ -116,6 +133,7 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
     timeoutSeconds: options.timeoutSeconds,
     reportPath: options.reportPath,
     earlier: invoked,
+    blocks,
   });
   return { ...result, functionArn: deployed.arn };
 }

@@ -15,6 +15,7 @@ import { discardOutputs, removeDeadTemporaries, removeOnInterrupt, replaceOutput
 import type { RepositoryConfig } from '../lib/contract.js';
 import { usableCpus } from '../lib/cpus.js';
 import { CheckFailedError, ConfigError, EnvironmentError } from '../lib/errors.js';
+import { checkHandler } from '../lib/handler-check.js';
 import { count, displayPath, formatBytes, formatDuration, progress, thousands, warn } from '../lib/output.js';
 import { whatPipWouldPlace } from '../lib/package-install.js';
 import { largest, layOut, type Layout, type SourceFile } from '../lib/package-layout.js';
@@ -38,6 +39,8 @@ export interface PackageOptions {
   pip: PipOptions;
   /** Lower limits (tests; users leaving room for layers). Defaults: LAMBDA_LIMITS. */
   limits?: Partial<typeof LAMBDA_LIMITS>;
+  /** Import the handler from the built zip before it is put in place (lib/handler-check.ts); default true. */
+  importCheck?: boolean;
 }
 
 export interface ManifestDistribution {
@@ -178,7 +181,9 @@ async function writePackage(options: PackageOptions, manifestPath: string, layou
     const entries: ZipEntry[] = [...compressed, ...layout.ready, ...layout.folders];
     return await replaceOutputPair([options.outFile, manifestPath], async ([zip, manifestFile]) => {
       const manifest = await describe(await writeZip(zip!, entries));
-      // Checks on the finished zip, before it replaces anything, go here (such as importing the handler from it).
+      // Checks on the finished zip, before it replaces anything: the handler must import from it
+      // (a failure leaves no zip behind, nor an earlier one).
+      await checkHandler({ zipFile: zip!, repository: options.repository, python: options.python, enabled: options.importCheck !== false });
       await writeFile(manifestFile!, `${JSON.stringify(manifest, null, 2)}\n`);
       return manifest;
     });

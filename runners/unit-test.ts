@@ -1,20 +1,25 @@
 /**
- * `lambda-cd unit-test`: installs the function's and the tests' requirements into an isolated
- * cached folder, then runs every unit test file (see lib/test-execution.ts).
+ * `lambda-cd unit-test`: installs the function's requirements and the tests' own, each in its
+ * own pip run (the function's first on PYTHONPATH, plus the AWS SDK its Runtime carries), into
+ * an isolated cached folder, then runs every unit test file (see lib/test-execution.ts). No
+ * unit tests is not an error: the run says so and passes.
  */
 import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
-import type { PipOptions } from '../lib/python.js';
-import { discoverTestFiles, requireSuite, runSuite, type SuiteRun } from '../lib/test-execution.js';
+import { discoverTestFiles, nothingToRun, nothingToRunReason, runSuite, type SuiteRun, type TestRunOptions } from '../lib/test-execution.js';
 import { installTestRequirements } from '../lib/test-requirements.js';
 
-export interface UnitTestOptions { repository: RepositoryConfig; python: string; jobs: number; timeoutSeconds: number; reportPath: string; cacheDir: string; pip: PipOptions }
+export interface UnitTestOptions extends TestRunOptions {
+  repository: RepositoryConfig;
+}
 export type UnitTestResult = SuiteRun;
 
 export async function runUnitTest(options: UnitTestOptions): Promise<UnitTestResult> {
   const { repository } = options;
-  const suite = requireSuite(repository.unittests, 'Unittests', 'tests/unittests');
-  const files = discoverTestFiles(repository.root, suite, 'Unittests');
+  const suite = repository.unittests;
+  const files = suite ? discoverTestFiles(repository.root, suite) : [];
+  const nothing = nothingToRunReason(suite, files, 'unit');
+  if (nothing !== undefined || !suite) return nothingToRun('unit-tests', options.reportPath, nothing!);
   const requirements = await installTestRequirements({
     python: options.python,
     requirementFiles: [path.join(repository.root, 'requirements.txt'), path.join(suite.absoluteFolder, 'requirements.txt')],
@@ -22,6 +27,7 @@ export async function runUnitTest(options: UnitTestOptions): Promise<UnitTestRes
     pip: options.pip,
     cwd: repository.root,
     step: 'unit-test',
+    lambda: { runtime: repository.runtime, functionFirst: true },
   });
   return runSuite({
     suiteName: 'unit-tests',
@@ -36,5 +42,6 @@ export async function runUnitTest(options: UnitTestOptions): Promise<UnitTestRes
     jobs: options.jobs,
     timeoutSeconds: options.timeoutSeconds,
     reportPath: options.reportPath,
+    blocks: options.blocks ?? process.stdout,
   });
 }

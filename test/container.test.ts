@@ -118,14 +118,18 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
     expect(notOwnedBy(repo, USER.uid)).toEqual([]);
   });
 
-  it('runs create-cf the CodeBuild way: sh as root, lambda-cd from PATH', async () => {
+  it('runs create-cf the CodeBuild way: sh as root, lambda-cd from PATH, with the 2018 helper library for stage files', async () => {
     const repo = await copyExample();
+    // The image ships lambda-cd's awslambdacontinuousdelivery.tools (python/) for 2018 env.py and iam.py files.
+    writeFileSync(path.join(repo, 'config/PROD/env.py'), 'from awslambdacontinuousdelivery.tools import alphanum\n\ndef get_env(stage):\n    return {"REF": alphanum("Hello-Python_" + stage)}\n');
     const result = await run(repo, ['-c', 'cd /src && lambda-cd create-cf --stack Pipe'], ['--entrypoint', 'sh']);
     expect(result.exitCode).toBe(0);
     for (const stage of ['Gamma', 'PROD']) {
       const template = JSON.parse(readFileSync(path.join(repo, `dist/stack${stage}.json`), 'utf8')) as { Resources: Record<string, { Type: string }> };
       expect(Object.values(template.Resources).map((r) => r.Type)).toContain('AWS::Lambda::Function');
     }
+    const prod = JSON.parse(readFileSync(path.join(repo, 'dist/stackPROD.json'), 'utf8'));
+    expect(prod.Resources.HelloPython.Properties.Environment.Variables).toEqual({ REF: 'HelloPythonPROD' });
   });
 
   it('runs the command the GitHub Action passes as INPUT_COMMAND and INPUT_ARGS (action.yml), without a shell', async () => {
@@ -133,6 +137,19 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
     const result = await run(repo, [], ['-e', 'INPUT_COMMAND=check', '-e', 'INPUT_ARGS=--strict  --json']);
     expect(result.exitCode).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ name: 'HelloPython', runtime: 'python3.12' });
+  });
+
+  it('as the GitHub Action, writes the step outputs action.yml declares and the job summary', async () => {
+    const repo = await copyExample();
+    const commands = await tempDir();
+    const result = await run(repo, [], [
+      '-v', `${commands}:/github/file_commands`, '-e', 'GITHUB_OUTPUT=/github/file_commands/output', '-e', 'GITHUB_STEP_SUMMARY=/github/file_commands/summary',
+      '-e', 'INPUT_COMMAND=package',
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const sha = JSON.parse(readFileSync(path.join(repo, 'dist/function.zip.manifest.json'), 'utf8')).sha256;
+    expect(readFileSync(path.join(commands, 'output'), 'utf8')).toMatch(new RegExp(`^zip-sha256<<(lambda_cd_[0-9a-f]+)\n${sha}\n\\1\n$`));
+    expect(readFileSync(path.join(commands, 'summary'), 'utf8')).toContain(`### lambda-cd package: `);
   });
 
   describe('integration-test against moto on the host', () => {

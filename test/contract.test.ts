@@ -16,7 +16,7 @@ describe('repository contract: valid repositories', () => {
     const summary = JSON.parse(result.stdout);
     expect(summary).toMatchObject({ name: 'HelloPython', handler: 'app.handler', runtime: 'python3.12', architecture: 'x86_64' });
     expect(summary.stages.map((s: { name: string }) => s.name)).toEqual(['Gamma', 'PROD']);
-    expect(summary.unittests).toEqual({ folder: 'tests/unittests', runner: 'script' });
+    expect(summary.unittests).toEqual({ folder: 'tests/unittests', runner: 'script', files: ['tests/unittests/test_handler.py', 'tests/unittests/test_weekday.py'] });
   });
 
   it('applies defaults: python3.12, x86_64, 128 MB, 60 s, alphabetical stages before PROD', async () => {

@@ -14,6 +14,12 @@ type Doc = Record<string, any>;
 const SINGLE_CALL = /^lambda-cd [a-z][a-z-]*( --?[A-Za-z0-9][A-Za-z0-9=._\/-]*)*$/;
 const SHELL = /&&|\|\||[;|`<>\n]|\$\(/;
 
+/** A CodeBuild project's buildspec: inline, or a file of buildspecs/ (--buildspecs repository). */
+function buildspecOf(project: Doc, files: Record<string, string>): Doc {
+  const spec = project.Properties.Source.BuildSpec as string;
+  return loadYaml(/^buildspecs\/[^\n]+\.yml$/.test(spec) ? files[path.basename(spec)]! : spec) as Doc;
+}
+
 function commandsOf(buildspec: Doc): string[] {
   return Object.values(buildspec.phases ?? {}).flatMap((phase: any) => [...(phase.commands ?? []), ...(phase.finally ?? [])]);
 }
@@ -136,18 +142,34 @@ describe('generate pipeline', () => {
     }
   });
 
-  it('CodeBuild projects run the image parameter and the generated buildspec files, never inline commands', () => {
+  it('CodeBuild projects run the image parameter and carry the generated buildspecs inline (one runner call per command), so the repository needs no buildspecs/', () => {
     for (const { doc } of templates) {
       const projects = Object.values(doc.Resources as Doc).filter((r) => r.Type === 'AWS::CodeBuild::Project');
       expect(projects.length).toBeGreaterThanOrEqual(2);
       for (const project of projects) {
-        const spec = project.Properties.Source.BuildSpec as string;
-        expect(spec).toMatch(/^buildspecs\/buildspec-[a-z]+\.yml$/);
-        expect(buildspecs).toHaveProperty([path.basename(spec)]);
+        const spec = loadYaml(project.Properties.Source.BuildSpec as string) as Doc;
+        expect(Object.values(buildspecs).map((text) => loadYaml(text))).toContainEqual(spec);
+        expect(buildspecProblems(spec)).toEqual([]);
+        expect(commandsOf(spec).every((command) => /^lambda-cd [a-z-]+$/.test(command))).toBe(true);
         expect(project.Properties.Environment.Image).toEqual(new Intrinsic('Ref', 'ImageUri'));
       }
       expect(doc.Parameters.ImageUri.Default).toMatch(/^public\.ecr\.aws\/lambda-cd\/lambda-cd:\d+\.\d+\.\d+/);
     }
+  });
+
+  it('--buildspecs repository makes the projects read buildspecs/ from the source instead; an unknown value is exit 2', async () => {
+    const file = path.join(await tempDir(), 'pipeline.yaml');
+    const result = await runCli(['generate', 'pipeline', '--stages', 'Gamma', '--buildspecs', 'repository', '--out', file]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(text.split('\n')[0]).toContain('--buildspecs repository');
+    const projects = Object.values((loadYaml(text) as Doc).Resources as Doc).filter((r) => r.Type === 'AWS::CodeBuild::Project');
+    expect(projects.map((project) => project.Properties.Source.BuildSpec).sort()).toEqual(['buildspecs/buildspec-build.yml', 'buildspecs/buildspec-integrationtests.yml', 'buildspecs/buildspec-unittests.yml']);
+    const lint = await execa('cfn-lint', ['--format', 'parseable', file], { reject: false });
+    expect(lint.stdout + lint.stderr).toBe('');
+    const bad = await runCli(['generate', 'pipeline', '--buildspecs', 'repo', '--out', file]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--buildspecs');
   });
 
   it('each project\'s role may create and fill exactly the report groups CodeBuild derives from its buildspec (<project>-<group>)', () => {
@@ -157,7 +179,7 @@ describe('generate pipeline', () => {
     for (const { doc } of templates) {
       const projects = Object.entries(doc.Resources as Doc).filter(([, r]) => r.Type === 'AWS::CodeBuild::Project');
       for (const [id, project] of projects) {
-        const groups = Object.keys((loadYaml(buildspecs[path.basename(project.Properties.Source.BuildSpec)]!) as Doc).reports ?? {});
+        const groups = Object.keys(buildspecOf(project, buildspecs).reports ?? {});
         const statement = (doc.Resources[`${id}Role`].Properties.Policies[0].PolicyDocument.Statement as Doc[]).find((s) => s.Action.includes('codebuild:CreateReportGroup'))!;
         expect(statement.Action.sort(), id).toEqual(['codebuild:BatchPutTestCases', 'codebuild:CreateReport', 'codebuild:CreateReportGroup', 'codebuild:UpdateReport']);
         const allowed = (statement.Resource as Intrinsic[]).map(resolve);
@@ -175,7 +197,7 @@ describe('generate pipeline', () => {
         for (const action of stage.Actions as Doc[]) {
           if (action.ActionTypeId.Provider !== 'CodeBuild') continue;
           const project = projects[(action.Configuration.ProjectName as Intrinsic).value];
-          const commands = commandsOf(loadYaml(buildspecs[path.basename(project.Properties.Source.BuildSpec)]!) as Doc);
+          const commands = commandsOf(buildspecOf(project, buildspecs));
           const raw = action.Configuration.EnvironmentVariables;
           const variables = raw === undefined ? [] : (JSON.parse(raw instanceof Intrinsic ? raw.value : raw) as { name: string; value: string; type: string }[]);
           const read = new Set<string>();
@@ -265,8 +287,10 @@ describe('generate pipeline', () => {
     expect(functions).toEqual(['Alpha', 'Beta', 'Gamma', 'PROD'].flatMap((stage) => [`\${FunctionName}${stage}`, `\${FunctionName}${stage}:*`]));
     const passRole = statements.find((s) => s.Action.includes('iam:PassRole'))!;
     expect(passRole.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } });
-    // create-cf puts every function role under /lambda-cd/<Name>/, whatever name CloudFormation gives it.
-    expect(passRole.Resource.map((r: Intrinsic) => r.value)).toEqual(['arn:${AWS::Partition}:iam::${AWS::AccountId}:role/lambda-cd/${FunctionName}/*']);
+    // create-cf puts every function role under /lambda-cd/<Name>/, whatever name CloudFormation gives it;
+    // besides, the exact names 2018 iam.py files gave theirs (test/migration-2018.test.ts resolves them).
+    expect(passRole.Resource[0].value).toBe('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/lambda-cd/${FunctionName}/*');
+    expect(passRole.Resource.slice(1).map((r: any) => r['Fn::Sub'][0])).toEqual(['Alpha', 'Beta', 'Gamma', 'PROD'].map((stage) => `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/\${Function}\${Pipeline}${stage}IAM`));
     const logs = statements.find((s) => s.Action.includes('logs:CreateLogGroup'))!;
     expect(logs.Resource.every((r: Intrinsic) => r.value.includes('log-group:/aws/lambda/${FunctionName}'))).toBe(true);
     for (const statement of statements) {

@@ -251,6 +251,42 @@ describe('integration-test', () => {
     expect(bad.stderr).toContain('nope.json: expected a JSON event file, found no such file');
   });
 
+  it('--json prints the function, every --invoke and file with status and duration; test output goes to stderr', async () => {
+    const root = await integrationRepo({ 'tests/integrationtests/test_env.py': CHECK_ENV, 'tests/integrationtests/test_fail.py': 'raise SystemExit("no pong")\n' });
+    const events = await tempDir();
+    const ping = path.join(events, 'ping.json');
+    writeFileSync(ping, JSON.stringify({ name: 'smoke' }));
+    const result = await integrationTest(root, '--json', '--invoke', ping);
+    expect(result.exitCode).toBe(1);
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ command: 'integration-test', suite: 'integration-tests', result: 'failed', exitCode: 1, passed: 2, failed: 1, stack: STACK, stage: 'Gamma', functionArn });
+    expect(summary.cases.map((c: { kind: string; file?: string; name?: string; status: string }) => [c.kind, c.file ?? c.name, c.status])).toEqual([
+      ['invoke', `invoke ${ping}`, 'passed'],
+      ['file', 'tests/integrationtests/test_env.py', 'passed'],
+      ['file', 'tests/integrationtests/test_fail.py', 'failed'],
+    ]);
+    expect(summary.cases.every((c: { durationMs: unknown }) => typeof c.durationMs === 'number')).toBe(true);
+    expect(result.stderr).toContain('==== FAIL tests/integrationtests/test_fail.py');
+    expect(result.stderr).toContain('no pong');
+  });
+
+  it("tests get boto3 even when the index lacks the Runtime's: the interpreter's, with one warning", async () => {
+    // This wheelhouse has no boto3 (the example's test_invoke.py needs the real one to reach moto).
+    const root = await makeRepo({ 'tests/integrationtests/test_invoke.py': readFileSync(path.join(EXAMPLE, 'tests/integrationtests/test_invoke.py'), 'utf8') });
+    await queueInvokeResponse({ statusCode: 200, body: '{}' });
+    const result = await integrationTest(root);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const said = result.stderr.split('\n').filter((line) => line.includes('could not be installed for the tests'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/boto3 1\.28\.72 and botocore 1\.31\.72 \(as python3\.12 carries them\) could not be installed for the tests: the package index offers no boto3; they import boto3 \S+ and botocore \S+ from python3 \(lambda-cd tries again after \d{4}-\d\d-\d\d \d\d:\d\d UTC, or once \S+sdk-[0-9a-f]{32} is deleted\)$/);
+    // The failure is remembered: the next run does not ask the index again, and says the same.
+    await queueInvokeResponse({ statusCode: 200, body: '{}' });
+    const again = await integrationTest(root);
+    expect(again.exitCode).toBe(0);
+    expect(again.stderr.split('\n').filter((line) => line.includes('could not be installed for the tests'))).toEqual(said);
+    expect(again.stderr).not.toContain('installing boto3');
+  });
+
   it('no AWS region is exit 3 saying what to set', async () => {
     const root = await integrationRepo({ 'tests/integrationtests/test_env.py': CHECK_ENV });
     const result = await runCli(['integration-test', '--path', root, '--stack', STACK, '--stage', 'Gamma'], {
@@ -264,5 +300,38 @@ describe('integration-test', () => {
     const result = await runCli(['integration-test', '--path', EXAMPLE, '--stack', STACK], { env: { ...env, LAMBDA_CD_STAGE: '' } });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('--stage STAGE is required (or set LAMBDA_CD_STAGE)');
+  });
+});
+
+describe('integration-test: nothing to run', () => {
+  it('no integration tests (nothing configured, or the 2018 default test/ holding no test files) passes without calling AWS', async () => {
+    // No AWS configuration at all: any call would fail.
+    const noAws = { ...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined };
+    const none = await makeRepo();
+    const result = await runCli(['integration-test', '--path', none, '--stack', STACK, '--stage', 'Gamma'], { env: noAws });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.trim().split('\n').pop()).toBe('no integration tests configured: nothing to run');
+    expect(readFileSync(path.join(none, '.lambda-cd/reports/integration-tests.xml'), 'utf8')).toContain('value="no integration tests configured: nothing to run"');
+
+    const empty = await makeRepo({ 'test/README.md': 'integration tests go here\n', 'test/requirements.txt': 'itlib==2.0\n' });
+    const emptyRun = await runCli(['integration-test', '--path', empty, '--stack', STACK, '--stage', 'Gamma', '--json'], { env: noAws });
+    expect(emptyRun.exitCode, emptyRun.stderr).toBe(0);
+    expect(JSON.parse(emptyRun.stdout)).toMatchObject({ result: 'nothing to run', message: 'no integration tests in test/ (no *.py files in it): nothing to run', functionArn: null, cases: [] });
+  });
+
+  it('an empty folder with --invoke still smoke-tests the function; a TestFolder that does not exist is exit 2', async () => {
+    const root = await makeRepo({ 'config/config.yaml': 'Name: Demo\nHandler: app.handler\nTestFolder: test\n', 'test/.keep': '' });
+    const ping = path.join(await tempDir(), 'ping.json');
+    writeFileSync(ping, '{}');
+    await queueInvokeResponse({ statusCode: 200, body: 'pong' });
+    const result = await integrationTest(root, '--invoke', ping);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/==== PASS invoke \S*ping\.json/);
+    expect(result.stdout).toMatch(/\n1 passed, 0 failed\nno integration tests in test\/ \(no \*\.py files in it\): only the --invoke events ran$/);
+
+    const missing = await makeRepo({ 'config/config.yaml': 'Name: Demo\nHandler: app.handler\nTestFolder: tests/it\n' });
+    const failed = await integrationTest(missing);
+    expect(failed.exitCode).toBe(2);
+    expect(failed.stderr).toContain('expected the test folder "tests/it" to exist, found nothing there');
   });
 });

@@ -77,6 +77,15 @@ describe('the npm package', () => {
     expect(created.stdout).toContain(path.join(repo, 'dist/stackPROD.json'));
   });
 
+  it("ships lambda-cd's 2018 helper library (python/), which a 2018 env.py imports with nothing installed", async () => {
+    expect(files).toEqual(expect.arrayContaining(['python/awslambdacontinuousdelivery/tools/__init__.py', 'python/awslambdacontinuousdelivery/tools/iam.py']));
+    const repo = await copyExample();
+    await writeFile(path.join(repo, 'config/PROD/env.py'), 'from awslambdacontinuousdelivery.tools import alphanum\n\ndef get_env(stage):\n    return {"REF": alphanum("Hello-Python_" + stage)}\n');
+    const created = await lambdaCd(['create-cf', '--stack', 'Pipe', '--stage', 'PROD'], { cwd: repo });
+    expect(created.exitCode, created.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(repo, 'dist/stackPROD.json'), 'utf8')).Resources.HelloPython.Properties.Environment.Variables).toEqual({ REF: 'HelloPythonPROD' });
+  });
+
   it('runs init, generate buildspecs and generate pipeline', async () => {
     const work = await tempDir();
     const init = await lambdaCd(['init', 'orders', '--name', 'Orders'], { cwd: work });

@@ -8,13 +8,14 @@ import { runCli } from './helpers/cli.js';
 import { copyExample, makeRepo, tempDir } from './helpers/repo.js';
 import { buildExampleWheels, buildWheel, offlinePipEnv } from './helpers/wheels.js';
 
-let pipEnv: Record<string, string>;
+let pipEnv: Record<string, string | undefined>;
 let wheelhouse: string;
 beforeAll(async () => {
   wheelhouse = await tempDir('lambda-cd-wheels-');
   await buildExampleWheels(wheelhouse);
   await buildWheel(wheelhouse, { name: 'greetlib', version: '1.0', files: { 'greetlib/__init__.py': 'def greet(name):\n    return f"hi {name}"\n' } });
-  pipEnv = offlinePipEnv(wheelhouse);
+  // One cache for the file: the SDK the runtime carries installs once, not once per test.
+  pipEnv = { ...offlinePipEnv(wheelhouse), LAMBDA_CD_CACHE_DIR: await tempDir('lambda-cd-cache-') };
 });
 
 function unitTest(root: string, ...args: string[]) {
@@ -89,11 +90,29 @@ describe('unit-test', () => {
     expect(result.stderr).toContain('Unittests.Files: expected tests/unittests/test_gone.py to exist');
   });
 
-  it('an empty test folder is exit 2 with a hint', async () => {
-    const root = await makeRepo({ 'tests/unittests/requirements.txt': '' });
+  it('no unit tests is not an error: nothing configured, or a folder without test files, passes with a report that says so', async () => {
+    const none = await makeRepo();
+    const result = await unitTest(none);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.trim().split('\n').pop()).toBe('no unit tests configured: nothing to run');
+    expect(result.stderr).not.toContain('installing'); // nothing to run, nothing to install
+    const report = readFileSync(reportOf(none), 'utf8');
+    expect(report).toContain('<property name="lambda-cd.note" value="no unit tests configured: nothing to run"/>');
+    expect(await readReport(reportOf(none))).toMatchObject({ tag: 'testsuites', tests: 0, failures: 0, suites: ['testsuite'] });
+
+    // The folder exists (2018's `Unittests: folder`), with helpers and requirements but no *.py directly in it.
+    const empty = await makeRepo({ 'config/config.yaml': 'Name: Demo\nHandler: app.handler\nUnittests: tests/unit\n', 'tests/unit/requirements.txt': 'greetlib==1.0\n', 'tests/unit/data/sample.py': '' });
+    const emptyRun = await unitTest(empty, '--json');
+    expect(emptyRun.exitCode, emptyRun.stderr).toBe(0);
+    expect(JSON.parse(emptyRun.stdout)).toMatchObject({ suite: 'unit-tests', result: 'nothing to run', exitCode: 0, message: 'no unit tests in tests/unit/ (no *.py files in it): nothing to run', passed: 0, failed: 0, cases: [] });
+    expect(readFileSync(reportOf(empty), 'utf8')).toContain('no unit tests in tests/unit/');
+  });
+
+  it('a test folder the config names that does not exist stays exit 2, and leaves no report', async () => {
+    const root = await makeRepo({ 'config/config.yaml': 'Name: Demo\nHandler: app.handler\nUnittests: {Folder: tests/gone, Runner: pytest}\n' });
     const result = await unitTest(root);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/tests\/unittests\/: no test files found .*add a test file/);
+    expect(result.stderr).toContain('Unittests: expected the test folder "tests/gone" to exist, found nothing there');
     expect(existsSync(reportOf(root))).toBe(false);
   });
 
@@ -127,10 +146,11 @@ describe('unit-test', () => {
       'tests/unittests/requirements.txt': 'greetlib==1.0\n',
       'tests/unittests/test_greet.py': 'import greetlib, app\nassert greetlib.greet("x") == "hi x"\nassert app.handler({}, None) == {"ok": True}\nprint(greetlib.__file__)\n',
     });
-    const first = await unitTest(root);
+    const inRepository = (...args: string[]) => runCli(['unit-test', '--path', root, ...args], { env: { ...pipEnv, LAMBDA_CD_CACHE_DIR: undefined } });
+    const first = await inRepository();
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toContain(path.join(root, '.lambda-cd/cache/pip-test'));
-    const second = await unitTest(root);
+    const second = await inRepository();
     expect(second.exitCode).toBe(0);
     expect(second.stderr).toMatch(/test requirements unchanged .*: reusing/);
     const outside = await execa('python3', ['-c', 'import greetlib'], { reject: false });
@@ -145,7 +165,8 @@ describe('unit-test', () => {
     });
     const elsewhere = path.dirname(wheelhouse);
     const run = () => runCli(['unit-test', '--path', root, '--find-links', path.basename(wheelhouse)], { cwd: elsewhere, env: { ...pipEnv, PIP_FIND_LINKS: undefined } });
-    expect((await run()).exitCode).toBe(1);
+    const first = await run();
+    expect(first.exitCode, first.stderr).toBe(1);
     await writeFile(path.join(root, 'tests/unittests/base.txt'), 'greetlib==1.0\n');
     const second = await run();
     expect(second.stderr).toContain('installing test requirements');
@@ -200,6 +221,67 @@ describe('unit-test', () => {
     const report = await readReport(reportOf(root));
     expect(report.cases.map((c) => c.name).sort()).toEqual(['test_add', 'test_wrong', 'tests/unittests/test_nothing.py']);
     expect(report).toMatchObject({ tests: 3, failures: 1, skipped: 1 });
+  });
+
+  it('--json prints each file with its status and duration, and pytest\'s own cases (failures, errors, skips) read from its JUnit file', async () => {
+    const root = await makeRepo({
+      'config/config.yaml': 'Name: Demo\nHandler: app.handler\nUnittests: {Folder: tests/unittests, Runner: pytest}\n',
+      'tests/unittests/test_cases.py': [
+        'import pytest',
+        '@pytest.fixture',
+        'def broken():',
+        '    raise RuntimeError("no <database> & no luck")',
+        'def test_ok():',
+        '    print("captured <out>")',
+        'def test_wrong():',
+        '    assert 1 + 1 == 3, "arithmetic & <xml>"',
+        'def test_setup(broken):',
+        '    pass',
+        '@pytest.mark.skip(reason="not today")',
+        'def test_later():',
+        '    pass',
+        '',
+      ].join('\n'),
+      'tests/unittests/test_nothing.py': 'X = 1\n',
+    });
+    const result = await unitTest(root, '--json', '--jobs', '1');
+    expect(result.exitCode).toBe(1);
+    // stdout is the JSON alone; the blocks and the summary line moved to stderr.
+    const summary = JSON.parse(result.stdout);
+    expect(result.stderr).toMatch(/==== FAIL tests\/unittests\/test_cases\.py/);
+    expect(result.stderr).toMatch(/\n1 passed, 2 failed, 2 skipped$/);
+    expect(summary).toMatchObject({ command: 'unit-test', suite: 'unit-tests', result: 'failed', exitCode: 1, passed: 1, failed: 2, skipped: 2, runtime: 'python3.12', report: reportOf(root) });
+    const [cases, nothing] = summary.cases;
+    expect(nothing).toMatchObject({ kind: 'file', file: 'tests/unittests/test_nothing.py', status: 'skipped', detail: 'no tests in file' });
+    expect(cases).toMatchObject({ kind: 'file', file: 'tests/unittests/test_cases.py', status: 'failed', detail: 'exit 1' });
+    expect(typeof cases.durationMs).toBe('number');
+    const framework = Object.fromEntries(cases.frameworkCases.map((c: { name: string }) => [c.name, c]));
+    expect(framework.test_ok).toMatchObject({ classname: 'tests.unittests.test_cases', status: 'passed' });
+    expect(framework.test_wrong.status).toBe('failed');
+    expect(framework.test_wrong.message).toContain('arithmetic & <xml>');
+    expect(framework.test_setup).toMatchObject({ status: 'failed' });
+    expect(framework.test_setup.message).toMatch(/failed on setup/);
+    expect(framework.test_later).toMatchObject({ status: 'skipped', message: 'not today' });
+
+    // The report holds the same cases, written by our writer: it parses, with errors told apart from failures.
+    const xml = readFileSync(reportOf(root), 'utf8');
+    expect(xml).toMatch(/<testsuite name="unit-tests" tests="5" failures="1" errors="1" skipped="2"/);
+    expect(xml).toContain('no &lt;database&gt; &amp; no luck');
+    const report = await readReport(reportOf(root));
+    expect(report.cases.map((c) => c.name).sort()).toEqual(['test_later', 'test_ok', 'test_setup', 'test_wrong', 'tests/unittests/test_nothing.py']);
+  });
+
+  it('--json with script files: every file, in order, and the summary counts', async () => {
+    const root = await makeRepo({ 'tests/unittests/test_a.py': 'print("a")\n', 'tests/unittests/test_b.py': 'raise SystemExit(4)\n' });
+    const result = await unitTest(root, '--json');
+    expect(result.exitCode).toBe(1);
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ result: 'failed', passed: 1, failed: 1, skipped: 0 });
+    expect(summary.cases.map((c: { file: string; status: string; detail: string }) => [c.file, c.status, c.detail])).toEqual([
+      ['tests/unittests/test_a.py', 'passed', 'exit 0'],
+      ['tests/unittests/test_b.py', 'failed', 'exit 4'],
+    ]);
+    expect(summary.cases[0].frameworkCases).toBeUndefined();
   });
 
   it('--python given as a relative path is relative to where the user stands', async () => {

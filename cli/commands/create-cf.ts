@@ -25,6 +25,8 @@ export const command: CommandSpec = {
     'Templates take the parameters S3Storage and S3Key (the zip\'s bucket and key) and export the function ARN as Name+Stack+Stage.',
     'env.yaml/env.yml/env.json: a flat map NAME: value (values may be {{resolve:ssm:/path}} or {{resolve:secretsmanager:...}}); env.py: get_env(stage) or get_env() returning such a dict.',
     'iam.yaml/iam.json: Statements (IAM policy statements), ManagedPolicyArns, PermissionsBoundary; iam.py: get_iam(ref_name) returning an AWS::IAM::Role dict, its Properties, or an object with to_dict() (troposphere Role). The role always trusts only lambda.amazonaws.com and can write to its own log group.',
+    'Intrinsic functions (Fn::Sub, Ref, Fn::GetAtt, ...) are accepted in env values and iam files wherever CloudFormation takes them; what they name must be in the stage template. Numbers in env files reach the function as written.',
+    '2018 iam.py files may import awslambdacontinuousdelivery.tools and .tools.iam (alphanum, defaultAssumeRolePolicyDocument, oneClickCreateLogsPolicy, ...): lambda-cd ships them. The log group /aws/lambda/<Name><Stage> is declared only with LogRetentionInDays; otherwise Lambda creates it.',
   ],
   async run({ options }) {
     const repository = openRepository(options);

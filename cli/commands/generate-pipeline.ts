@@ -11,10 +11,15 @@ export const command: CommandSpec = {
     { name: 'source', type: 'string', valueName: 'KIND', default: 'codecommit', choices: ['codecommit', 'github'], description: 'Where the source comes from.' },
     { name: 'image', type: 'string', valueName: 'URI', defaultText: 'the published lambda-cd image', description: "Default for the template's image parameter." },
     { name: 'notify', type: 'string', valueName: 'EMAIL', description: "Default for the template's failure notification e-mail parameter." },
+    {
+      name: 'buildspecs', type: 'string', valueName: 'WHERE', default: 'inline', choices: ['inline', 'repository'],
+      description: "inline: the buildspecs are written into the CodeBuild projects (the repository needs no buildspecs/ folder); repository: the projects read buildspecs/buildspec-<step>.yml from the source (lambda-cd generate buildspecs writes them).",
+    },
     { name: 'out', type: 'string', valueName: 'FILE', default: 'pipeline.yaml', description: 'Where the template is written.' },
   ],
   examples: [
     'lambda-cd generate pipeline --stages Gamma --notify team@example.com',
+    'lambda-cd generate pipeline --stages Gamma --buildspecs repository   # the projects read buildspecs/ from your source',
     'lambda-cd generate pipeline --stages Gamma,Beta --source github --out ci/pipeline.yaml',
   ],
   notes: [
@@ -29,6 +34,7 @@ export const command: CommandSpec = {
       source: options.source as 'codecommit' | 'github',
       image: options.image as string | undefined,
       notify: options.notify as string | undefined,
+      buildspecs: options.buildspecs as 'inline' | 'repository',
       outFile: options.out as string,
     });
     process.stdout.write(`${result.file}\n`);

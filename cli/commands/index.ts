@@ -7,8 +7,12 @@ export const COMMANDS: { name: string; load: () => Promise<{ command: CommandSpe
   { name: 'create-cf', load: () => import('./create-cf.js') },
   { name: 'integration-test', load: () => import('./integration-test.js') },
   { name: 'publish', load: () => import('./publish.js') },
+  { name: 'deploy', load: () => import('./deploy.js') },
   { name: 'generate buildspecs', load: () => import('./generate-buildspecs.js') },
   { name: 'generate pipeline', load: () => import('./generate-pipeline.js') },
+  { name: 'generate github-actions', load: () => import('./generate-github-actions.js') },
+  { name: 'generate gitlab-ci', load: () => import('./generate-gitlab-ci.js') },
+  { name: 'generate ci-bootstrap', load: () => import('./generate-ci-bootstrap.js') },
   { name: 'init', load: () => import('./init.js') },
   { name: 'check', load: () => import('./check.js') },
 ];

@@ -1,7 +1,7 @@
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { openRepository } from '../repository.js';
-import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, PYTHON_OPTION, STACK_OPTION, TIMEOUT_OPTION, testRunOptions } from './shared-options.js';
+import { AWS_OPTIONS, CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, JSON_SUMMARY_OPTION, PYTHON_OPTION, STACK_OPTION, TIMEOUT_OPTION, applyAwsOptions, testRunOptions } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'integration-test',
@@ -22,18 +22,23 @@ export const command: CommandSpec = {
     CACHE_DIR_OPTION,
     INDEX_URL_OPTION,
     FIND_LINKS_OPTION,
+    ...AWS_OPTIONS,
+    JSON_SUMMARY_OPTION,
   ],
   examples: ['lambda-cd integration-test --stack MyPipeline --stage Gamma', 'AWS_ENDPOINT_URL=http://127.0.0.1:5000 lambda-cd integration-test --stack MyPipeline --stage Gamma --invoke events/ping.json'],
   notes: [
     'Each test file runs as `python3 FILE FUNCTION_ARN`; the environment also holds FUNCTION_ARN, FUNCTION_NAME, STAGE, STACK_NAME, AWS_REGION and the stack outputs.',
     'Old-style tests read the ARN from sys.argv[1]; Runner pytest/unittest tests read FUNCTION_ARN. Each --invoke counts as one test in the summary and the JUnit report.',
-    'Exit 1 when a test or an --invoke failed; 2 for configuration errors; 3 when the export, the stack or the function is missing, or AWS is unreachable.',
+    'No Integrationtests/TestFolder (or a folder with no *.py files) and no --invoke runs nothing, calls no AWS API and passes.',
+    'Exit 1 when a test or an --invoke failed; 2 for configuration errors; 3 when the export, the stack or the function is missing, AWS is unreachable, or pip cannot reach the package index.',
     'AWS region and credentials come from the usual AWS environment and profiles; AWS_ENDPOINT_URL points the clients at another endpoint.',
   ],
   async run({ options }) {
     const repository = openRepository(options);
+    await applyAwsOptions('integration-test', options);
     const { runIntegrationTest } = await import('../../runners/integration-test.js');
-    const { formatSummary } = await import('../../lib/test-execution.js');
+    const { formatSummary, suiteJson } = await import('../../lib/test-execution.js');
+    const json = options.json === true;
     const result = await runIntegrationTest({
       repository,
       stack: options.stack as string,
@@ -42,8 +47,15 @@ export const command: CommandSpec = {
       invokeEvents: (options.invoke as string[] | undefined) ?? [],
       waitSeconds: options.wait as number,
       ...testRunOptions(options, repository.root, 'integration-tests'),
+      blocks: json ? process.stderr : process.stdout,
     });
-    process.stdout.write(formatSummary(result));
+    if (json) {
+      process.stderr.write(formatSummary(result));
+      process.stdout.write(suiteJson(result, { command: 'integration-test', stack: options.stack, stage: options.stage, functionArn: result.functionArn ?? null }));
+    } else process.stdout.write(formatSummary(result));
+    const github = await import('../../lib/github.js');
+    github.githubOutputs({ 'function-arn': result.functionArn });
+    github.githubTestSummary(`integration-test ${options.stage as string}`, result);
     return result.exitCode;
   },
 };

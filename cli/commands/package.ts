@@ -16,7 +16,8 @@ export const command: CommandSpec = {
     INDEX_URL_OPTION,
     FIND_LINKS_OPTION,
     { name: 'allow-sdist', type: 'boolean', description: 'Build a requirement from its source distribution when no wheel fits (pure Python only).' },
-    PYTHON_OPTION,
+    { ...PYTHON_OPTION, description: 'Python interpreter that runs pip; also the one that checks the handler imports when it has the Runtime\'s version (else python3.X from PATH).' },
+    { name: 'no-import-check', type: 'boolean', description: "Skip importing the handler's module from the built zip (on a Python of the Runtime's version) before the zip is written." },
     { name: 'json', type: 'boolean', description: 'Print the manifest as JSON on stdout.' },
   ],
   examples: ['lambda-cd package', 'lambda-cd package --path examples/hello-python --out /tmp/function.zip --json'],
@@ -26,10 +27,11 @@ export const command: CommandSpec = {
     'pip only resolves; the zip is written from the wheel files (deflated members copied as they are), holding what pip install --target would place.',
     'Not packed: bin/ scripts and *.data/scripts|headers|data of installed packages, __pycache__/ and *.pyc, .git/ and other VCS folders, tool caches, requirements*.txt.',
     'The cache (--cache-dir) keeps wheels by sha256 and which wheels pip chose for the requirements\' content; everything read from it is verified (hashes, CRCs) and rebuilt when it does not check out.',
+    "Before the zip is written, the handler's module is imported from it alone (plus boto3/botocore, as Lambda provides them) on --python when it has the Runtime's Python version, else on python3.X from PATH, in a child process without AWS credentials; an import error fails the build (exit 1) naming the distribution it came from. Without such a Python the check is skipped, with a line saying so.",
     'LAMBDA_CD_MAX_UNZIPPED_BYTES lowers the 250 MB unzipped limit (to leave room for layers); LAMBDA_CD_WARN_ZIP_BYTES the 50 MB warning.',
   ],
   async run({ options }) {
-    const repository = openRepository(options);
+    const repository = openRepository(options, { notes: true });
     const { runPackage, LAMBDA_LIMITS } = await import('../../runners/package.js');
     const result = await runPackage({
       repository,
@@ -42,9 +44,11 @@ export const command: CommandSpec = {
         warnZippedBytes: byteLimit('LAMBDA_CD_WARN_ZIP_BYTES', LAMBDA_LIMITS.warnZippedBytes),
       },
       pip: pipOptions(options),
+      importCheck: options['no-import-check'] !== true,
     });
     if (options.json) process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`);
     else process.stdout.write(`${result.zipPath}\nsha256 ${result.manifest.sha256}\n`);
+    await githubReport(result.manifest);
     return 0;
   },
 };
@@ -57,4 +61,12 @@ function byteLimit(variable: string, lambdaLimit: number): number | undefined {
     throw new UsageError(`${variable}: expected a number of bytes from 1 to ${lambdaLimit} (Lambda's own limit), found ${JSON.stringify(value)}`);
   }
   return Number(value);
+}
+
+/** In GitHub Actions: the zip's sha256 as a step output, its size in the job summary. */
+async function githubReport(manifest: { sha256: string; zipSize: number; unzippedSize: number; fileCount: number }): Promise<void> {
+  const { githubOutputs, githubSummary } = await import('../../lib/github.js');
+  const { count, formatBytes } = await import('../../lib/output.js');
+  githubOutputs({ 'zip-sha256': manifest.sha256 });
+  if (process.env.GITHUB_STEP_SUMMARY) githubSummary(`### lambda-cd package: ${formatBytes(manifest.zipSize)} zip (${formatBytes(manifest.unzippedSize)} unzipped, ${count(manifest.fileCount, 'file')}), sha256 \`${manifest.sha256}\`\n`);
 }

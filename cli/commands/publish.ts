@@ -2,6 +2,7 @@ import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { openRepository, outputPath } from '../repository.js';
 import { CODE_LOCATION_FILE, PUBLISH_PREFIX } from '../../generator/constants.js';
+import { AWS_OPTIONS, applyAwsOptions } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'publish',
@@ -15,6 +16,7 @@ export const command: CommandSpec = {
     { name: 'prefix', type: 'string', valueName: 'PREFIX', default: PUBLISH_PREFIX, description: 'Key prefix; the key is PREFIX<Name>/<sha256>.zip.' },
     { name: 'out', type: 'string', valueName: 'FILE', defaultText: 'dist/code-location.json in the repository', description: 'Where the TemplateConfiguration is written.' },
     { name: 'json', type: 'boolean', description: 'Print the result (bucket, key, sha256, uploaded) as JSON.' },
+    ...AWS_OPTIONS,
   ],
   examples: ['lambda-cd publish --bucket my-artifacts', 'LAMBDA_CD_ARTIFACT_BUCKET=my-artifacts lambda-cd publish --json'],
   notes: [
@@ -23,6 +25,7 @@ export const command: CommandSpec = {
   ],
   async run({ options }) {
     const repository = openRepository(options);
+    await applyAwsOptions('publish', options);
     const { runPublish } = await import('../../runners/publish.js');
     const result = await runPublish({
       repository,
@@ -33,6 +36,7 @@ export const command: CommandSpec = {
     });
     if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else process.stdout.write(`s3://${result.bucket}/${result.key}\n${result.configFile}\n`);
+    (await import('../../lib/github.js')).githubOutputs({ 'zip-sha256': result.sha256 });
     return 0;
   },
 };

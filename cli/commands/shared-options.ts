@@ -34,6 +34,11 @@ export const TIMEOUT_OPTION: OptionSpec = {
   description: 'A test file running longer is stopped with its process tree and counted as failed.',
 };
 
+export const JSON_SUMMARY_OPTION: OptionSpec = {
+  name: 'json', type: 'boolean',
+  description: "Print the result as JSON on stdout (each file's status and duration, and pytest's own cases); test output goes to stderr.",
+};
+
 /** --index-url and --find-links as the runners take them. */
 export function pipOptions(options: ParsedOptions): PipOptions {
   // pip runs in the repository: a folder given relative to where the user stands must stay that folder.
@@ -67,3 +72,20 @@ export function testRunOptions(options: ParsedOptions, root: string, report: str
     pip: pipOptions(options),
   };
 }
+
+/** --region and --profile as the AWS CLI has them; every command that calls AWS takes both. */
+export const AWS_OPTIONS: OptionSpec[] = [
+  { name: 'region', type: 'string', valueName: 'REGION', defaultText: 'AWS_REGION, AWS_DEFAULT_REGION or the profile\'s region', description: 'The AWS region (wins over the environment, as in the AWS CLI).' },
+  { name: 'profile', type: 'string', valueName: 'NAME', defaultText: 'AWS_PROFILE, else the environment\'s credentials', description: 'A profile from ~/.aws/config (wins over AWS_PROFILE and access keys in the environment).' },
+];
+
+/** Applies --region/--profile (and a CI job's OIDC token) before the command creates a client. */
+export async function applyAwsOptions(command: string, options: ParsedOptions): Promise<void> {
+  const { useAwsSettings } = await import('../../lib/aws.js');
+  useAwsSettings({ region: options.region as string | undefined, profile: options.profile as string | undefined }, command);
+}
+
+export const BRANCH_OPTION: OptionSpec = {
+  name: 'branch', type: 'string', valueName: 'NAME', default: 'main',
+  description: 'The branch that deploys (pushes to other branches and merge requests run the unit tests only).',
+};

@@ -3,7 +3,12 @@
  * One server per test file; each test should use its own names.
  */
 import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+
+/** moto_server plus a test-only route that sets a stack's state (see moto-server.py). */
+const CONTROLLED_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'moto-server.py');
 
 export interface MotoServer {
   endpoint: string;
@@ -24,10 +29,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startMoto(): Promise<MotoServer> {
+/** `control`: also serve POST /lambda-cd-test/stack-state (use setStackState). */
+export async function startMoto(options: { control?: boolean } = {}): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ResultPromise = execa('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { reject: false, stdio: 'ignore' });
+  const child: ResultPromise = options.control
+    ? execa('python3', [CONTROLLED_SERVER, '127.0.0.1', String(port)], { reject: false, stdio: 'ignore' })
+    : execa('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { reject: false, stdio: 'ignore' });
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
@@ -57,4 +65,25 @@ export async function startMoto(): Promise<MotoServer> {
       await child;
     },
   };
+}
+
+export interface InjectedEvent {
+  logicalId?: string;
+  type?: string;
+  status: string;
+  reason?: string;
+}
+
+/**
+ * Puts a stack into a state moto never produces itself (CREATE_FAILED events, ROLLBACK_COMPLETE,
+ * UPDATE_ROLLBACK_FAILED, an operation in progress): the cloud's state as a precondition, set
+ * the way a test creates a bucket. Needs startMoto({ control: true }).
+ */
+export async function setStackState(moto: MotoServer, stack: string, status: string, events: InjectedEvent[] = []): Promise<void> {
+  const response = await fetch(`${moto.endpoint}/lambda-cd-test/stack-state`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ region: moto.env.AWS_REGION, stack, status, events }),
+  });
+  if (!response.ok) throw new Error(`setStackState ${stack}: ${await response.text()}`);
 }

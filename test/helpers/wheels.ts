@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { RUNTIME_SDK, type RuntimeSdk } from '../../lib/runtime-sdk.js';
 
 export interface WheelSpec {
   name: string;
@@ -83,9 +84,28 @@ export function offlinePipEnv(wheelhouse: string): Record<string, string> {
   };
 }
 
-/** A stand-in for python-dateutil (the example's requirement) with the one function it uses. */
-export async function buildExampleWheels(wheelhouse: string): Promise<void> {
-  await buildWheel(wheelhouse, {
+/**
+ * Stand-ins for the AWS SDK a Lambda runtime carries, at `versions` (default: what
+ * lib/runtime-sdk.ts records for python3.12), so the test runners install it offline: boto3,
+ * botocore and urllib3 (the dependency whose pins clash with old function pins), each knowing
+ * its version and importing what it depends on. The real SDK's other dependencies are left out
+ * to keep every pip run short.
+ */
+export async function buildSdkWheels(wheelhouse: string, versions: RuntimeSdk = RUNTIME_SDK['python3.12']!): Promise<void> {
+  const [major, minor] = versions.botocore.split('.').map(Number) as [number, number];
+  const module = (name: string, version: string, imports: string[] = []) => ({
+    [`${name}/__init__.py`]: `${imports.map((other) => `import ${other}\n`).join('')}__version__ = "${version}"\n`,
+  });
+  await Promise.all([
+    buildWheel(wheelhouse, { name: 'boto3', version: versions.boto3, files: module('boto3', versions.boto3, ['botocore']), requires: [`botocore>=${versions.botocore},<${major}.${minor + 1}.0`] }),
+    buildWheel(wheelhouse, { name: 'botocore', version: versions.botocore, files: module('botocore', versions.botocore, ['urllib3']), requires: ['urllib3>=1.25.4,<3'] }),
+    buildWheel(wheelhouse, { name: 'urllib3', version: '1.26.18', files: module('urllib3', '1.26.18') }),
+  ]);
+}
+
+/** A stand-in for python-dateutil (the example's requirement, and botocore's) with the one function the example uses. */
+function buildDateutil(wheelhouse: string): Promise<string> {
+  return buildWheel(wheelhouse, {
     name: 'python-dateutil',
     version: '2.9.0.post0',
     files: {
@@ -93,4 +113,9 @@ export async function buildExampleWheels(wheelhouse: string): Promise<void> {
       'dateutil/parser.py': 'from datetime import datetime\n\ndef isoparse(text):\n    return datetime.fromisoformat(text)\n',
     },
   });
+}
+
+/** The example's requirement (python-dateutil) and the SDK its Runtime carries, for offline runs of the example. */
+export async function buildExampleWheels(wheelhouse: string): Promise<void> {
+  await Promise.all([buildDateutil(wheelhouse), buildSdkWheels(wheelhouse)]);
 }
