@@ -4,6 +4,7 @@
  * valid option.
  */
 import { UsageError } from '../lib/errors.js';
+import { safeName } from '../lib/redact.js';
 import { didYouMean } from '../lib/suggest.js';
 
 export type OptionType = 'string' | 'boolean' | 'number' | 'list';
@@ -74,7 +75,7 @@ export function parseArgs(command: string, argv: string[], specs: OptionSpec[], 
       throw new UsageError(`${command}: unknown option --${name}${didYouMean(`--${name}`, known)} (see lambda-cd ${command} --help)`);
     }
     if (spec.type === 'boolean') {
-      if (equals !== -1) throw new UsageError(`${command}: option --${name} takes no value, found ${JSON.stringify(arg.slice(equals + 1))}`);
+      if (equals !== -1) throw new UsageError(`${command}: option --${name} takes no value, found ${quoteArg(arg.slice(equals + 1))}`);
       options[name] = true;
       continue;
     }
@@ -117,7 +118,7 @@ export function parseArgs(command: string, argv: string[], specs: OptionSpec[], 
       throw new UsageError(`${command}: missing ${positionalSpecs[positionals.length]!.name} (see lambda-cd ${command} --help)`);
     }
     if (positionals.length > positionalSpecs.length) {
-      throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[positionalSpecs.length])} (see lambda-cd ${command} --help)`);
+      throw new UsageError(`${command}: unexpected argument ${quoteArg(positionals[positionalSpecs.length]!)} (see lambda-cd ${command} --help)`);
     }
   }
   return { options, positionals };
@@ -128,12 +129,12 @@ function convert(command: string, source: string, spec: OptionSpec, raw: string)
     const value = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(value) || (spec.min !== undefined && value < spec.min)) {
       const bound = spec.min === undefined ? 'a number' : `a number >= ${spec.min}`;
-      throw new UsageError(`${command}: ${source} expects ${bound}, found ${JSON.stringify(raw)}`);
+      throw new UsageError(`${command}: ${source} expects ${bound}, found ${quoteArg(raw)}`);
     }
     return value;
   }
   if (spec.choices && !spec.choices.includes(raw)) {
-    throw new UsageError(`${command}: ${source} expects one of ${spec.choices.join(', ')}, found ${JSON.stringify(raw)}${didYouMean(raw, spec.choices)}`);
+    throw new UsageError(`${command}: ${source} expects one of ${spec.choices.join(', ')}, found ${quoteArg(raw)}${didYouMean(raw, spec.choices)}`);
   }
   return raw;
 }
@@ -152,4 +153,9 @@ export const REPOSITORY_OPTIONS: OptionSpec[] = [
 /** `Gamma, Beta,` -> ['Gamma', 'Beta']: the comma-separated lists options and variables carry. */
 export function commaList(text: string): string[] {
   return text.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+/** A value from the command line in a message: quoted, control characters escaped, cut short. */
+function quoteArg(value: string): string {
+  return `"${safeName(value, 80)}"`;
 }

@@ -3,6 +3,7 @@
  * template reads like a hand-written one and tests can load it back.
  */
 import yaml from 'js-yaml';
+import { escapeControl } from '../lib/redact.js';
 
 export class Intrinsic {
   constructor(readonly fn: 'Ref' | 'Sub' | 'GetAtt', readonly value: string) {}
@@ -31,4 +32,13 @@ export function dumpYaml(document: unknown): string {
 
 export function loadYaml(text: string): unknown {
   return yaml.load(text, { schema: CFN_SCHEMA });
+}
+
+/**
+ * `# line` comments for a generated file's header. A line break in a value would end the
+ * comment and start YAML of its own (a top-level key in a template), so control characters are
+ * escaped here whatever the callers validated.
+ */
+export function yamlComments(lines: string[]): string {
+  return lines.map((line) => `# ${escapeControl(line)}\n`).join('');
 }

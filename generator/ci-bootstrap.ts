@@ -13,7 +13,7 @@ import { version } from '../lib/version.js';
 import { dumpYaml, getAtt, ref, sub, type Intrinsic } from './cfn-yaml.js';
 import { allStages, GITHUB_OIDC_HOST, OIDC_AUDIENCE, type CiKind } from './ci-common.js';
 import { PUBLISH_PREFIX } from './constants.js';
-import { boundedRoleStatements, functionBoundaryArn, functionBoundaryPolicy } from './function-boundary.js';
+import { functionBoundaryArn, functionBoundaryPolicy } from './function-boundary.js';
 import { allow, arn, bucketArn, bucketObjects, iamArn, role, type Statement } from './iam.js';
 import { artifactBucket } from './pipeline.js';
 import { deployStatements } from './pipeline-roles.js';
@@ -143,12 +143,7 @@ function deployRoleStatements(spec: BootstrapSpec, stages: string[]): Statement[
   return statements;
 }
 
-/**
- * The CodePipeline deploy role's statements, with its role permissions replaced by the bounded
- * ones: CloudFormation may create and change the function roles only with the boundary.
- */
+/** The CodePipeline deploy role's statements: CloudFormation may create and change the function roles only with the boundary. */
 function cloudFormationStatements(stages: string[]): Statement[] {
-  const roles = [iamArn('role/lambda-cd/${FunctionName}/*')];
-  const unbounded = deployStatements(stages).filter((statement) => !statement.Action.includes('iam:CreateRole'));
-  return [...unbounded, ...boundedRoleStatements(roles, functionBoundaryArn(PIPELINE))];
+  return deployStatements(stages, functionBoundaryArn(PIPELINE));
 }

@@ -19,6 +19,10 @@ export function allow(actions: string[], resources: Resource[], condition?: Stat
   return { Effect: 'Allow', Action: actions, Resource: resources, ...(condition ? { Condition: condition } : {}) };
 }
 
+export function deny(actions: string[], resources: Resource[], condition?: Statement['Condition']): Statement {
+  return { Effect: 'Deny', Action: actions, Resource: resources, ...(condition ? { Condition: condition } : {}) };
+}
+
 /** `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` of this stack's account and region. */
 export function arn(service: string, resource: string): Intrinsic {
   return sub(`arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`);

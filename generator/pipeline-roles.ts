@@ -3,8 +3,9 @@
  * groups, stacks and the Name+Stage functions; nothing grants Action "*".
  */
 import { PROD_STAGE } from '../lib/contract.js';
-import { getAtt, ref, sub } from './cfn-yaml.js';
+import { getAtt, ref, sub, type Intrinsic } from './cfn-yaml.js';
 import { CACHE_PREFIX, PUBLISH_PREFIX, type BuildStep } from './constants.js';
+import { boundedRoleStatements } from './function-boundary.js';
 import { allow, arn, bucketArn, bucketObjects, iamArn, role, type Resource, type Statement } from './iam.js';
 import { PROJECTS, buildSteps, functionStackName, projectName, type PipelineSpec } from './names.js';
 
@@ -43,7 +44,7 @@ export function pipelineRoles(spec: PipelineSpec): Record<string, unknown> {
       // Without ListBucket, S3 answers HeadObject on a missing key with 403 instead of 404.
       allow(['s3:ListBucket'], [bucketArn()]),
     ]),
-    DeployRole: role({ service: 'cloudformation', description: 'CloudFormation: creates only what the per-stage function templates hold', statements: deployStatements(allStages) }),
+    DeployRole: role({ service: 'cloudformation', description: 'CloudFormation: creates only what the per-stage function templates hold', statements: deployStatements(allStages, ref('FunctionBoundary')) }),
   };
   if (spec.stages.length > 0) {
     roles.IntegrationTestsProjectRole = codeBuildRole('integrationtests', [
@@ -103,7 +104,8 @@ function codeBuildRole(step: BuildStep, extra: Statement[]): Record<string, unkn
 }
 
 /** What the per-stage templates hold: a role, the function, its alias and permissions, its log group. */
-export function deployStatements(allStages: string[]): Statement[] {
+/** `boundary`: the functions' permissions boundary (its ARN, or a Ref to the policy), the one condition for changing a role. */
+export function deployStatements(allStages: string[], boundary: Intrinsic): Statement[] {
   const lambdaActions = [
     'CreateFunction', 'DeleteFunction', 'GetFunction', 'GetFunctionConfiguration', 'UpdateFunctionCode', 'UpdateFunctionConfiguration',
     'PublishVersion', 'ListVersionsByFunction', 'CreateAlias', 'UpdateAlias', 'DeleteAlias', 'GetAlias',
@@ -111,11 +113,6 @@ export function deployStatements(allStages: string[]): Statement[] {
     'PutFunctionConcurrency', 'DeleteFunctionConcurrency', 'GetFunctionConcurrency',
     'GetRuntimeManagementConfig', 'PutRuntimeManagementConfig', 'GetFunctionCodeSigningConfig', 'GetFunctionRecursionConfig',
   ].map((action) => `lambda:${action}`);
-  const iamActions = [
-    'CreateRole', 'DeleteRole', 'GetRole', 'UpdateRole', 'UpdateAssumeRolePolicy', 'TagRole', 'UntagRole',
-    'PutRolePolicy', 'GetRolePolicy', 'DeleteRolePolicy', 'ListRolePolicies', 'AttachRolePolicy', 'DetachRolePolicy', 'ListAttachedRolePolicies',
-    'PutRolePermissionsBoundary', 'DeleteRolePermissionsBoundary', 'ListRoleTags',
-  ].map((action) => `iam:${action}`);
   const logActions = [
     'CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy',
     'TagResource', 'UntagResource', 'ListTagsForResource', 'TagLogGroup', 'UntagLogGroup', 'ListTagsLogGroup',
@@ -126,7 +123,8 @@ export function deployStatements(allStages: string[]): Statement[] {
     // The code: the zip `lambda-cd publish` uploaded (Lambda reads it with the caller's rights).
     allow(['s3:GetObject', 's3:GetObjectVersion'], [bucketObjects(PUBLISH_PREFIX)]),
     allow(['lambda:GetLayerVersion'], [sub('arn:${AWS::Partition}:lambda:*:*:layer:*:*')]),
-    allow(iamActions, functionRoles(allStages)),
+    // Roles change only under the permissions boundary: a push can shape a function's role, never lift it above the boundary.
+    ...boundedRoleStatements(functionRoles(allStages), boundary),
     allow(['iam:PassRole'], functionRoles(allStages), { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } }),
     allow(logActions, lambdaLogGroups(allStages)),
     allow(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]),

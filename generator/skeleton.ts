@@ -2,9 +2,11 @@
  * The files `lambda-cd init` writes: a function repository in the layout every runner reads,
  * whose unit tests pass and which packages and templates at once (no requirements to fetch).
  */
+import yaml from 'js-yaml';
 import { PROD_STAGE } from '../lib/contract.js';
 import { DEFAULT_RUNTIME } from '../lib/runtimes.js';
 import { renderBuildspecs } from './buildspecs.js';
+import { dumpYaml, yamlComments } from './cfn-yaml.js';
 import { BUILDSPEC_DIR } from './constants.js';
 
 export interface SkeletonSpec {
@@ -31,28 +33,35 @@ export function skeletonFiles(spec: SkeletonSpec): Record<string, string> {
   return files;
 }
 
+/**
+ * The values are written by the YAML writer, never spliced into the text: a Name such as 2048
+ * or a stage such as 0x1F comes back as the text it was, not as a number.
+ */
 function configYaml(name: string, allStages: string[]): string {
-  return `# The function's configuration, read by every lambda-cd runner (\`lambda-cd check\` shows what they use).
-# Name: the functions are Name+Stage. Handler: module.function under src/.
-Name: ${name}
-Handler: app.handler
-Runtime: ${DEFAULT_RUNTIME}
-MemorySize: 128
-Timeout: 30
-Unittests:
-  Folder: tests/unittests
-Integrationtests:
-  Folder: tests/integrationtests
-# Pipeline order; each stage has a folder config/<Stage>/ (env.yaml, optional iam.yaml). PROD is always last.
-Stages: [${allStages.join(', ')}]
-`;
+  return [
+    yamlComments([
+      "The function's configuration, read by every lambda-cd runner (`lambda-cd check` shows what they use).",
+      'Name: the functions are Name+Stage. Handler: module.function under src/.',
+    ]),
+    dumpYaml({
+      Name: name,
+      Handler: 'app.handler',
+      Runtime: DEFAULT_RUNTIME,
+      MemorySize: 128,
+      Timeout: 30,
+      Unittests: { Folder: 'tests/unittests' },
+      Integrationtests: { Folder: 'tests/integrationtests' },
+    }),
+    yamlComments(['Pipeline order; each stage has a folder config/<Stage>/ (env.yaml, optional iam.yaml). PROD is always last.']),
+    yaml.dump({ Stages: allStages }, { flowLevel: 1, lineWidth: -1, quotingType: "'" }),
+  ].join('');
 }
 
 function envYaml(stage: string): string {
-  return `# Environment variables of the function in ${stage}. Values may be dynamic references such as
-# '{{resolve:ssm:/my-app/key}}' (never put secrets here in plain text).
-STAGE: ${stage}
-`;
+  return `${yamlComments([
+    `Environment variables of the function in ${stage}. Values may be dynamic references such as`,
+    "'{{resolve:ssm:/my-app/key}}' (never put secrets here in plain text).",
+  ])}${dumpYaml({ STAGE: stage })}`;
 }
 
 const HANDLER = `"""The Lambda function: config/config.yaml names it as Handler: app.handler."""

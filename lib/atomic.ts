@@ -1,10 +1,11 @@
 /**
  * Atomic file output: write beside the target, then rename, so a reader (or a failed
- * run) never sees a half-written zip or template.
+ * run) never sees a half-written zip or template; and sets of outputs that belong together
+ * (the templates of all stages, a zip and its manifest) replaced as a whole or not at all.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { EnvironmentError } from './errors.js';
@@ -27,21 +28,95 @@ export async function withAtomicOutput<T>(target: string, produce: (temporaryPat
     await rename(temporary, target).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
     return result;
   } catch (error) {
-    await rm(temporary, { force: true });
-    throw (error as NodeJS.ErrnoException).path === temporary ? cannotWrite(target, error) : error;
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw writingFailed(error, temporary) ? cannotWrite(target, error) : error;
   }
+}
+
+/**
+ * Whether an error of `produce` is the file system refusing the temporary file: errors of open
+ * name the path, errors of write (a full disk, a size limit) name none.
+ */
+function writingFailed(error: unknown, temporary: string): boolean {
+  const { code, path: failedPath } = error as NodeJS.ErrnoException;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && (failedPath === undefined || failedPath === temporary);
 }
 
 /** A file system refusal (read-only, no permission, a folder in the way) as one line naming the output. */
 function cannotWrite(target: string, error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === undefined) return error;
-  const reasons: Record<string, string> = { EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', EISDIR: 'a folder of that name is in the way', ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EIO: 'an input/output error' };
+  const reasons: Record<string, string> = {
+    EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', EISDIR: 'a folder of that name is in the way',
+    ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for this file system or for the file size limit (ulimit -f)', ENAMETOOLONG: 'the file name is too long', EIO: 'an input/output error',
+  };
   return new EnvironmentError(`${displayPath(target)}: cannot write the output here: ${reasons[code] ?? (error as Error).message}`);
 }
 
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await withAtomicOutput(target, (temporary) => writeFile(temporary, data));
+}
+
+export interface SetOutput {
+  target: string;
+  /** Writes the output to `temporaryPath` (a file in the target's folder). */
+  produce: (temporaryPath: string) => Promise<void>;
+}
+
+/**
+ * Replaces a set of files as a whole or not at all. Every output is first produced beside its
+ * target; only when all exist are they renamed into place, each old target kept under a hard
+ * link until the whole set is in. A failure at any point (a full disk while writing, a folder
+ * in the way of one rename) removes what this call wrote and puts back every old file, so a
+ * reader finds the previous set or the new one, never a new stackGamma.json beside an old
+ * stackPROD.json. (A kill -9 between the renames, a few microseconds, is the one gap left.)
+ */
+export async function replaceOutputSet(outputs: SetOutput[]): Promise<void> {
+  for (const { target } of outputs) {
+    await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
+  }
+  const staged: { target: string; temporary: string; backup?: string; existed: boolean; placed: boolean; movedAside: boolean }[] = [];
+  const undo = async () => {
+    for (const entry of [...staged].reverse()) {
+      if (entry.backup && (entry.placed || entry.movedAside)) await rename(entry.backup, entry.target).catch(() => undefined);
+      else if (entry.placed && !entry.existed) await rm(entry.target, { force: true }).catch(() => undefined);
+      await rm(entry.temporary, { force: true }).catch(() => undefined);
+      if (entry.backup) await rm(entry.backup, { force: true }).catch(() => undefined);
+    }
+  };
+  try {
+    for (const { target, produce } of outputs) {
+      const entry: (typeof staged)[number] = { target, temporary: temporaryPathFor(target), existed: false, placed: false, movedAside: false };
+      staged.push(entry);
+      await produce(entry.temporary).catch((error: unknown) => Promise.reject(writingFailed(error, entry.temporary) ? cannotWrite(target, error) : error));
+    }
+    for (const entry of staged) {
+      const old = await lstat(entry.target).catch(() => undefined);
+      entry.existed = old !== undefined;
+      if (old?.isFile()) {
+        // A second name for the old file: putting it back is a rename, which needs no space.
+        const backup = `${entry.temporary}.old`;
+        await link(entry.target, backup).catch(async () => {
+          // No hard links here (some network and FAT file systems): move it aside instead.
+          await rename(entry.target, backup).catch((error: unknown) => Promise.reject(cannotWrite(entry.target, error)));
+          entry.movedAside = true;
+        });
+        entry.backup = backup;
+      }
+      await rename(entry.temporary, entry.target).catch((error: unknown) => Promise.reject(cannotWrite(entry.target, error)));
+      entry.placed = true;
+    }
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+  await Promise.all(staged.map((entry) => (entry.backup ? rm(entry.backup, { force: true }) : undefined)));
+}
+
+/** `replaceOutputSet` for contents held in memory: path -> text or bytes. */
+export async function writeFileSetAtomic(files: Record<string, string | Uint8Array>): Promise<void> {
+  await replaceOutputSet(Object.entries(files).map(([target, data]) => ({ target, produce: (temporary) => writeFile(temporary, data) })));
 }
 
 /** A run that was killed (Ctrl-C, a stopped build) leaves its temporary folders behind. */
@@ -158,7 +233,8 @@ export function removeOnInterrupt(...paths: string[]): () => void {
  * `produce` writes each into its temporary path; only when all are written are they renamed
  * into place, in order: the last (the manifest) appears only when the others are complete.
  * On a failure or an interruption the temporaries and any target already renamed are removed.
- * (package's pair; another helper adds a general set replacement here: to be unified.)
+ * (package's pair: unlike replaceOutputSet it does not keep the previous outputs, which no longer
+ * describe the sources once a run starts; the two can be unified.)
  */
 export async function replaceOutputPair<T>(targets: string[], produce: (temporaries: string[]) => Promise<T>): Promise<T> {
   await discardOutputs(targets);
@@ -171,11 +247,11 @@ export async function replaceOutputPair<T>(targets: string[], produce: (temporar
     return result;
   } catch (error) {
     await Promise.all([...temporaries, ...targets].map((file) => rm(file, { force: true }).catch(() => undefined)));
-    const { path: failedPath, code } = error as NodeJS.ErrnoException;
+    const failedPath = (error as NodeJS.ErrnoException).path;
     const index = failedPath === undefined ? -1 : temporaries.indexOf(failedPath);
     if (index >= 0) throw cannotWrite(targets[index]!, error);
     // A write through a descriptor (the zip writer) names no path: the first output it was.
-    throw failedPath === undefined && (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO' || code === 'EROFS') ? cannotWrite(targets[0]!, error) : error;
+    throw writingFailed(error, temporaries[0]!) ? cannotWrite(targets[0]!, error) : error;
   } finally {
     release();
   }

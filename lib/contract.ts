@@ -9,12 +9,13 @@
  *   src/                 function code
  *   requirements.txt     the function's packages
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
-import yaml from 'js-yaml';
+import { parseYaml, readUserFile } from './data-files.js';
 import { ConfigError } from './errors.js';
 import { displayPath } from './output.js';
-import { resolveInside, toPosix } from './paths.js';
+import { isInside, resolveInside, toPosix } from './paths.js';
+import { escapeControl, safeName } from './redact.js';
 import { ARCHITECTURES, DEFAULT_RUNTIME, RUNTIMES, type Architecture } from './runtimes.js';
 import { didYouMean } from './suggest.js';
 
@@ -26,6 +27,14 @@ export const TRACING_MODES = ['Active', 'PassThrough'] as const;
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 /** Lambda function names are at most 64 characters; ours are Name + Stage. */
 export const MAX_FUNCTION_NAME = 64;
+/** CloudFormation (Lambda, IAM, CloudWatch Logs) accepts at most 50 tags per resource; lambda-cd adds one. */
+export const MAX_TAGS = 50;
+/** The tag lambda-cd puts on every resource (lib/template.ts). */
+export const STAGE_TAG = 'lambda-cd:stage';
+const MAX_TAG_KEY = 128;
+const MAX_TAG_VALUE = 256;
+/** What IAM, Lambda and CloudWatch Logs all accept in tag keys and values. */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
 export interface TestSuite {
   /** Repository-relative, POSIX separators. */
@@ -77,6 +86,8 @@ export interface RepositoryConfig {
   integrationtests?: TestSuite;
   /** Stage names in pipeline order; PROD is always last. */
   stages: string[];
+  /** AllowWildcardActions: true — iam files may grant every action of a service (with a warning). */
+  allowWildcardActions: boolean;
   warnings: ConfigWarning[];
   /** Choices lambda-cd made where the config is silent and the user should know (not warnings: --strict ignores them). */
   notes: ConfigWarning[];
@@ -91,13 +102,15 @@ export interface LoadOptions {
 const KNOWN_KEYS = [
   'Name', 'Handler', 'Runtime', 'Architecture', 'MemorySize', 'Timeout', 'Unittests', 'Integrationtests',
   'Stages', 'Description', 'Layers', 'Vpc', 'Tracing', 'ReservedConcurrency', 'LogRetentionInDays', 'Tags',
-  'StageOverrides',
+  'StageOverrides', 'AllowWildcardActions',
 ];
 /** Keys the 2018 system wrote, and the key each meant. */
 const LEGACY_KEYS: Record<string, string> = { Memory: 'MemorySize', TestFolder: 'Integrationtests' };
 const SUITE_KEYS = ['Folder', 'Files', 'Runner'];
 const OVERRIDE_KEYS = ['MemorySize', 'Timeout', 'Description', 'Layers', 'Vpc', 'Tracing', 'ReservedConcurrency', 'LogRetentionInDays', 'Tags'];
 const VPC_KEYS = ['SubnetIds', 'SecurityGroupIds'];
+/** A log holds this many unknown-key warnings at most; the rest are counted in one more line. */
+const MAX_UNKNOWN_WARNINGS = 100;
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 const STAGE_PATTERN = /^[A-Za-z0-9]+$/;
@@ -144,13 +157,21 @@ class ConfigReader {
   private readonly warnings: ConfigWarning[] = [];
   private readonly notes: ConfigWarning[] = [];
   private readonly shown: string;
+  /** Lines that start a key, by key (see locate()). */
+  private keyLines?: Map<string, { line: number; indent: number }[]>;
+  /** Unknown keys beyond MAX_UNKNOWN_WARNINGS are counted, not listed. */
+  private unlistedUnknown = 0;
 
   constructor(private readonly root: string, private readonly file: string) {
     this.shown = displayPath(file);
+    for (const relative of ['config', 'config/config.yaml']) {
+      const inside = resolveInside(root, relative);
+      if (!inside.ok) throw new ConfigError(`${displayPath(path.join(root, relative))}: expected it inside the repository, found ${inside.reason}; lambda-cd reads config/ only from the repository itself`);
+    }
     if (!existsSync(file)) {
       throw new ConfigError(`${this.shown}: file not found; expected the repository's config (Name, Handler, ...) — is --path the function repository?`);
     }
-    this.source = readFileSync(file, 'utf8');
+    this.source = readUserFile(file, this.shown, "the repository's config file (Name, Handler, ...)");
     this.lines = this.source.split(/\r?\n/);
   }
 
@@ -160,7 +181,7 @@ class ConfigReader {
     this.warnUnknown(keys, KNOWN_KEYS, []);
 
     const name = this.requiredString(keys, 'Name');
-    if (!NAME_PATTERN.test(name)) this.fail(['Name'], `expected letters, digits, '-' or '_', found ${JSON.stringify(name)}`);
+    if (!NAME_PATTERN.test(name)) this.fail(['Name'], `expected letters, digits, '-' or '_', found ${quoted(name)}`);
     const handler = this.requiredString(keys, 'Handler');
     const handlerFile = this.handlerFile(handler);
     const runtime = this.runtime(keys.Runtime);
@@ -168,7 +189,14 @@ class ConfigReader {
     const settings = this.settings(keys, []);
     const stages = this.stages(keys.Stages, name);
     const stageOverrides = this.stageOverrides(keys.StageOverrides, stages);
+    this.checkTagCount(settings.tags ?? {}, stageOverrides, stages);
+    if (keys.AllowWildcardActions !== undefined && typeof keys.AllowWildcardActions !== 'boolean') {
+      this.fail(['AllowWildcardActions'], `expected true or false, found ${describe(keys.AllowWildcardActions)}`);
+    }
 
+    const unittests = this.suite(keys.Unittests, 'Unittests', ['tests/unittests']);
+    const integrationtests = this.suite(keys.Integrationtests, 'Integrationtests', ['tests/integrationtests', 'test']);
+    if (this.unlistedUnknown > 0) this.warnings.push({ message: `${this.shown}: ${this.unlistedUnknown.toLocaleString('en-US')} more unknown keys, not listed` });
     return {
       root: this.root,
       configFile: this.file,
@@ -179,24 +207,17 @@ class ConfigReader {
       architecture,
       settings: settings as StageSettings,
       stageOverrides,
-      unittests: this.suite(keys.Unittests, 'Unittests', ['tests/unittests']),
-      integrationtests: this.suite(keys.Integrationtests, 'Integrationtests', ['tests/integrationtests', 'test']),
+      unittests,
+      integrationtests,
       stages,
+      allowWildcardActions: keys.AllowWildcardActions === true,
       warnings: this.warnings,
       notes: this.notes,
     };
   }
 
   private parse(): Mapping {
-    let document: unknown;
-    try {
-      document = yaml.load(this.source, { filename: this.file });
-    } catch (error) {
-      const mark = (error as { mark?: { line: number; column: number } }).mark;
-      const reason = (error as { reason?: string }).reason ?? (error as Error).message;
-      const where = mark ? `${this.shown}:${mark.line + 1}:${mark.column + 1}` : this.shown;
-      throw new ConfigError(`${where}: YAML syntax error: ${reason}`);
-    }
+    const document = parseYaml(this.source, { shown: this.shown });
     if (document === undefined || document === null) {
       throw new ConfigError(`${this.shown}: expected a mapping with at least Name and Handler, found an empty file`);
     }
@@ -225,6 +246,10 @@ class ConfigReader {
   private warnUnknown(mapping: Mapping, known: string[], at: string[]): void {
     for (const key of Object.keys(mapping)) {
       if (known.includes(key) || (at.length === 0 && key in LEGACY_KEYS)) continue;
+      if (this.warnings.length >= MAX_UNKNOWN_WARNINGS) {
+        this.unlistedUnknown++;
+        continue;
+      }
       const hint = didYouMean(key, known);
       this.warn([...at, key], `unknown key${hint || ` (known keys: ${known.join(', ')})`}`);
     }
@@ -233,14 +258,14 @@ class ConfigReader {
   private handlerFile(handler: string): string {
     const match = /^([A-Za-z_][\w/.-]*)\.([A-Za-z_]\w*)$/.exec(handler);
     if (!match) {
-      this.fail(['Handler'], `expected module.function (e.g. app.handler or pkg/mod.handler), found ${JSON.stringify(handler)}`);
+      this.fail(['Handler'], `expected module.function (e.g. app.handler or pkg/mod.handler), found ${quoted(handler)}`);
     }
     const module = match[1]!;
     const relative = `src/${module.replace(/\./g, '/')}.py`;
     const inside = resolveInside(this.root, relative);
     if (!inside.ok) this.fail(['Handler'], `module ${relative} is ${inside.reason}`);
     if (!existsSync(inside.absolute)) {
-      this.fail(['Handler'], `expected the module file ${relative} to exist (Handler ${JSON.stringify(handler)} names module ${JSON.stringify(module)} under src/), found no such file`);
+      this.fail(['Handler'], `expected the module file ${relative} to exist (Handler ${quoted(handler)} names module ${quoted(module)} under src/), found no such file`);
     }
     return relative;
   }
@@ -254,7 +279,7 @@ class ConfigReader {
     const supported = Object.keys(RUNTIMES);
     if (typeof value !== 'string' || !(value in RUNTIMES)) {
       const hint = typeof value === 'string' ? didYouMean(value, supported) : '';
-      this.fail(['Runtime'], `expected a Python runtime Lambda supports (${supported.join(', ')}), found ${JSON.stringify(value)}${hint}`);
+      this.fail(['Runtime'], `expected a Python runtime Lambda supports (${supported.join(', ')}), found ${typeof value === 'string' ? quoted(value) : describe(value)}${hint}`);
     }
     if (RUNTIMES[value]!.deprecated) this.warn(['Runtime'], `${value} is deprecated by Lambda; move to ${DEFAULT_RUNTIME} or newer`);
     return value;
@@ -285,17 +310,24 @@ class ConfigReader {
 
   private stages(value: unknown, name: string): string[] {
     const configDir = path.join(this.root, 'config');
-    const folders = readdirSync(configDir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== '__pycache__')
-      .map((entry) => entry.name);
     const shownDir = `${displayPath(configDir)}${path.sep}`;
+    const folders = readdirSync(configDir, { withFileTypes: true })
+      .filter((entry) => !entry.name.startsWith('.') && entry.name !== '__pycache__' && this.isStageFolder(entry, shownDir))
+      .map((entry) => entry.name)
+      .sort();
     if (!folders.includes(PROD_STAGE)) {
-      throw new ConfigError(`${shownDir}: expected a stage folder ${PROD_STAGE}/ (PROD always exists and is the last stage), found ${folders.length ? folders.map((f) => `${f}/`).join(', ') : 'no stage folders'}`);
+      throw new ConfigError(`${shownDir}: expected a stage folder ${PROD_STAGE}/ (PROD always exists and is the last stage), found ${folders.length ? folders.map((f) => `${safeName(f)}/`).join(', ') : 'no stage folders'}`);
     }
     for (const folder of folders) {
       if (!STAGE_PATTERN.test(folder)) {
-        throw new ConfigError(`${shownDir}${folder}: expected a stage name of letters and digits (it becomes part of function and export names), found ${JSON.stringify(folder)}`);
+        throw new ConfigError(`${shownDir}${safeName(folder)}: expected a stage name of letters and digits (it becomes part of function and export names), found ${quoted(folder)}`);
       }
+    }
+    // Gamma/ and gamma/ are one folder on macOS and Windows checkouts, and IAM names ignore case.
+    const clash = folders.find((folder, index) => folders.findIndex((other) => other.toLowerCase() === folder.toLowerCase()) !== index);
+    if (clash) {
+      const twin = folders.find((other) => other !== clash && other.toLowerCase() === clash.toLowerCase())!;
+      throw new ConfigError(`${shownDir}: stage folders ${twin}/ and ${clash}/ differ only in case (one folder on macOS and Windows checkouts, one name to IAM); rename or merge one of them`);
     }
     let order: string[];
     if (value === undefined) {
@@ -306,10 +338,10 @@ class ConfigReader {
       }
       const listed = value.filter((v) => v !== PROD_STAGE);
       for (const stage of listed) {
-        if (!folders.includes(stage)) this.fail(['Stages'], `expected a folder config/${stage}/ for listed stage ${stage}, found none${didYouMean(stage, folders)}`);
+        if (!folders.includes(stage)) this.fail(['Stages'], `expected a folder config/${safeName(stage)}/ for listed stage ${safeName(stage)}, found none${didYouMean(stage, folders)}`);
       }
       const duplicate = listed.find((stage, index) => listed.indexOf(stage) !== index);
-      if (duplicate) this.fail(['Stages'], `expected each stage once, found ${duplicate} twice`);
+      if (duplicate) this.fail(['Stages'], `expected each stage once, found ${safeName(duplicate)} twice`);
       const unlisted = folders.filter((f) => f !== PROD_STAGE && !listed.includes(f));
       if (unlisted.length) this.fail(['Stages'], `expected every stage folder to be listed, found config/${unlisted[0]}/ missing from the list`);
       if (value.includes(PROD_STAGE) && value[value.length - 1] !== PROD_STAGE) {
@@ -325,12 +357,45 @@ class ConfigReader {
     return stages;
   }
 
+  /**
+   * A folder under config/ is a stage; so is a symlink to a folder inside the repository (it is
+   * followed). A symlink that leads outside or to nothing is refused rather than skipped: a stage
+   * that silently disappears would deploy a pipeline without it.
+   */
+  private isStageFolder(entry: Dirent, shownDir: string): boolean {
+    if (entry.isDirectory()) return true;
+    if (!entry.isSymbolicLink()) return false;
+    const link = path.join(this.root, 'config', entry.name);
+    let real: string;
+    try {
+      real = realpathSync(link);
+    } catch {
+      throw new ConfigError(`${shownDir}${safeName(entry.name)}: a symlink to nothing (or a symlink loop); expected a stage folder, or no entry of that name`);
+    }
+    if (!isInside(realpathSync(this.root), real)) {
+      throw new ConfigError(`${shownDir}${safeName(entry.name)}: a symlink that leads outside the repository (to ${safeName(real)}); a stage folder must be inside it: copy the folder in, or point the link inside the repository`);
+    }
+    return statSync(real).isDirectory();
+  }
+
+  /** Every resource carries the stage's tags plus lambda-cd's own: CloudFormation refuses more than 50. */
+  private checkTagCount(tags: Record<string, string>, overrides: Record<string, Partial<StageSettings>>, stages: string[]): void {
+    for (const stage of stages) {
+      const own = overrides[stage]?.tags;
+      const count = Object.keys({ ...tags, ...own }).length;
+      if (count > MAX_TAGS - 1) {
+        const at = own && Object.keys(own).length ? ['StageOverrides', stage, 'Tags'] : ['Tags'];
+        this.fail(at, `expected at most ${MAX_TAGS - 1} tags (CloudFormation allows ${MAX_TAGS} per resource and lambda-cd adds ${STAGE_TAG}), found ${count} in stage ${stage}`);
+      }
+    }
+  }
+
   private stageOverrides(value: unknown, stages: string[]): Record<string, Partial<StageSettings>> {
     if (value === undefined) return {};
     if (!isMapping(value)) this.fail(['StageOverrides'], `expected a mapping of stage name to settings, found ${describe(value)}`);
     const result: Record<string, Partial<StageSettings>> = {};
     for (const [stage, settings] of Object.entries(value)) {
-      if (!stages.includes(stage)) this.fail(['StageOverrides', stage], `expected a stage (${stages.join(', ')}), found ${JSON.stringify(stage)}${didYouMean(stage, stages)}`);
+      if (!stages.includes(stage)) this.fail(['StageOverrides', stage], `expected a stage (${stages.join(', ')}), found ${quoted(stage)}${didYouMean(stage, stages)}`);
       if (!isMapping(settings)) this.fail(['StageOverrides', stage], `expected a mapping of settings (${OVERRIDE_KEYS.join(', ')}), found ${describe(settings)}`);
       this.warnUnknown(settings, OVERRIDE_KEYS, ['StageOverrides', stage]);
       result[stage] = this.settings(settings, ['StageOverrides', stage]);
@@ -363,15 +428,15 @@ class ConfigReader {
       this.fail([key], `expected a folder path or {Folder, Files}, found ${describe(folderValue)}`);
     }
     const inside = resolveInside(this.root, folderValue);
-    if (!inside.ok) this.fail([key], `expected a folder inside the repository, found ${JSON.stringify(folderValue)}: ${inside.reason}`);
+    if (!inside.ok) this.fail([key], `expected a folder inside the repository, found ${quoted(folderValue)}: ${inside.reason}`);
     if (!existsSync(inside.absolute) || !statSync(inside.absolute).isDirectory()) {
-      this.fail([key], `expected the test folder ${JSON.stringify(folderValue)} to exist, found ${existsSync(inside.absolute) ? 'a file' : 'nothing there'}`);
+      this.fail([key], `expected the test folder ${quoted(folderValue)} to exist, found ${existsSync(inside.absolute) ? 'a file' : 'nothing there'}`);
     }
     const folder = toPosix(path.relative(this.root, inside.absolute)) || '.';
     for (const file of files ?? []) {
       const inFolder = resolveInside(inside.absolute, file);
-      if (!inFolder.ok) this.fail([key, 'Files'], `expected files inside ${folder}/, found ${JSON.stringify(file)}: ${inFolder.reason}`);
-      if (!existsSync(inFolder.absolute)) this.fail([key, 'Files'], `expected ${folder}/${file} to exist, found no such file`);
+      if (!inFolder.ok) this.fail([key, 'Files'], `expected files inside ${folder}/, found ${quoted(file)}: ${inFolder.reason}`);
+      if (!existsSync(inFolder.absolute)) this.fail([key, 'Files'], `expected ${folder}/${safeName(file)} to exist, found no such file`);
     }
     return { folder, absoluteFolder: inside.absolute, files, runner };
   }
@@ -381,7 +446,7 @@ class ConfigReader {
     if (!Array.isArray(value) || value.length > 5) this.fail(at, `expected a list of at most 5 layer version ARNs, found ${describe(value)}`);
     for (const layer of value) {
       if (typeof layer !== 'string' || !(LAYER_ARN.test(layer) || layer.startsWith('{{resolve:'))) {
-        this.fail(at, `expected layer version ARNs (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION), found ${JSON.stringify(layer)}`);
+        this.fail(at, `expected layer version ARNs (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION), found ${describe(layer)}`);
       }
     }
     return value as string[];
@@ -407,9 +472,17 @@ class ConfigReader {
     if (value === undefined) return undefined;
     if (!isMapping(value)) this.fail(at, `expected a mapping of tag names to values, found ${describe(value)}`);
     const tags: Record<string, string> = {};
+    const keys = Object.keys(value);
+    if (keys.length > MAX_TAGS - 1) this.fail(at, `expected at most ${MAX_TAGS - 1} tags (CloudFormation allows ${MAX_TAGS} per resource and lambda-cd adds ${STAGE_TAG}), found ${keys.length}`);
     for (const [key, tag] of Object.entries(value)) {
       if (!['string', 'number', 'boolean'].includes(typeof tag)) this.fail([...at, key], `expected a text value, found ${describe(tag)}`);
-      tags[key] = String(tag);
+      const text = String(tag);
+      if (key === STAGE_TAG) this.fail([...at, key], `lambda-cd sets this tag itself (to the stage's name); choose another key`);
+      if (/^aws:/i.test(key)) this.fail([...at, key], "expected a tag key that does not start with 'aws:' (reserved for AWS; CloudFormation refuses it)");
+      if (key.length === 0 || key.length > MAX_TAG_KEY) this.fail([...at, key], `expected a tag key of 1 to ${MAX_TAG_KEY} characters, found ${key.length}`);
+      if (text.length > MAX_TAG_VALUE) this.fail([...at, key], `expected a tag value of at most ${MAX_TAG_VALUE} characters, found ${text.length}`);
+      if (!TAG_TEXT.test(key) || !TAG_TEXT.test(text)) this.fail([...at, key], "expected tag keys and values of letters, digits, spaces and _ . : / = + - @ (what IAM, Lambda and CloudWatch Logs accept)");
+      tags[key] = text;
     }
     return tags;
   }
@@ -419,7 +492,7 @@ class ConfigReader {
     if (value === undefined || value === null) this.fail([key], `required key is missing${key === 'Name' ? " (the function's name: letters, digits, '-' or '_')" : ' (module.function under src/, e.g. app.handler)'}`);
     if (typeof value === 'number' || typeof value === 'boolean') {
       // YAML reads `Name: 2048` or `Name: yes` as a number or boolean, not as text.
-      this.fail([key], `expected a non-empty text, found ${describe(value)}; quote it: ${key}: "${String(value)}"`);
+      this.fail([key], `expected a non-empty text, found ${describe(value)}; quote it: ${key}: "${safeName(String(value))}"`);
     }
     if (typeof value !== 'string' || value.trim() === '') this.fail([key], `expected a non-empty text, found ${describe(value)}`);
     return value;
@@ -451,28 +524,25 @@ class ConfigReader {
   /** `config/config.yaml:LINE:COL: A.B: ` for a key path, as far as the source shows it. */
   private where(keyPath: string[]): string {
     const line = this.locate(keyPath);
-    return `${this.shown}${line === undefined ? '' : `:${line + 1}:1`}: ${keyPath.join('.')}`;
+    // Keys come from the user's file: a name must not move the cursor or forge a second line.
+    return `${this.shown}${line === undefined ? '' : `:${line + 1}:1`}: ${keyPath.map((key) => safeName(key)).join('.')}`;
   }
 
-  /** Finds the line of a (nested) key in block-style YAML; good enough for messages. */
+  /**
+   * Finds the line of a (nested) key in block-style YAML; good enough for messages. The lines
+   * are indexed by key once, so a file with many unknown keys costs one pass, not one per key.
+   */
   private locate(keyPath: string[]): number | undefined {
+    this.keyLines ??= indexKeyLines(this.lines);
     let from = 0;
     let parentIndent = -1;
     let found: number | undefined;
     for (const key of keyPath) {
-      const pattern = new RegExp(`^(\\s*)(?:- )?["']?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*:`);
-      let hit: number | undefined;
-      for (let i = from; i < this.lines.length; i++) {
-        const match = pattern.exec(this.lines[i]!);
-        if (match && match[1]!.length > parentIndent) {
-          hit = i;
-          parentIndent = match[1]!.length;
-          break;
-        }
-      }
+      const hit = (this.keyLines.get(key) ?? []).find((candidate) => candidate.line >= from && candidate.indent > parentIndent);
       if (hit === undefined) return found;
-      found = hit;
-      from = hit + 1;
+      found = hit.line;
+      parentIndent = hit.indent;
+      from = hit.line + 1;
     }
     return found;
   }
@@ -486,6 +556,27 @@ class ConfigReader {
   }
 }
 
+/** `key:`, `- key:`, `"key":` or `'key':` at the start of a line: its indentation and key. */
+const KEY_LINE = /^(\s*)(?:- )?(?:"([^"]*)"|'([^']*)'|([^\s"'#][^:#]*?))\s*:(?:\s|$)/;
+
+function indexKeyLines(lines: string[]): Map<string, { line: number; indent: number }[]> {
+  const index = new Map<string, { line: number; indent: number }[]>();
+  lines.forEach((text, line) => {
+    const match = KEY_LINE.exec(text);
+    if (!match) return;
+    const key = match[2] ?? match[3] ?? match[4]!;
+    const entries = index.get(key) ?? [];
+    entries.push({ line, indent: match[1]!.length });
+    index.set(key, entries);
+  });
+  return index;
+}
+
+/** A user's text in a message: JSON-quoted (control characters escaped), at most 80 characters. */
+function quoted(text: string): string {
+  return escapeControl(JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text));
+}
+
 export function isMapping(value: unknown): value is Mapping {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -494,7 +585,8 @@ export function isMapping(value: unknown): value is Mapping {
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'an empty value';
-  if (Array.isArray(value)) return `a list (${JSON.stringify(value).slice(0, 60)})`;
+  if (Array.isArray(value)) return `a list (${escapeControl(JSON.stringify(value.slice(0, 10)).slice(0, 60))})`;
   if (typeof value === 'object') return 'a mapping';
-  return `${typeof value === 'string' ? 'text' : typeof value} ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `text ${quoted(value.length > 60 ? `${value.slice(0, 60)}...` : value)}`;
+  return `${typeof value} ${JSON.stringify(value)}`;
 }

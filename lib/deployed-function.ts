@@ -57,18 +57,29 @@ function nearest(name: string, names: string[], count = 3): string[] {
     .map((entry) => entry.candidate);
 }
 
+/**
+ * Pages read at most: ListExports gives up to 100 exports a page and an account has at most
+ * 5,000 per region (CloudFormation's quota), so this is far beyond any real account.
+ */
+export const MAX_PAGES = 1000;
+
 /** The export's value, reading ListExports page by page until it appears. */
 async function findExport(client: CloudFormationClient, exportName: string): Promise<{ value: string; stackId?: string }> {
   const { ListExportsCommand } = await import('@aws-sdk/client-cloudformation');
   const seen: string[] = [];
+  const tokens = new Set<string>();
   let token: string | undefined;
   do {
+    if (tokens.size >= MAX_PAGES) throw new EnvironmentError(`ListExports: still more pages after ${MAX_PAGES} (${seen.length} exports); the endpoint does not stop paging, is AWS_ENDPOINT_URL right?`);
     const page = await call('ListExports', () => client.send(new ListExportsCommand({ NextToken: token })));
     for (const entry of page.Exports ?? []) {
       if (entry.Name === exportName && entry.Value) return { value: entry.Value, stackId: entry.ExportingStackId };
       if (entry.Name) seen.push(entry.Name);
     }
-    token = page.NextToken;
+    token = page.NextToken || undefined;
+    // A token seen before would read the same pages again, forever.
+    if (token !== undefined && tokens.has(token)) throw new EnvironmentError(`ListExports: the endpoint returned a page token it had returned before (after ${tokens.size} pages); stopped instead of reading the same pages forever`);
+    if (token !== undefined) tokens.add(token);
   } while (token);
   const region = await client.config.region();
   const hint = seen.length === 0 ? `there are no exports in ${region}` : `closest of the ${seen.length} exports in ${region}: ${nearest(exportName, seen).join(', ')}`;
@@ -78,11 +89,7 @@ async function findExport(client: CloudFormationClient, exportName: string): Pro
 /** Resolves the ARN: one DescribeStacks with `functionStack`, else the export `exportName`. */
 export async function resolveDeployedFunction(exportName: string, functionStack: string | undefined): Promise<Omit<DeployedFunction, 'name'>> {
   const client = await cloudFormationClient();
-  const region = await call('resolving the AWS region', () => client.config.region()).catch((error: Error) => {
-    // An empty or malformed AWS_REGION gets the SDK's hostname error; say what to fix instead.
-    if (/Region not accepted/i.test(error.message)) throw new EnvironmentError(`AWS region is not valid (${error.message.replace(/^.*?Region not accepted: /, '')}); set AWS_REGION to a region such as us-east-1`);
-    throw error;
-  });
+  const region = await client.config.region();
   if (functionStack) {
     const stack = await describeStack(client, functionStack);
     const outputs = stack?.Outputs ?? [];
@@ -151,8 +158,12 @@ export interface InvokeResult {
   durationMs: number;
 }
 
-export async function invokeFunction(arn: string, event: Uint8Array): Promise<InvokeResult> {
-  const client = await lambdaClient();
+/**
+ * A synchronous Invoke answers only when the function returns: the connection may stay silent for
+ * the function's whole Timeout (at most 900 s), so the silence allowed is that plus a minute.
+ */
+export async function invokeFunction(arn: string, event: Uint8Array, functionTimeoutSeconds = 900): Promise<InvokeResult> {
+  const client = await lambdaClient({ silenceSeconds: functionTimeoutSeconds + 60 });
   const { InvokeCommand } = await import('@aws-sdk/client-lambda');
   const start = performance.now();
   const response = await call(`Invoke ${arn}`, () => client.send(new InvokeCommand({ FunctionName: arn, Payload: event, LogType: 'Tail' })));

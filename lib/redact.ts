@@ -23,8 +23,15 @@ const HARMLESS_VARIABLES = new Set([
 ]);
 /** A name that says its value is secret, whatever the value looks like. */
 const SECRET_NAME = /(SECRET|TOKEN|PASSW|PASSWD|PWD_|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH|SESSION|COOKIE|SIGNATURE|_KEY$|^KEY$)/i;
-/** Values shorter than this are not masked by value alone (they would mask ordinary words). */
-const MIN_MASKED_VALUE = 6;
+/**
+ * A value of an ordinary variable is masked where it appears only when it looks like a
+ * credential or a connection string: long, no spaces, letters and digits, not a plain path.
+ * Short words (`lambda-cd` in npm_package_name, a stack or stage name) would otherwise be
+ * masked in every message that names them.
+ */
+function looksLikeCredential(value: string): boolean {
+  return value.length >= 16 && !/\s/.test(value) && /[0-9]/.test(value) && /[A-Za-z]/.test(value) && !/^\.{0,2}\//.test(value);
+}
 
 /** Patterns of secrets that are recognisable without knowing the environment. */
 const SECRET_PATTERNS: RegExp[] = [
@@ -43,12 +50,12 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The environment values to hide: every value of a secret-named variable, and long values of all others but the harmless. */
+/** The environment values to hide: every value of a secret-named variable, and credential-like values of all others but the harmless. */
 function sensitiveValues(env: NodeJS.ProcessEnv): string[] {
   const values = new Set<string>();
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
-    if (SECRET_NAME.test(name) ? value.length >= 4 : value.length >= MIN_MASKED_VALUE && !HARMLESS_VARIABLES.has(name) && !/^LC_/.test(name)) {
+    if (SECRET_NAME.test(name) ? value.length >= 4 : looksLikeCredential(value) && !HARMLESS_VARIABLES.has(name) && !/^LC_/.test(name)) {
       values.add(value);
     }
   }

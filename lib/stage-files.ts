@@ -3,18 +3,20 @@
  * reading YAML/JSON ones, and running the Python ones (the 2018 contract) in a child
  * process with a timeout, so a user's script can neither hang nor crash lambda-cd.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { stageFolder, type RepositoryConfig } from './contract.js';
+import { parseJson, parseYaml, readUserFile } from './data-files.js';
 import { ConfigError, EnvironmentError } from './errors.js';
 import { bundledPythonDir } from './bundled-python.js';
 import { run } from './exec.js';
 import { parseJsonKeepingNumbers } from './json-numbers.js';
 import { prependPythonPath } from './python.js';
 import { displayPath } from './output.js';
+import { resolveInside } from './paths.js';
 import { excerpt, safeName } from './redact.js';
 
 /** How long a stage's env.py or iam.py may run. */
@@ -31,13 +33,28 @@ export interface StageFile {
 /** The stage's file among `base.{extensions}`; none is fine, two are an error. */
 export function findStageFile(config: RepositoryConfig, stage: string, base: string, extensions: string[]): StageFile | undefined {
   const folder = stageFolder(config, stage);
-  const present = extensions.map((ext) => path.join(folder, `${base}.${ext}`)).filter((file) => existsSync(file));
+  const present = extensions.map((ext) => path.join(folder, `${base}.${ext}`)).filter((file) => lstatSync(file, { throwIfNoEntry: false }) !== undefined);
   if (present.length > 1) {
     throw new ConfigError(`${displayPath(folder)}${path.sep}: expected one ${base} file, found ${present.map((f) => path.basename(f)).join(' and ')}; keep one`);
   }
   const [file] = present;
   if (file === undefined) return undefined;
-  return { file, shown: displayPath(file), kind: file.endsWith('.py') ? 'python' : 'data' };
+  const shown = displayPath(file);
+  checkReadable(config.root, file, shown);
+  return { file, shown, kind: file.endsWith('.py') ? 'python' : 'data' };
+}
+
+/** A stage file must be a readable file inside the repository (a symlink to a host file is not configuration). */
+function checkReadable(root: string, file: string, shown: string): void {
+  const inside = resolveInside(root, path.relative(root, file));
+  if (!inside.ok) throw new ConfigError(`${shown}: expected a file inside the repository, found ${inside.reason}`);
+  if (!existsSync(file)) throw new ConfigError(`${shown}: a symlink to nothing; expected the stage's file, or no entry of that name`);
+  if (statSync(file).isDirectory()) throw new ConfigError(`${shown}: cannot read it (a folder, not a file); expected the stage's file`);
+  try {
+    accessSync(file, constants.R_OK);
+  } catch {
+    throw new ConfigError(`${shown}: cannot read it (permission denied); expected the stage's file`);
+  }
 }
 
 /** CloudFormation's short-form tags (!Sub, !Ref, !GetAtt a.b, ...) read as their long form. */
@@ -69,33 +86,12 @@ export interface DataFileOptions {
 
 /** Parses an env/iam YAML or JSON file; syntax errors name the place, never quote the text. */
 export function readDataFile(stageFile: StageFile, options: DataFileOptions = {}): unknown {
-  const source = readFileSync(stageFile.file, 'utf8');
+  const source = readUserFile(stageFile.file, stageFile.shown);
   if (stageFile.file.endsWith('.json')) {
-    try {
-      const parsed: unknown = JSON.parse(source);
-      return options.numbersAsText ? parseJsonKeepingNumbers(source) : parsed;
-    } catch (error) {
-      // Node quotes the text around the error, which may hold a secret: keep the kind of error, and
-      // take the place from the YAML parser (JSON is YAML), whose messages quote nothing.
-      const reason = (error as Error).message.split(/,| in JSON| '/)[0];
-      let where = stageFile.shown;
-      try {
-        yaml.load(source, { schema: yaml.JSON_SCHEMA });
-      } catch (yamlError) {
-        const mark = (yamlError as { mark?: { line: number; column: number } }).mark;
-        if (mark) where = `${where}:${mark.line + 1}:${mark.column + 1}`;
-      }
-      throw new ConfigError(`${where}: JSON syntax error: ${reason}`);
-    }
+    const parsed = parseJson(source, { shown: stageFile.shown });
+    return options.numbersAsText ? parseJsonKeepingNumbers(source) : parsed;
   }
-  try {
-    return yaml.load(source, { filename: stageFile.file, schema: options.numbersAsText ? NUMBERS_AS_TEXT_SCHEMA : CLOUDFORMATION_SCHEMA });
-  } catch (error) {
-    const mark = (error as { mark?: { line: number; column: number } }).mark;
-    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
-    const where = mark ? `${stageFile.shown}:${mark.line + 1}:${mark.column + 1}` : stageFile.shown;
-    throw new ConfigError(`${where}: YAML syntax error: ${reason}`);
-  }
+  return parseYaml(source, { shown: stageFile.shown, schema: options.numbersAsText ? NUMBERS_AS_TEXT_SCHEMA : CLOUDFORMATION_SCHEMA });
 }
 
 /**

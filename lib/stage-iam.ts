@@ -7,6 +7,7 @@
  */
 import { describe, isMapping, type Mapping, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
+import { checkWildcardActions } from './iam-wildcards.js';
 import { isIntrinsic } from './intrinsics.js';
 import { callStageFunction, findStageFile, readDataFile, type PythonCallOptions, type StageFile } from './stage-files.js';
 
@@ -19,7 +20,6 @@ const STATEMENT_KEYS = ['Sid', 'Effect', 'Action', 'NotAction', 'Resource', 'Not
 /** AWS::IAM::Role properties an iam.py may set (AssumeRolePolicyDocument is always replaced). */
 const ROLE_PROPERTIES = ['AssumeRolePolicyDocument', 'Description', 'ManagedPolicyArns', 'MaxSessionDuration', 'Path', 'PermissionsBoundary', 'Policies', 'RoleName', 'Tags'];
 const ACTION_PATTERN = /^(\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/;
-const BROAD_MANAGED_POLICY = /:policy\/(AdministratorAccess|PowerUserAccess|IAMFullAccess)$/;
 export const LAMBDA_PRINCIPAL = 'lambda.amazonaws.com';
 
 /**
@@ -50,7 +50,7 @@ export async function readStageIam(config: RepositoryConfig, stage: string, refN
     ? roleFromPython(stageFile, await callStageFunction(stageFile, 'get_iam', [refName], 'get_iam(ref_name) returning a role', { ...python, cwd: config.root }), warnings)
     : roleFromData(stageFile, readDataFile(stageFile));
   const notices = narrowLogGrants(properties, config.name).map((message) => ({ source: stageFile.shown, message }));
-  warnings.push(...broadGrants(stageFile.shown, properties));
+  warnings.push(...checkWildcardActions(stageFile.shown, properties, config.allowWildcardActions));
   // Path and RoleName are create-only: a role its file names (a 2018 iam.py passes ref_name)
   // exists under that name already wherever the 2018 system deployed it, and IAM cannot move it
   // to another path without replacing it, which fails for a named role. So it keeps its path.
@@ -217,31 +217,6 @@ function trustsOnlyLambda(document: unknown): boolean {
     const principals = Object.entries(statement.Principal);
     return principals.length === 1 && principals[0]![0] === 'Service' && [principals[0]![1]].flat().every((service) => service === LAMBDA_PRINCIPAL);
   });
-}
-
-/** Warnings for grants of every action (of a service or of all), in the user's own file. */
-function broadGrants(shown: string, role: Mapping): string[] {
-  const warnings: string[] = [];
-  for (const policy of Array.isArray(role.Policies) ? role.Policies : []) {
-    const document = (policy as Mapping).PolicyDocument as Mapping;
-    const statements = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
-    const name = policyLabel((policy as Mapping).PolicyName);
-    for (const statement of statements) {
-      if (!isMapping(statement) || statement.Effect !== 'Allow') continue;
-      if (statement.NotAction !== undefined) {
-        warnings.push(`${shown}: policy ${name} allows NotAction, i.e. every action except those listed; list the actions the function needs instead`);
-      }
-      for (const action of [statement.Action].flat()) {
-        if (typeof action === 'string' && (action === '*' || action.endsWith(':*'))) {
-          warnings.push(`${shown}: policy ${name} grants Action ${JSON.stringify(action)} (${action === '*' ? 'every action of every service' : 'every action of the service'}); list the actions the function needs instead`);
-        }
-      }
-    }
-  }
-  for (const arn of Array.isArray(role.ManagedPolicyArns) ? role.ManagedPolicyArns : []) {
-    if (typeof arn === 'string' && BROAD_MANAGED_POLICY.test(arn)) warnings.push(`${shown}: managed policy ${arn} grants far more than a function needs; attach a narrower policy`);
-  }
-  return warnings;
 }
 
 function isText(value: unknown): value is string {

@@ -26,14 +26,16 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   if (prefixed.length === 1) return prefixed[0];
   let best: string | undefined;
   let bestDistance = Infinity;
+  const limit = Math.max(2, Math.floor(word.length / 3));
   for (const candidate of list) {
+    // The distance is at least the difference in length: skip what cannot be close (a long key would cost its length squared).
+    if (Math.abs(candidate.length - word.length) > limit) continue;
     const distance = editDistance(lower, candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
   }
-  const limit = Math.max(2, Math.floor(word.length / 3));
   return bestDistance <= limit ? best : undefined;
 }
 

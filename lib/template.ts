@@ -11,14 +11,15 @@
  * Objects are built in a fixed order, so the same input always gives the same bytes.
  */
 import yaml from 'js-yaml';
-import { stageSettings, type RepositoryConfig } from './contract.js';
+import { STAGE_TAG, stageSettings, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
+import { functionBoundarySub } from './function-boundary.js';
 import { referenceProblem, simplifyIntrinsics, type ReferenceScope } from './intrinsics.js';
 import type { EnvValue } from './stage-env.js';
 import type { StageIam } from './stage-iam.js';
 import { LAMBDA_PRINCIPAL } from './stage-iam.js';
 
-export const STAGE_TAG = 'lambda-cd:stage';
+export { STAGE_TAG };
 /**
  * What Lambda needs to manage a VPC function's network interfaces: the EC2 actions of the
  * managed policy AWSLambdaVPCAccessExecutionRole without its logs:* on every log group
@@ -104,7 +105,7 @@ export function buildTemplate({ config, stack, stage, variables: userVariables, 
     };
   }
   const logs = explicitLogGroup ? { logGroupId: names.logGroupId } : { logGroupName: names.logGroupName };
-  resources[names.roleId] = { Type: 'AWS::IAM::Role', Properties: roleProperties(iam, logs, settings.vpc !== undefined, settings.tracing === 'Active', tagList) };
+  resources[names.roleId] = { Type: 'AWS::IAM::Role', Properties: roleProperties(iam, stack, logs, settings.vpc !== undefined, settings.tracing === 'Active', tagList) };
   resources[names.functionId] = { Type: 'AWS::Lambda::Function', Properties: withoutUndefined(fn) };
   resources[names.aliasId] = {
     Type: 'AWS::Lambda::Alias',
@@ -159,10 +160,15 @@ function checkReferences(names: ReturnType<typeof templateNames>, explicitLogGro
 /**
  * The user's role properties plus what every function role gets: trust in Lambda only, write
  * access to its own log group only (creating it too when Lambda does), and the VPC and X-Ray
- * permissions the settings need. The path is the one lib/stage-iam.ts decided.
+ * permissions the settings need, and the pipeline's permissions boundary (lib/function-boundary.ts),
+ * which no file can replace. The path is the one lib/stage-iam.ts decided.
  */
-function roleProperties(iam: StageIam, logs: { logGroupId: string } | { logGroupName: string }, inVpc: boolean, tracing: boolean, tagList: { Key: string; Value: string }[]): Json {
+function roleProperties(iam: StageIam, stack: string, logs: { logGroupId: string } | { logGroupName: string }, inVpc: boolean, tracing: boolean, tagList: { Key: string; Value: string }[]): Json {
   const user = iam.properties;
+  const boundary = functionBoundarySub(stack);
+  if (user.PermissionsBoundary !== undefined && !isBoundary(user.PermissionsBoundary, boundary)) {
+    throw new ConfigError(`${iam.source}: PermissionsBoundary: lambda-cd gives every function role the pipeline's boundary (policy/lambda-cd/${stack}-function-boundary) and a role has only one; remove the key and narrow the role with its own statements (Deny statements too)`);
+  }
   const taken = ((user.Policies as Json[] | undefined) ?? []).find((p) => [LOGS_POLICY, VPC_POLICY, XRAY_POLICY].includes(String(p.PolicyName)));
   if (taken) throw new ConfigError(`${iam.source}: Policies: the name ${String(taken.PolicyName)} is lambda-cd's own; rename that policy`);
   const logGroupArn = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${'logGroupId' in logs ? `\${${logs.logGroupId}}` : logs.logGroupName}`;
@@ -186,11 +192,18 @@ function roleProperties(iam: StageIam, logs: { logGroupId: string } | { logGroup
       Statement: [{ Effect: 'Allow', Principal: { Service: [LAMBDA_PRINCIPAL] }, Action: ['sts:AssumeRole'] }],
     },
     ManagedPolicyArns: managed.length ? managed : undefined,
-    PermissionsBoundary: user.PermissionsBoundary,
+    PermissionsBoundary: { 'Fn::Sub': boundary },
     MaxSessionDuration: user.MaxSessionDuration,
     Policies: policies,
     Tags: tags,
   });
+}
+
+/** The user's PermissionsBoundary names the pipeline's own boundary (as an ARN or as our Fn::Sub). */
+function isBoundary(value: unknown, boundarySub: string): boolean {
+  if (typeof value === 'object' && value !== null && (value as Json)['Fn::Sub'] === boundarySub) return true;
+  const literal = boundarySub.replace('${AWS::Partition}', 'aws[a-z-]*').replace('${AWS::AccountId}', '\\d{12}');
+  return typeof value === 'string' && new RegExp(`^${literal}$`).test(value);
 }
 
 function policy(name: string, statements: Json[]): Json {

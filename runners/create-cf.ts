@@ -1,12 +1,14 @@
 /**
  * `lambda-cd create-cf`: one CloudFormation template per stage (stack<Stage>.json), from
  * config/config.yaml and each stage's env and iam files. Every stage is read and built
- * before anything is written, so bad input leaves the previous templates untouched.
+ * before anything is written, and the templates replace the previous ones as one set
+ * (lib/atomic.ts), so bad input or a full disk leaves the previous templates untouched.
  */
 import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { ConfigError, UsageError } from '../lib/errors.js';
-import { writeFileAtomic } from '../lib/atomic.js';
+import { writeFileSetAtomic } from '../lib/atomic.js';
+import { BOUNDARY_SUFFIX, MAX_BOUNDARY_NAME } from '../lib/function-boundary.js';
 import { count, note, progress, warn } from '../lib/output.js';
 import { readStageEnv, type StageEnv } from '../lib/stage-env.js';
 import { readStageIam, type StageIam } from '../lib/stage-iam.js';
@@ -42,13 +44,12 @@ export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfRes
   if (options.pipelineStages) checkPipelineStages(config, options.pipelineStages);
   const rendered = await renderStages({ ...options, stages: selectStages(config, options.stage), step: 'create-cf' });
 
-  const files: string[] = [];
-  for (const { stage, env, iam, template } of rendered) {
-    const file = path.join(options.outDir, `stack${stage}.${format}`);
-    await writeFileAtomic(file, serializeTemplate(template, format));
+  // One set: every template is written, or none replaces its predecessor (lib/atomic.ts).
+  const files = rendered.map(({ stage }) => path.join(options.outDir, `stack${stage}.${format}`));
+  await writeFileSetAtomic(Object.fromEntries(rendered.map(({ template }, index) => [files[index]!, serializeTemplate(template, format)])));
+  for (const { stage, env, iam } of rendered) {
     const sources = [env.source, iam.source].filter(Boolean).join(', ');
     progress('create-cf', `${stage}: ${count(Object.keys(env.variables).length, 'variable')}${sources ? ` from ${sources}` : ''}`);
-    files.push(file);
   }
   return { files };
 }
@@ -114,6 +115,9 @@ export function checkStack(config: RepositoryConfig, stack: string, command = 'c
   const deployed = `${stack}Functions${longestStage}`;
   if (deployed.length > MAX_STACK_NAME) {
     throw new UsageError(`${command}: --stack is too long: the stage stack ${deployed} would have ${deployed.length} characters, CloudFormation allows ${MAX_STACK_NAME}`);
+  }
+  if (stack.length + BOUNDARY_SUFFIX.length > MAX_BOUNDARY_NAME) {
+    throw new UsageError(`${command}: --stack is too long: the pipeline's permissions boundary ${stack}${BOUNDARY_SUFFIX} would have ${stack.length + BOUNDARY_SUFFIX.length} characters, IAM allows ${MAX_BOUNDARY_NAME}`);
   }
   for (const stage of config.stages) {
     const alias = templateNames(config.name, stack, stage).aliasName;

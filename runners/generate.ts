@@ -1,13 +1,12 @@
 /** `generate buildspecs` and `generate pipeline`: write what generator/ renders. */
 import path from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.js';
-import { UsageError } from '../lib/errors.js';
 import { displayPath } from '../lib/output.js';
 import { renderBuildspecs } from '../generator/buildspecs.js';
 import { renderPipeline, type SourceKind } from '../generator/pipeline.js';
-import { validateStages } from '../generator/stages.js';
+import { validateEmail, validateImage, validateStages } from '../generator/stages.js';
 import { writeAll } from '../generator/write.js';
-import { EMAIL_PATTERN, type BuildspecSource } from '../generator/names.js';
+import type { BuildspecSource } from '../generator/names.js';
 
 export interface GenerateBuildspecsOptions { outDir: string }
 export interface GeneratePipelineOptions { stages: string[]; source: SourceKind; image?: string; notify?: string; buildspecs?: BuildspecSource; outFile: string }
@@ -18,9 +17,8 @@ export async function runGenerateBuildspecs(options: GenerateBuildspecsOptions):
 
 export async function runGeneratePipeline(options: GeneratePipelineOptions): Promise<{ file: string }> {
   validateStages('generate pipeline', options.stages);
-  if (options.notify !== undefined && !new RegExp(EMAIL_PATTERN).test(options.notify)) {
-    throw new UsageError(`generate pipeline: --notify expects an e-mail address, found ${JSON.stringify(options.notify)}`);
-  }
+  if (options.image !== undefined) validateImage('generate pipeline', options.image);
+  if (options.notify !== undefined) validateEmail('generate pipeline', options.notify);
   const commandLine = ['lambda-cd generate pipeline', `--stages ${options.stages.join(',')}`, `--source ${options.source}`, ...(options.image ? [`--image ${options.image}`] : []),
     ...(options.buildspecs === 'repository' ? ['--buildspecs repository'] : [])].join(' ');
   const file = path.resolve(options.outFile);

@@ -1,8 +1,9 @@
 /** `lambda-cd init`: writes a new function repository (generator/skeleton.ts). */
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../lib/errors.js';
 import { displayPath, progress } from '../lib/output.js';
+import { escapeControl } from '../lib/redact.js';
 import { skeletonFiles } from '../generator/skeleton.js';
 import { nameFromFolder, validateName, validateStages } from '../generator/stages.js';
 import { writeAll } from '../generator/write.js';
@@ -17,6 +18,7 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   validateName('init', name, options.stages);
 
   const files = skeletonFiles({ name, stages: options.stages });
+  refuseSymlinks(root, Object.keys(files));
   if (!options.force) {
     const existing = Object.keys(files).find((file) => existsSync(path.join(root, file)));
     if (existing) {
@@ -26,4 +28,27 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   const written = await writeAll(root, files);
   progress('init', `created function ${name} (stages ${[...options.stages, 'PROD'].join(' -> ')}) in ${displayPath(root)}; next: lambda-cd unit-test, lambda-cd package, lambda-cd create-cf --stack NAME`);
   return { name, root, files: written };
+}
+
+/**
+ * init writes only inside DIR: a symlink among the paths it writes (DIR/config pointing at
+ * another repository, a linked .gitignore) would make it write somewhere else, so any such
+ * link is refused before anything is written. DIR itself may be a link: the user named it.
+ */
+function refuseSymlinks(root: string, files: string[]): void {
+  const checked = new Set<string>();
+  for (const file of files) {
+    const parts = file.split('/');
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const relative = parts.slice(0, depth).join('/');
+      if (checked.has(relative)) continue;
+      checked.add(relative);
+      const entry = path.join(root, relative);
+      const info = lstatSync(entry, { throwIfNoEntry: false });
+      if (info === undefined) break;
+      if (info.isSymbolicLink()) {
+        throw new UsageError(`init: ${displayPath(entry)} is a symlink (to ${escapeControl(readlinkSync(entry))}); init writes only inside ${displayPath(root)} and does not follow links: remove it, or init another folder`);
+      }
+    }
+  }
 }

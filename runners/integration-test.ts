@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { resolveDeployedFunction, invokeFunction, waitForFunction } from '../lib/deployed-function.js';
+import { parseJson } from '../lib/data-files.js';
 import { UsageError } from '../lib/errors.js';
 import { outputTail } from '../lib/junit.js';
 import { displayPath, progress, warn } from '../lib/output.js';
+import { safeName } from '../lib/redact.js';
 import { discoverTestFiles, formatOutcome, nothingToRun, nothingToRunReason, runSuite, type SuiteRun, type TestOutcome, type TestRunOptions } from '../lib/test-execution.js';
 import { installTestRequirements } from '../lib/test-requirements.js';
 
@@ -40,26 +42,32 @@ function outputVariables(outputs: Record<string, string>): Record<string, string
   return Object.fromEntries(usable);
 }
 
-/** Reads the --invoke events up front, so a typo fails before anything is called. */
+/** Reads the --invoke events up front, so a typo fails before anything is called; no message quotes an event. */
 function readEvents(files: string[]): { file: string; body: Buffer }[] {
   return files.map((file) => {
+    const shown = `integration-test: --invoke ${safeName(file, 200)}`;
     let body: Buffer;
     try {
       body = readFileSync(file);
-    } catch {
-      throw new UsageError(`integration-test: --invoke ${file}: expected a JSON event file, found no such file`);
-    }
-    try {
-      JSON.parse(body.toString('utf8'));
     } catch (error) {
-      throw new UsageError(`integration-test: --invoke ${file}: expected a JSON event, found invalid JSON (${(error as Error).message})`);
+      const code = (error as NodeJS.ErrnoException).code;
+      const found = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder' : code === 'EACCES' || code === 'EPERM' ? 'a file it may not read (permission denied)' : `a file it cannot read (${code})`;
+      throw new UsageError(`${shown}: expected a JSON event file, found ${found}`);
     }
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+    } catch {
+      throw new UsageError(`${shown}: expected a JSON event in UTF-8 (what Lambda accepts), found bytes that are not UTF-8`);
+    }
+    // The place and the kind of error, never the text around it: an event may hold a token.
+    parseJson(text, { shown, bounded: false });
     return { file, body };
   });
 }
 
-async function smokeTest(arn: string, event: { file: string; body: Buffer }): Promise<TestOutcome> {
-  const result = await invokeFunction(arn, event.body);
+async function smokeTest(arn: string, event: { file: string; body: Buffer }, functionTimeoutSeconds?: number): Promise<TestOutcome> {
+  const result = await invokeFunction(arn, event.body, functionTimeoutSeconds);
   const lines = [`status ${result.statusCode ?? '?'}${result.functionError ? `, function error ${result.functionError}` : ''}`, `response: ${outputTail(result.payload, 40)}`];
   if (result.logTail !== undefined) lines.push('log tail:', outputTail(result.logTail, 40));
   else if (!result.ok) lines.push('(Lambda returned no log tail)');
@@ -92,7 +100,7 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
 
   const invoked: TestOutcome[] = [];
   for (const event of events) {
-    const outcome = await smokeTest(deployed.arn, event);
+    const outcome = await smokeTest(deployed.arn, event, config.Timeout);
     blocks.write(formatOutcome(outcome, blocks));
     invoked.push(outcome);
   }

@@ -221,10 +221,11 @@ describe('generate ci-bootstrap', () => {
     const granted = boundary.Properties.PolicyDocument.Statement.find((s: Doc) => s.Sid === 'FunctionPermissions');
     expect(granted.Action).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'sqs:SendMessage']);
     const cfn = template!.Resources.CloudFormationRole.Properties.Policies[0].PolicyDocument.Statement as Doc[];
-    const create = cfn.filter((s) => [s.Action].flat().includes('iam:CreateRole'));
+    const create = cfn.filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes('iam:CreateRole'));
     expect(create).toHaveLength(1);
     expect(create[0]!.Condition.StringEquals['iam:PermissionsBoundary'].value).toBe('arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/lambda-cd/${PipelineName}-function-boundary');
-    expect(cfn.flatMap((s) => [s.Action].flat())).not.toContain('iam:DeleteRolePermissionsBoundary');
+    expect(cfn.filter((s) => s.Effect === 'Allow').flatMap((s) => [s.Action].flat())).not.toContain('iam:DeleteRolePermissionsBoundary');
+    expect(cfn.find((s) => s.Effect === 'Deny' && [s.Action].flat().includes('iam:DeleteRolePermissionsBoundary'))).toBeDefined();
     expect(template!.Parameters.PipelineName.Default).toBe('OrdersPipeline');
   });
 
@@ -232,7 +233,8 @@ describe('generate ci-bootstrap', () => {
     const star = await makeRepo({ 'config/PROD/iam.yaml': 'Statements:\n  - Effect: Allow\n    Action: "*"\n    Resource: "*"\n' });
     const refused = await bootstrap(star);
     expect(refused.result.exitCode).toBe(2);
-    expect(refused.result.stderr).toContain('config/PROD/iam.yaml: grants Action "*": the functions\' permissions boundary cannot allow every action');
+    // create-cf's rule (lib/iam-wildcards.ts) speaks first: a wildcard grant needs AllowWildcardActions.
+    expect(refused.result.stderr).toContain('config/PROD/iam.yaml: policy function-permissions grants Action "*" (every action of every service it matches)');
     const root = await repo('Gamma');
     for (const args of [['--repository', 'acme'], ['--repository', 'acme/orders/../x y'], ['--ci', 'gitlab', '--gitlab-url', 'http://gitlab.example.com'], ['--branch', 'a..b']]) {
       const bad = await bootstrap(root, ...args);

@@ -91,7 +91,8 @@ const MATRIX: Record<string, { files: Record<string, string>; args?: string[] }>
       'config/Gamma/env.json': '{"MODE": "test", "LIMIT": 10}',
       'config/Gamma/iam.json': '{"Statements": [{"Sid": "ReadBucket", "Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::billing-gamma/*"]}]}',
       'config/PROD/env.json': '{"MODE": "live"}',
-      'config/PROD/iam.json': '{"ManagedPolicyArns": ["arn:aws:iam::aws:policy/AmazonSESFullAccess"], "PermissionsBoundary": "arn:aws:iam::123456789012:policy/boundary"}',
+      // The pipeline's own boundary, written out, is accepted (any other is refused: a role has one).
+      'config/PROD/iam.json': '{"ManagedPolicyArns": ["arn:aws:iam::aws:policy/AmazonSESReadOnlyAccess"], "PermissionsBoundary": "arn:aws:iam::123456789012:policy/lambda-cd/Pipe-function-boundary"}',
     },
     args: ['--format', 'yaml'],
   },
@@ -99,7 +100,7 @@ const MATRIX: Record<string, { files: Record<string, string>; args?: string[] }>
     files: {
       'config/config.yaml': 'Name: Mailer\nHandler: app.handler\nStages: [QA]\n',
       'config/QA/env.py': 'def get_env(stage):\n    return {"STAGE_NAME": stage.lower(), "PORT": 25}\n',
-      'config/QA/iam.py': 'def get_iam(ref_name):\n    return {"ManagedPolicyArns": ["arn:aws:iam::aws:policy/AmazonSESFullAccess"], "Path": "/functions/"}\n',
+      'config/QA/iam.py': 'def get_iam(ref_name):\n    return {"ManagedPolicyArns": ["arn:aws:iam::aws:policy/AmazonSESReadOnlyAccess"], "Path": "/functions/"}\n',
       'config/PROD/env.py': 'def get_env(stage):\n    return {"STAGE_NAME": stage.lower()}\n',
     },
   },
@@ -166,14 +167,20 @@ describe('create-cf over a matrix of configurations', () => {
     expect(prod).toMatchObject({ FunctionName: 'Billing_JobPROD', Handler: 'jobs/run.main', MemorySize: 1024, Timeout: 300, ReservedConcurrentExecutions: 20, TracingConfig: { Mode: 'PassThrough' } });
     expect(fn(json!.Gamma!)).toMatchObject({ MemorySize: 128, Timeout: 60, Environment: { Variables: { LIMIT: '10', MODE: 'test' } } });
     expect(fn(json!.Gamma!).ReservedConcurrentExecutions).toBeUndefined();
-    expect(role(json!.PROD!)).toMatchObject({ PermissionsBoundary: 'arn:aws:iam::123456789012:policy/boundary', ManagedPolicyArns: ['arn:aws:iam::aws:policy/AmazonSESFullAccess'] });
+    expect(role(json!.PROD!)).toMatchObject({ ManagedPolicyArns: ['arn:aws:iam::aws:policy/AmazonSESReadOnlyAccess'] });
+    // Every role, in every row, carries the pipeline's permissions boundary.
+    for (const g of generated) {
+      for (const template of Object.values(g.templates)) {
+        expect(role(template).PermissionsBoundary).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/lambda-cd/Pipe-function-boundary' });
+      }
+    }
 
     // get_env(stage) is given the stage.
     expect(fn(py!.QA!).Environment.Variables).toEqual({ PORT: '25', STAGE_NAME: 'qa' });
     expect(fn(py!.PROD!).Environment.Variables).toEqual({ STAGE_NAME: 'prod' });
     // Every role lives under /lambda-cd/<Name>/ (the pipeline's deploy role is scoped to it): a user's Path is replaced, with a warning.
     expect(generated[2]!.stderr).toContain('config/QA/iam.py: Path "/functions/" replaced by /lambda-cd/Mailer/');
-    expect(role(py!.QA!)).toMatchObject({ Path: '/lambda-cd/Mailer/', ManagedPolicyArns: ['arn:aws:iam::aws:policy/AmazonSESFullAccess'] });
+    expect(role(py!.QA!)).toMatchObject({ Path: '/lambda-cd/Mailer/', ManagedPolicyArns: ['arn:aws:iam::aws:policy/AmazonSESReadOnlyAccess'] });
     expect(role(py!.PROD!).ManagedPolicyArns).toBeUndefined();
 
     // The 2018 names, exactly.
@@ -192,11 +199,12 @@ describe('create-cf over a matrix of configurations', () => {
       expect(role(template).Policies[0]).toEqual({ PolicyName: 'ReadConfig', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::legacy-config/*'] }] } });
     }
 
-    // The minimal role: trusts Lambda only, writes only to its own log group, which Lambda creates (no retention asked for).
+    // The minimal role: trusts Lambda only, writes only to its own log group, which Lambda creates (no retention asked for), within the pipeline's boundary.
     const tiny = minimal!.PROD!;
     const logGroupArn = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/TinyPROD';
     expect(role(tiny)).toEqual({
       Path: '/lambda-cd/Tiny/',
+      PermissionsBoundary: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/lambda-cd/Pipe-function-boundary' },
       AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }] },
       Policies: [{ PolicyName: 'lambda-cd-logs', PolicyDocument: { Version: '2012-10-17', Statement: [{
         Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -264,8 +272,9 @@ describe('create-cf output', () => {
     expect(existsSync(path.join(root, 'dist'))).toBe(false);
   });
 
-  it('warns about a literal secret without printing it, and about a wildcard grant in the user\'s iam file', async () => {
+  it('warns about a literal secret without printing it, and about a wildcard grant the config allows', async () => {
     const root = await makeRepo({
+      'config/config.yaml': 'Name: Demo\nHandler: app.handler\nAllowWildcardActions: true\n',
       'config/PROD/env.yaml': 'DB_PASSWORD: hunter2-very-secret\nAPI_TOKEN: "{{resolve:secretsmanager:api:SecretString:token}}"\nMONKEY: banana\n',
       'config/PROD/iam.yaml': 'Statements:\n  - Effect: Allow\n    Action: "s3:*"\n    Resource: "*"\n',
     });
@@ -276,16 +285,17 @@ describe('create-cf output', () => {
     expect(warnings[0]).toContain('config/PROD/env.yaml: DB_PASSWORD looks like a secret but has a literal value');
     expect(warnings[0]).toContain('{{resolve:secretsmanager:');
     expect(result.stderr).not.toContain('hunter2');
-    expect(warnings[1]).toContain('config/PROD/iam.yaml: policy function-permissions grants Action "s3:*" (every action of the service)');
+    expect(warnings[1]).toContain('config/PROD/iam.yaml: policy function-permissions grants Action "s3:*" (every action of s3) (allowed by AllowWildcardActions: true in config/config.yaml; the pipeline\'s permissions boundary still limits the role)');
   });
 
   it('an iam.py role that trusts someone else is replaced by one trusting only Lambda, with a warning', async () => {
     const root = await makeRepo({
+      'config/config.yaml': 'Name: Demo\nHandler: app.handler\nAllowWildcardActions: true\n',
       'config/PROD/iam.py': 'def get_iam(ref_name):\n    return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}, "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}}\n',
     });
     const { templates, stderr } = await generate(root);
     expect(stderr).toContain('config/PROD/iam.py: AssumeRolePolicyDocument replaced: the function\'s role trusts only lambda.amazonaws.com');
-    expect(stderr).toContain('config/PROD/iam.py: managed policy arn:aws:iam::aws:policy/AdministratorAccess grants far more than a function needs');
+    expect(stderr).toContain('config/PROD/iam.py: managed policy arn:aws:iam::aws:policy/AdministratorAccess grants whole services (allowed by AllowWildcardActions: true');
     expect(role(templates.PROD!).AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }]);
   });
 
@@ -307,8 +317,8 @@ describe('create-cf: bad env and iam files (one line naming the file, exit 2, no
     ['a nested value', { 'config/PROD/env.yaml': 'DB:\n  HOST: x\n' }, 'config/PROD/env.yaml: DB: expected a flat mapping of variable names to text, numbers or booleans (or an intrinsic function such as Fn::Sub), found a nested mapping'],
     ['an empty value', { 'config/PROD/env.yml': 'DB_HOST:\n' }, 'config/PROD/env.yml: DB_HOST: expected a flat mapping of variable names to text, numbers or booleans (or an intrinsic function such as Fn::Sub), found an empty value'],
     ['a YAML syntax error', { 'config/PROD/env.yaml': 'A1: [x\n' }, 'config/PROD/env.yaml:2:1: YAML syntax error'],
-    ['a JSON syntax error', { 'config/PROD/env.json': '{"A1": "x",\n "PASSWORD": hunter2}' }, 'config/PROD/env.json: JSON syntax error: Unexpected token'],
-    ['an unclosed JSON object', { 'config/PROD/env.json': '{"A1": "x",\n "PASSWORD": "hunter2"\n' }, 'config/PROD/env.json:3:1: JSON syntax error: Expected'],
+    ['a JSON syntax error', { 'config/PROD/env.json': '{"A1": "x",\n "PASSWORD": hunter2}' }, 'config/PROD/env.json:2:14: JSON syntax error: expected a value (an object, list, text, number, true, false or null)'],
+    ['an unclosed JSON object', { 'config/PROD/env.json': '{"A1": "x",\n "PASSWORD": "hunter2"\n' }, 'config/PROD/env.json:3:1: JSON syntax error: the file ends before the closing \'}\''],
     ['a list from get_env', { 'config/PROD/env.py': 'def get_env(stage):\n    return ["A=1"]\n' }, 'config/PROD/env.py: expected get_env() to return a flat dict of names to text, numbers or booleans, found a list'],
     ['a non-JSON value from get_env', { 'config/PROD/env.py': 'import datetime\ndef get_env():\n    return {"WHEN": datetime.date(2018, 1, 1)}\n' }, 'config/PROD/env.py: get_env() returned dict, which is not plain data'],
     ['an exception in get_env', { 'config/PROD/env.py': 'def get_env():\n    return {"A1": 1 / 0}\n' }, 'config/PROD/env.py:2: get_env() raised ZeroDivisionError: division by zero'],

@@ -22,10 +22,10 @@ describe('redactSecrets', () => {
     expect(masked).toContain('AWS_SECRET_ACCESS_KEY=***');
   });
 
-  it('masks values of secret-named variables and long values of others wherever they appear, not ordinary words', () => {
-    const text = `token FwoGZXIvYXdzEJr used for postgres://db.internal:5432/orders from /root in eu-west-1 (abc)`;
-    const masked = redactSecrets(text, env);
-    expect(masked).toBe('token *** used for *** from /root in eu-west-1 (abc)');
+  it('masks values of secret-named variables and credential-like values of others wherever they appear, not ordinary words', () => {
+    const text = `token FwoGZXIvYXdzEJr used for postgres://db.internal:5432/orders from /root in eu-west-1 (abc) by lambda-cd`;
+    const masked = redactSecrets(text, { ...env, npm_package_name: 'lambda-cd', STACK: 'OrdersPipeline' });
+    expect(masked).toBe('token *** used for *** from /root in eu-west-1 (abc) by lambda-cd');
   });
 
   it('masks secrets it recognises without the environment', () => {

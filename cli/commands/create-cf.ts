@@ -24,7 +24,10 @@ export const command: CommandSpec = {
   notes: [
     'Templates take the parameters S3Storage and S3Key (the zip\'s bucket and key) and export the function ARN as Name+Stack+Stage.',
     'env.yaml/env.yml/env.json: a flat map NAME: value (values may be {{resolve:ssm:/path}} or {{resolve:secretsmanager:...}}); env.py: get_env(stage) or get_env() returning such a dict.',
-    'iam.yaml/iam.json: Statements (IAM policy statements), ManagedPolicyArns, PermissionsBoundary; iam.py: get_iam(ref_name) returning an AWS::IAM::Role dict, its Properties, or an object with to_dict() (troposphere Role). The role always trusts only lambda.amazonaws.com and can write to its own log group.',
+    'iam.yaml/iam.json: Statements (IAM policy statements), ManagedPolicyArns; iam.py: get_iam(ref_name) returning an AWS::IAM::Role dict, its Properties, or an object with to_dict() (troposphere Role). The role always trusts only lambda.amazonaws.com and can write to its own log group.',
+    "Every role gets the pipeline's permissions boundary, policy/lambda-cd/<--stack>-function-boundary (the pipeline stack creates it); an iam file that sets another PermissionsBoundary is an error.",
+    'An iam file that grants every action of a service ("*", "s3:*", "s3:?*", NotAction, AdministratorAccess, *FullAccess) is an error unless config/config.yaml says AllowWildcardActions: true (then a warning).',
+    'The templates replace the previous ones as one set: a failure (bad input, a full disk) leaves every earlier template as it was.',
     'Intrinsic functions (Fn::Sub, Ref, Fn::GetAtt, ...) are accepted in env values and iam files wherever CloudFormation takes them; what they name must be in the stage template. Numbers in env files reach the function as written.',
     '2018 iam.py files may import awslambdacontinuousdelivery.tools and .tools.iam (alphanum, defaultAssumeRolePolicyDocument, oneClickCreateLogsPolicy, ...): lambda-cd ships them. The log group /aws/lambda/<Name><Stage> is declared only with LogRetentionInDays; otherwise Lambda creates it.',
   ],

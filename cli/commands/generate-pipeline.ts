@@ -24,7 +24,8 @@ export const command: CommandSpec = {
   ],
   notes: [
     '--stages must match Stages in the repository\'s config/config.yaml (PROD is always added last); the FunctionName parameter must be its Name.',
-    'Deploy with: aws cloudformation deploy --template-file pipeline.yaml --stack-name NAME --capabilities CAPABILITY_IAM --parameter-overrides FunctionName=... RepositoryName=... NotificationEmail=... (github: ConnectionArn=... FullRepositoryId=owner/repo). The functions\' stacks are NAME+Functions+Stage.',
+    'Deploy with: aws cloudformation deploy --template-file pipeline.yaml --stack-name NAME --capabilities CAPABILITY_NAMED_IAM --parameter-overrides FunctionName=... RepositoryName=... NotificationEmail=... (github: ConnectionArn=... FullRepositoryId=owner/repo). The functions\' stacks are NAME+Functions+Stage.',
+    "The stack creates NAME-function-boundary, the permissions boundary of every function role it deploys (the deploy role may create or change roles only with it); FunctionBoundaryExtraActions widens it.",
     'The Build step uploads the deployment zip under its sha256 (lambda-cd publish) and each deploy action reads its location from dist/code-location.json, so Lambda runs the zip lambda-cd package built, and an unchanged build updates nothing.',
   ],
   async run({ options }) {

@@ -1,0 +1,185 @@
+/**
+ * Injection (#12): every value a `generate` command or `init` takes from its command line
+ * either is refused (exit 2, one line naming the option, the value escaped and cut short) or
+ * reaches the generated file as data the YAML writer wrote: never as text spliced into it.
+ * And `init DIR` writes nothing outside DIR, whatever links lie below it.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadYaml } from '../generator/cfn-yaml.js';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { tempDir } from './helpers/repo.js';
+
+type Doc = Record<string, any>;
+
+const VECTORS: Record<string, string> = {
+  newline: 'x\nTransform: EvilMacro\n#',
+  comment: 'a#b',
+  colon: 'a: b',
+  quotes: 'a"b\'c',
+  control: 'a\u001b[31mb\u0007c\r',
+  long: 'a'.repeat(5000),
+};
+const PIPELINE_KEYS = ['AWSTemplateFormatVersion', 'Description', 'Parameters', 'Conditions', 'Resources', 'Outputs'];
+
+/** A refusal: exit 2, one line naming the option, no raw control character, not the whole long value. */
+function expectRefused(result: CliResult, option: string): void {
+  const lines = result.stderr.trim().split('\n');
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^lambda-cd: error: .*${option}`));
+  expect(lines[0]).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  expect(lines[0]!.length).toBeLessThan(400);
+  expect(result.exitCode).toBe(2);
+}
+
+/** The pipeline template: only its own top-level keys, and a header of comment lines only. */
+function readPipeline(file: string): Doc {
+  const text = readFileSync(file, 'utf8');
+  const doc = loadYaml(text) as Doc;
+  expect(Object.keys(doc)).toEqual(PIPELINE_KEYS);
+  expect(doc.Transform).toBeUndefined();
+  return doc;
+}
+
+describe('generate pipeline: every option against every vector', () => {
+  const cases = Object.entries(VECTORS).flatMap(([vector, value]) => ['stages', 'source', 'image', 'notify'].map((option) => [option, vector, value] as const));
+  it.concurrent.each(cases)('--%s %s is refused, nothing written', async (option, _vector, value) => {
+    const dir = await tempDir();
+    const out = path.join(dir, 'pipeline.yaml');
+    const result = await runCli(['generate', 'pipeline', `--${option}`, value, '--out', out]);
+    expectRefused(result, `--${option}`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('the issue\'s example: --image with a line break names the option and escapes the value', async () => {
+    const dir = await tempDir();
+    const result = await runCli(['generate', 'pipeline', '--image', VECTORS.newline!, '--out', path.join(dir, 'pipeline.yaml')]);
+    expect(result.stderr.trim()).toBe('lambda-cd: error: generate pipeline: --image expects a container image reference ([registry/]repository[:tag][@sha256:digest], e.g. public.ecr.aws/lambda-cd/lambda-cd:0.1.0), found "x\\nTransform: EvilMacro\\n#"');
+    expect(result.exitCode).toBe(2);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.concurrent.each(Object.entries(VECTORS))('--out with a %s in the file name: the file is written there, the template unchanged', async (vector, value) => {
+    const dir = await tempDir();
+    const out = path.join(dir, value);
+    const result = await runCli(['generate', 'pipeline', '--out', out]);
+    if (vector === 'long') {
+      // No file system takes a 5,000-character name: exit 3, one line, nothing written.
+      expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cannot write the output here: the file name is too long$/)]);
+      expect(result.exitCode).toBe(3);
+      expect(readdirSync(dir)).toEqual([]);
+      return;
+    }
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(readdirSync(dir)).toEqual([value]);
+    readPipeline(out);
+  });
+
+  it('values that are valid reach the template as data: an image with a registry port and digest, an address with quote and hash', async () => {
+    const dir = await tempDir();
+    const image = `registry.example.com:5000/team/lambda-cd@sha256:${'a'.repeat(64)}`;
+    const email = "o'neil+ci#1@example.com";
+    const result = await runCli(['generate', 'pipeline', '--image', image, '--notify', email, '--stages', 'Gamma,Beta2', '--out', path.join(dir, 'p.yaml')]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const doc = readPipeline(path.join(dir, 'p.yaml'));
+    expect(doc.Parameters.ImageUri.Default).toBe(image);
+    expect(doc.Parameters.NotificationEmail.Default).toBe(email);
+    // The header names the image only in comment lines.
+    const header = readFileSync(path.join(dir, 'p.yaml'), 'utf8').split('\n').filter((line) => line.startsWith('#') && line.includes(image));
+    expect(header).toHaveLength(1);
+    expect(header[0]).toMatch(/^# Generated by `lambda-cd generate pipeline --stages Gamma,Beta2 --source codecommit --image /);
+  });
+
+  it('variant: stages that differ only in case, too many stages, a stage too long for a function name', async () => {
+    expectRefused(await runCli(['generate', 'pipeline', '--stages', 'Gamma,gamma', '--out', '/nonexistent/p.yaml']), '--stages expects each stage once \\(case does not count\\), found gamma twice');
+    expectRefused(await runCli(['generate', 'pipeline', '--stages', Array.from({ length: 47 }, (_, i) => `S${i}`).join(','), '--out', '/nonexistent/p.yaml']), '--stages expects at most 46 stages');
+    expectRefused(await runCli(['generate', 'pipeline', '--stages', 'G'.repeat(64), '--out', '/nonexistent/p.yaml']), '--stages expects stage names of at most 63 characters');
+  });
+});
+
+describe('generate buildspecs --out: the folder may be named anything; the buildspecs hold no value of it', () => {
+  it.concurrent.each(Object.entries(VECTORS).filter(([vector]) => vector !== 'long'))('a folder name with a %s', async (_vector, value) => {
+    const dir = path.join(await tempDir(), value);
+    const result = await runCli(['generate', 'buildspecs', '--out', dir]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    for (const file of readdirSync(dir)) {
+      const text = readFileSync(path.join(dir, file), 'utf8');
+      expect(text).not.toContain(value);
+      expect(Object.keys(loadYaml(text) as Doc).sort()).toEqual(file === 'buildspec-build.yml' ? ['artifacts', 'cache', 'phases', 'version'] : ['cache', 'phases', 'reports', 'version']);
+    }
+  });
+});
+
+describe('init: every option against every vector', () => {
+  const cases = Object.entries(VECTORS).flatMap(([vector, value]) => ['name', 'stages'].map((option) => [option, vector, value] as const));
+  it.concurrent.each(cases)('--%s %s is refused, nothing written', async (option, _vector, value) => {
+    const dir = await tempDir();
+    const result = await runCli(['init', dir, `--${option}`, value]);
+    expectRefused(result, `--${option}`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.concurrent.each(Object.entries(VECTORS).filter(([vector]) => vector !== 'long'))('DIR named with a %s: the Name is made valid and written as data; check --strict passes', async (_vector, value) => {
+    const dir = path.join(await tempDir(), value);
+    const result = await runCli(['init', dir]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const config = loadYaml(readFileSync(path.join(dir, 'config/config.yaml'), 'utf8')) as Doc;
+    expect(Object.keys(config)).toEqual(['Name', 'Handler', 'Runtime', 'MemorySize', 'Timeout', 'Unittests', 'Integrationtests', 'Stages']);
+    expect(config.Name).toMatch(/^[A-Za-z0-9_-]+$/);
+    const strict = await runCli(['check', '--path', dir, '--strict']);
+    expect(strict.exitCode, strict.stderr).toBe(0);
+  });
+
+  it('names and stages YAML would read as numbers, booleans or null stay text (written by the YAML writer)', async () => {
+    const dir = await tempDir();
+    const result = await runCli(['init', dir, '--name', '2048', '--stages', '0x1F,null,1e5,true']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const config = loadYaml(readFileSync(path.join(dir, 'config/config.yaml'), 'utf8')) as Doc;
+    expect(config.Name).toBe('2048');
+    expect(config.Stages).toEqual(['0x1F', 'null', '1e5', 'true', 'PROD']);
+    expect(loadYaml(readFileSync(path.join(dir, 'config/0x1F/env.yaml'), 'utf8'))).toEqual({ STAGE: '0x1F' });
+    const strict = await runCli(['check', '--path', dir, '--strict', '--json']);
+    expect(strict.exitCode, strict.stderr).toBe(0);
+    expect(JSON.parse(strict.stdout).stages.map((s: Doc) => s.name)).toEqual(['0x1F', 'null', '1e5', 'true', 'PROD']);
+  });
+});
+
+describe('init never writes outside DIR', () => {
+  it('DIR/config linked to another folder is refused, naming it, and nothing is written anywhere (the issue\'s example)', async () => {
+    const dir = await tempDir();
+    const victim = await tempDir();
+    await symlink(victim, path.join(dir, 'config'));
+    const result = await runCli(['init', dir, '--force']);
+    expectRefused(result, `init: ${path.join(dir, 'config')} is a symlink \\(to ${victim}\\); init writes only inside`);
+    expect(readdirSync(victim)).toEqual([]);
+    expect(readdirSync(dir)).toEqual(['config']);
+  });
+
+  it('variant: a deeper folder linked (tests/unittests), a linked file (.gitignore), a link to a missing folder (src)', async () => {
+    for (const [entry, target] of [['tests/unittests', 'victim-dir'], ['.gitignore', 'victim-file'], ['src', 'missing']] as const) {
+      const dir = await tempDir();
+      const victim = await tempDir();
+      if (target === 'victim-file') await writeFile(path.join(victim, 'ignore'), 'mine\n');
+      await mkdir(path.dirname(path.join(dir, entry)), { recursive: true });
+      const to = target === 'victim-dir' ? victim : target === 'victim-file' ? path.join(victim, 'ignore') : path.join(victim, 'missing');
+      await symlink(to, path.join(dir, entry));
+      const result = await runCli(['init', dir, '--force']);
+      expectRefused(result, `${entry.replace('.', '\\.')} is a symlink`);
+      expect(readdirSync(victim)).toEqual(target === 'victim-file' ? ['ignore'] : []);
+      if (target === 'victim-file') expect(readFileSync(path.join(victim, 'ignore'), 'utf8')).toBe('mine\n');
+      expect(await readlink(path.join(dir, entry))).toBe(to);
+      expect(existsSync(path.join(dir, 'config/config.yaml'))).toBe(false);
+    }
+  });
+
+  it('DIR itself may be a link (the user named it): init writes into its target', async () => {
+    const target = await tempDir();
+    const link = path.join(await tempDir(), 'repo');
+    await symlink(target, link);
+    const result = await runCli(['init', link, '--name', 'Linked']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(existsSync(path.join(target, 'config/config.yaml'))).toBe(true);
+  });
+});
