@@ -4,7 +4,9 @@
  * (the templates of all stages, a zip and its manifest) replaced as a whole or not at all.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { link, lstat, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { EnvironmentError } from './errors.js';
 import { displayPath } from './output.js';
@@ -47,7 +49,7 @@ function cannotWrite(target: string, error: unknown): unknown {
   const reasons: Record<string, string> = {
     EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', EISDIR: 'a folder of that name is in the way',
     ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOSPC: 'no space left on the device',
-    EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for this file system or for the file size limit (ulimit -f)', ENAMETOOLONG: 'the file name is too long',
+    EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for this file system or for the file size limit (ulimit -f)', ENAMETOOLONG: 'the file name is too long', EIO: 'an input/output error',
   };
   return new EnvironmentError(`${displayPath(target)}: cannot write the output here: ${reasons[code] ?? (error as Error).message}`);
 }
@@ -137,4 +139,128 @@ export async function removeAbandonedTemporaries(dir: string): Promise<void> {
         if (info && now - info.mtimeMs > ABANDONED_AFTER_MS) await rm(entry, { recursive: true, force: true });
       }),
   );
+}
+
+/** A cache folder that cannot be used (read-only, full, missing parent, a file in the way) as one line naming it, exit 3. */
+export function cacheFailure(dir: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === undefined) return error;
+  const reasons: Record<string, string> = {
+    EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded',
+    ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOENT: 'the folder disappeared while in use', EISDIR: 'a folder is in the way',
+  };
+  return new EnvironmentError(`${displayPath(dir)}: cannot use the cache folder: ${reasons[code] ?? code} (--cache-dir / LAMBDA_CD_CACHE_DIR choose another)`);
+}
+
+/** `.tmp-<host>-<pid>-<random>`, `.work-<host>-<pid>-<random>`: a temporary of a run, with its owner. */
+export function temporaryName(kind: 'tmp' | 'work'): string {
+  return `.${kind}-${hostname().replace(/[^A-Za-z0-9]/g, '') || 'host'}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The pid that owns a temporary name (ours, or temporaryPathFor's), and its host when the name says. */
+function temporaryOwner(name: string): { host?: string; pid: number } | undefined {
+  const ours = /^\.(?:tmp|work)-(?:([A-Za-z0-9]+)-)?(\d+)-[0-9a-f]+$/.exec(name);
+  if (ours) return { host: ours[1], pid: Number(ours[2]) };
+  const output = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+  return output ? { pid: Number(output[1]) } : undefined;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what killed runs left in `dir` (kill -9, a stopped container): temporaries whose
+ * process is gone on this host, and any older than an hour (another host's, or a reused pid).
+ * A live run's temporaries are never touched.
+ */
+export async function removeDeadTemporaries(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const host = hostname().replace(/[^A-Za-z0-9]/g, '') || 'host';
+  const now = Date.now();
+  await Promise.all(
+    names.map(async (name) => {
+      const owner = temporaryOwner(name);
+      const legacy = owner === undefined && name.startsWith('.') && /(^\.work-|^\.tmp-|\.tmp-)/.test(name);
+      if (!owner && !legacy) return;
+      const entry = path.join(dir, name);
+      const dead = owner !== undefined && owner.pid !== process.pid && (owner.host === undefined || owner.host === host) && !processAlive(owner.pid);
+      const info = dead ? undefined : await stat(entry).catch(() => undefined);
+      if (dead || (info && now - info.mtimeMs > ABANDONED_AFTER_MS)) await rm(entry, { recursive: true, force: true }).catch(() => undefined);
+    }),
+  );
+}
+
+/** Paths removed if the process is interrupted (SIGINT, SIGTERM) before they are released. */
+const removedOnInterrupt = new Set<string>();
+let interruptHandlerInstalled = false;
+
+function onInterrupt(signal: NodeJS.Signals): void {
+  for (const file of removedOnInterrupt) {
+    try {
+      rmSync(file, { recursive: true, force: true });
+    } catch {
+      // best effort: the process is ending
+    }
+  }
+  process.removeListener('SIGINT', onInterrupt);
+  process.removeListener('SIGTERM', onInterrupt);
+  interruptHandlerInstalled = false;
+  process.kill(process.pid, signal); // end as the signal would have, exit status 128+n
+}
+
+/** Removes `paths` if the process is interrupted before the returned release function is called. */
+export function removeOnInterrupt(...paths: string[]): () => void {
+  for (const file of paths) removedOnInterrupt.add(file);
+  if (!interruptHandlerInstalled) {
+    process.on('SIGINT', onInterrupt);
+    process.on('SIGTERM', onInterrupt);
+    interruptHandlerInstalled = true;
+  }
+  return () => {
+    for (const file of paths) removedOnInterrupt.delete(file);
+  };
+}
+
+/**
+ * Replaces `targets` as one set (a zip and its manifest): the previous ones are removed first,
+ * so an interrupted or failed run leaves none behind that no longer describes the sources;
+ * `produce` writes each into its temporary path; only when all are written are they renamed
+ * into place, in order: the last (the manifest) appears only when the others are complete.
+ * On a failure or an interruption the temporaries and any target already renamed are removed.
+ * (package's pair: unlike replaceOutputSet it does not keep the previous outputs, which no longer
+ * describe the sources once a run starts; the two can be unified.)
+ */
+export async function replaceOutputPair<T>(targets: string[], produce: (temporaries: string[]) => Promise<T>): Promise<T> {
+  await discardOutputs(targets);
+  for (const target of targets) await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
+  const temporaries = targets.map(temporaryPathFor);
+  const release = removeOnInterrupt(...temporaries, ...targets);
+  try {
+    const result = await produce(temporaries);
+    for (const [index, target] of targets.entries()) await rename(temporaries[index]!, target).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
+    return result;
+  } catch (error) {
+    await Promise.all([...temporaries, ...targets].map((file) => rm(file, { force: true }).catch(() => undefined)));
+    const failedPath = (error as NodeJS.ErrnoException).path;
+    const index = failedPath === undefined ? -1 : temporaries.indexOf(failedPath);
+    if (index >= 0) throw cannotWrite(targets[index]!, error);
+    // A write through a descriptor (the zip writer) names no path: the first output it was.
+    throw writingFailed(error, temporaries[0]!) ? cannotWrite(targets[0]!, error) : error;
+  } finally {
+    release();
+  }
+}
+
+/** Removes earlier outputs that a new run is about to replace (a folder in the way is left for the write to report). */
+export async function discardOutputs(targets: string[]): Promise<void> {
+  await Promise.all(targets.map(async (target) => {
+    const info = await lstat(target).catch(() => undefined);
+    if (info && !info.isDirectory()) await rm(target, { force: true }).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
+  }));
 }

@@ -8,6 +8,8 @@
  * Paths resolve as pip resolves them: -r/-c relative to the including file; a requirement's
  * local path relative to the folder pip runs in (`cwd`, the repository); --find-links relative to
  * the including file when that exists, else to `cwd`.
+ * `${NAME}` in a line is replaced by the environment variable, as pip does; the values used are
+ * part of the digest (`mylib==${VERSION}` changes what pip installs), never shown.
  * Problems a user can fix are ConfigError (exit 2) naming the file and line: an include cycle,
  * a missing or unreadable include, an include that is not a regular file (`-r /proc/self/environ`
  * is never read), a local path that does not exist.
@@ -18,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
 import { displayPath } from './output.js';
-import { safeName } from './redact.js';
+import { escapeControl, safeName } from './redact.js';
 
 export interface RequirementLine {
   file: string;
@@ -41,6 +43,12 @@ export interface RequirementInputs {
   indexUrls: RequirementLine[];
   /** VCS requirements (`git+https://...`): pip builds them from source. */
   vcs: RequirementLine[];
+  /**
+   * The option lines pip reads from the files (index URLs, --find-links with the folder made
+   * absolute, --no-index, --trusted-host, --pre, ...), for a side pip run that must see the
+   * same sources (in a file of its own, anywhere).
+   */
+  optionLines: RequirementLine[];
   /** sha256 (hex) over the bytes of every file above and the contents of every folder. */
   digest: string;
 }
@@ -50,6 +58,12 @@ export interface ReadRequirementOptions {
   cwd: string;
   /** Local --find-links from the command line or PIP_FIND_LINKS: hashed too. */
   extraFindLinks?: string[];
+  /**
+   * Hash what find-links folders hold (default). false: only where they are; for a consumer
+   * that checks the files it used itself and lets new files in a folder not matter (as new
+   * versions on an index do not).
+   */
+  findLinksContent?: boolean;
 }
 
 /** Folders and files inside a local project or find-links folder that never change what pip builds. */
@@ -63,10 +77,13 @@ const INDEX_URL = /^(?:-i|--index-url|--extra-index-url)(?:\s*=\s*|\s+|(?=[^\s=]
 const EDITABLE = /^(?:-e|--editable)(?:\s*=\s*|\s+)(\S+)/;
 const VCS = /^(?:[A-Za-z0-9._-]+\s*@\s*)?(?:git|hg|svn|bzr)\+/;
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+/** pip's env-var syntax in requirement files (POSIX names, upper case, braces required). */
+const ENV_VARIABLE = /\$\{([A-Z0-9_]+)\}/g;
 
 /** Reads `requirementsFile` and everything local it names. The file itself must exist. */
 export function readRequirementInputs(requirementsFile: string, options: ReadRequirementOptions): RequirementInputs {
-  const inputs: Omit<RequirementInputs, 'digest'> = { requirementFiles: [], requirements: [], localPaths: [], findLinks: [], indexUrls: [], vcs: [] };
+  const inputs: Omit<RequirementInputs, 'digest'> = { requirementFiles: [], requirements: [], localPaths: [], findLinks: [], indexUrls: [], vcs: [], optionLines: [] };
+  const variables = new Set<string>();
   const hash = createHash('sha256');
   const add = (label: string, value: string | Buffer) => hash.update(`${label}\0${value.length}\0`).update(value);
   const done = new Set<string>();
@@ -81,14 +98,15 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
     const absolute = path.resolve(file);
     if (chain.includes(absolute)) {
       const cycle = [...chain.slice(chain.indexOf(absolute)), absolute].map((entry) => displayPath(entry)).join(' -> ');
-      throw new ConfigError(`${where(from!)}: includes itself (${cycle}); remove the -r/-c line that closes the cycle`);
+      throw new ConfigError(`${where(from!)}: includes itself (${hideReferenced(cycle)}); remove the -r/-c line that closes the cycle`);
     }
     if (done.has(absolute)) return; // included twice (not a cycle): read once
     done.add(absolute);
     const bytes = readRegularFile(absolute, from);
     inputs.requirementFiles.push(absolute);
     add(`requirements ${named(absolute)}`, bytes);
-    for (const line of logicalLines(absolute, bytes)) {
+    for (const written of logicalLines(absolute, bytes)) {
+      const line = { ...written, text: written.text.replace(ENV_VARIABLE, (match, name: string) => (variables.add(name), process.env[name] ?? match)) };
       const include = INCLUDE.exec(line.text);
       if (include) {
         visit(path.resolve(path.dirname(absolute), include[1]!), [...chain, absolute], line);
@@ -100,15 +118,21 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
         if (location !== undefined) {
           requireExisting(location, line);
           inputs.findLinks.push(location);
-          addFolder(hash, `find-links ${named(location)}`, location, false, line);
+          if (options.findLinksContent === false) add(`find-links ${named(location)}`, '');
+          else addFolder(hash, `find-links ${named(location)}`, location, false, line);
         }
+        inputs.optionLines.push({ ...line, text: `--find-links ${location ?? findLinks[1]!}` });
         continue;
       }
       if (INDEX_URL.test(line.text)) {
         inputs.indexUrls.push({ ...line, text: INDEX_URL.exec(line.text)![1]! });
+        inputs.optionLines.push(line);
         continue;
       }
-      if (line.text.startsWith('-') && !EDITABLE.test(line.text)) continue; // other options (--no-index, --pre, ...)
+      if (line.text.startsWith('-') && !EDITABLE.test(line.text)) {
+        inputs.optionLines.push(line); // other options (--no-index, --pre, --trusted-host, ...)
+        continue;
+      }
       if (VCS.test(line.text) || VCS.test(EDITABLE.exec(line.text)?.[1] ?? '')) {
         inputs.vcs.push(line);
         inputs.requirements.push(line);
@@ -129,20 +153,35 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
     }
   };
 
-  visit(requirementsFile, []);
+  hideReferenced = (text) => {
+    const values = [...variables].map((name) => process.env[name]).filter((value): value is string => value !== undefined && value.length >= 3);
+    return escapeControl(values.sort((a, b) => b.length - a.length).reduce((masked, value) => masked.split(value).join('***'), text));
+  };
+  try {
+    visit(requirementsFile, []);
+  } finally {
+    hideReferenced = (text) => text;
+  }
+  for (const name of [...variables].sort()) add(`env ${name}`, process.env[name] === undefined ? '\0unset' : process.env[name]!);
   for (const link of options.extraFindLinks ?? []) {
     const location = localLocation(link, [options.cwd]);
     if (location === undefined) continue;
     // A missing folder given on the command line is pip's to report; hash what there is.
     add(`extra find-links ${named(location)}`, '');
-    if (isDirectory(location)) addFolder(hash, `extra find-links ${named(location)}`, location, false);
+    if (isDirectory(location) && options.findLinksContent !== false) addFolder(hash, `extra find-links ${named(location)}`, location, false);
   }
   return { ...inputs, digest: hash.digest('hex') };
 }
 
+/**
+ * Paths built from a line with `${NAME}` in it hold that variable's value: messages show them
+ * with those values masked (set for the duration of one synchronous readRequirementInputs).
+ */
+let hideReferenced = (text: string): string => text;
+
 /** `file` line `n`, for messages. */
 function where(line: RequirementLine): string {
-  return `${displayPath(line.file)} line ${line.line}`;
+  return `${hideReferenced(displayPath(line.file))} line ${line.line}`;
 }
 
 /** The file's bytes, refusing what is not a regular file (pseudo-files, devices, FIFOs, folders). */
@@ -174,7 +213,7 @@ function addFile(hash: Hash, label: string, file: string): void {
   try {
     fd = openSync(file, 'r');
   } catch (error) {
-    throw new ConfigError(`${displayPath(file)}: cannot be read (${(error as NodeJS.ErrnoException).code})`);
+    throw new ConfigError(`${hideReferenced(displayPath(file))}: cannot be read (${(error as NodeJS.ErrnoException).code})`);
   }
   try {
     hash.update(`${label}\0${statSync(file).size}\0`);
@@ -205,7 +244,7 @@ function requireExisting(location: string, line: RequirementLine): void {
   try {
     statSync(location);
   } catch {
-    throw new ConfigError(`${where(line)}: ${safeName(line.text)}: no such file or folder (${displayPath(location)})`);
+    throw new ConfigError(`${where(line)}: ${safeName(line.text)}: no such file or folder (${hideReferenced(displayPath(location))})`);
   }
 }
 
@@ -298,7 +337,7 @@ function addFolder(hash: Hash, label: string, folder: string, recursive: boolean
       }
       if (!info.isFile()) continue;
       if (++files > MAX_FOLDER_FILES) {
-        throw new ConfigError(`${line ? `${where(line)}: ` : ''}${displayPath(folder)}: more than ${MAX_FOLDER_FILES.toLocaleString('en-US')} files; point it at the package's own folder`);
+        throw new ConfigError(`${line ? `${where(line)}: ` : ''}${hideReferenced(displayPath(folder))}: more than ${MAX_FOLDER_FILES.toLocaleString('en-US')} files; point it at the package's own folder`);
       }
       addFile(hash, `${label} ${prefix}${name} ${info.mode & 0o111 ? 'x' : '-'}`, absolute);
     }

@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { cacheFailure } from './atomic.js';
 import type { RepositoryConfig } from './contract.js';
 import { EnvironmentError, LambdaCdError } from './errors.js';
 import { run } from './exec.js';
@@ -43,8 +44,8 @@ export async function stagePythonTools(options: StagePythonToolsOptions): Promis
   const requirements = path.join(options.cacheDir, 'create-cf', 'requirements.txt');
   const wanted = `${TOOLS.join('\n')}\n`;
   if (!existsSync(requirements) || readFileSync(requirements, 'utf8') !== wanted) {
-    await mkdir(path.dirname(requirements), { recursive: true });
-    await writeFile(requirements, wanted);
+    // A read-only, full or blocked cache folder is the environment's problem (exit 3), named as such.
+    await mkdir(path.dirname(requirements), { recursive: true }).then(() => writeFile(requirements, wanted)).catch((error: unknown) => Promise.reject(cacheFailure(options.cacheDir, error)));
   }
   const first = users[0]!.shown;
   progress(options.step, `${first} uses troposphere, which ${options.python} lacks: installing ${TOOLS.join(' and ')} for it (cached)`);

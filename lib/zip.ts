@@ -22,11 +22,15 @@ import zlib from 'node:zlib';
 export interface FileToZip {
   /** Name inside the zip: POSIX separators, no leading slash. */
   name: string;
-  /** Path on disk. */
+  /** Path on disk (unused when `data` is given). */
   path: string;
   executable: boolean;
-  /** When known, the largest files are started first (they bound the parallel compression). */
+  /** When known, the largest files are started first (they bound the parallel compression). Required with `offset`. */
   size?: number;
+  /** The content is the `size` bytes at this position of `path` (a stored member of a wheel). */
+  offset?: number;
+  /** The content itself (a file lambda-cd generates, such as a rewritten RECORD). */
+  data?: Buffer;
 }
 
 /** One entry whose data is ready, compressed, in a blob file. Directories have no blob. */
@@ -94,7 +98,7 @@ class Blob {
    * as its dictionary, so the concatenation is one deflate stream nearly as small as a
    * serial one. One big shared library no longer bounds the whole compression.
    */
-  private async deflateLarge(file: string, size: number, offset: number): Promise<{ crc: number; compressedSize: number }> {
+  private async deflateLarge(file: string, size: number, offset: number, start: number): Promise<{ crc: number; compressedSize: number }> {
     const handle = await open(file, 'r');
     const pending: Promise<Buffer>[] = [];
     let position = offset;
@@ -109,7 +113,7 @@ class Blob {
       for (let read = 0; read < size; ) {
         const chunk = Buffer.allocUnsafe(Math.min(CHUNK, size - read));
         for (let filled = 0; filled < chunk.length; ) {
-          const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, read + filled);
+          const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, start + read + filled);
           if (bytesRead === 0) throw new Error(`${file}: changed while being zipped`);
           filled += bytesRead;
         }
@@ -131,19 +135,21 @@ class Blob {
   /** Compresses `file` into this blob; stores it instead when deflate does not make it smaller. */
   async add(file: FileToZip): Promise<ZipEntry> {
     const offset = this.length;
-    const { size } = await stat(file.path);
+    const start = file.offset ?? 0;
+    const size = file.data?.length ?? (file.offset !== undefined ? file.size! : (await stat(file.path)).size);
     const entry: ZipEntry = { name: file.name, executable: file.executable, method: 8, crc: 0, size, compressedSize: 0, blob: this.file, offset };
-    if (size <= WHOLE_FILE_LIMIT) {
-      const data = await readFile(file.path);
-      const compressed = await deflateRaw(data, { level: DEFLATE_LEVEL });
+    if (file.data || size <= WHOLE_FILE_LIMIT) {
+      const data = file.data ?? (file.offset !== undefined ? await readRange(file.path, start, size) : await readFile(file.path));
+      // Small files deflate faster here than through a thread-pool round trip.
+      const compressed = data.length < 16 * 1024 ? zlib.deflateRawSync(data, { level: DEFLATE_LEVEL }) : await deflateRaw(data, { level: DEFLATE_LEVEL });
       const stored = compressed.length >= data.length;
       await this.writeAt(offset, stored ? data : compressed);
       Object.assign(entry, { crc: crc32(data), size: data.length, method: stored ? 0 : 8, compressedSize: stored ? data.length : compressed.length });
     } else {
-      Object.assign(entry, await this.deflateLarge(file.path, size, offset));
+      Object.assign(entry, await this.deflateLarge(file.path, size, offset, start));
       if (entry.compressedSize >= size) {
         let position = offset;
-        for await (const chunk of createReadStream(file.path, { highWaterMark: CHUNK })) {
+        for await (const chunk of createReadStream(file.path, { highWaterMark: CHUNK, start, end: start + size - 1 })) {
           await this.writeAt(position, chunk as Buffer);
           position += (chunk as Buffer).length;
         }
@@ -152,6 +158,21 @@ class Blob {
     }
     this.length = offset + entry.compressedSize;
     return entry;
+  }
+}
+
+async function readRange(file: string, start: number, size: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const data = Buffer.allocUnsafe(size);
+    for (let filled = 0; filled < size; ) {
+      const { bytesRead } = await handle.read(data, filled, size - filled, start + filled);
+      if (bytesRead === 0) throw new Error(`${file}: changed while being zipped`);
+      filled += bytesRead;
+    }
+    return data;
+  } finally {
+    await handle.close();
   }
 }
 
@@ -188,14 +209,22 @@ export async function compressFiles(files: FileToZip[], blobPrefix: string, opti
 export function directoryEntries(names: string[]): ZipEntry[] {
   const folders = new Set<string>();
   for (const name of names) {
-    const parts = name.split('/');
-    for (let i = 1; i < parts.length; i++) folders.add(`${parts.slice(0, i).join('/')}/`);
+    // Deepest first: once a folder is known, so are its parents.
+    for (let end = name.lastIndexOf('/'); end > 0; end = name.lastIndexOf('/', end - 1)) {
+      const folder = name.slice(0, end + 1);
+      if (folders.has(folder)) break;
+      folders.add(folder);
+    }
   }
   return [...folders].map((name) => ({ name, executable: true, method: 0, crc: 0, size: 0, compressedSize: 0, offset: 0 }));
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 /** Byte order of the UTF-8 names: the same on every machine and locale. */
 export function compareNames(a: string, b: string): number {
+  // UTF-16 order is UTF-8 byte order unless a string holds a surrogate pair (a character beyond U+FFFF).
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
@@ -210,6 +239,16 @@ class Output {
   position = 0;
   readonly hash = createHash('sha256');
   constructor(private readonly fd: number) {}
+  /** Room for `length` bytes in the buffer, to read into directly (then `commit` them); undefined when they do not fit. */
+  reserve(length: number): Buffer | undefined {
+    if (length > this.buffer.length) return undefined;
+    if (this.used + length > this.buffer.length) this.flush();
+    return this.buffer.subarray(this.used, this.used + length);
+  }
+  commit(length: number): void {
+    this.used += length;
+    this.position += length;
+  }
   write(data: Uint8Array): void {
     if (this.used + data.length > this.buffer.length) this.flush();
     if (data.length > this.buffer.length) {
@@ -234,35 +273,31 @@ function writeAll(fd: number, data: Uint8Array): void {
   for (let written = 0; written < data.length; ) written += writeSync(fd, data, written, data.length - written);
 }
 
-function header(entry: ZipEntry, name: Buffer, central: boolean, localOffset = 0): Buffer {
-  const flags = /[^\x20-\x7e]/.test(entry.name) ? 0x0800 : 0; // UTF-8 names
+/** Writes the local (or central) header of `entry` into `buffer` at `at`; returns the position after it. */
+function writeHeader(buffer: Buffer, at: number, entry: ZipEntry, name: Buffer, central: boolean, localOffset = 0): number {
+  const flags = name.length !== entry.name.length || /[^\x20-\x7e]/.test(entry.name) ? 0x0800 : 0; // UTF-8 names
   const directory = entry.name.endsWith('/');
   const mode = directory ? 0o40755 : entry.executable ? 0o100755 : 0o100644;
-  const buffer = Buffer.alloc((central ? 46 : 30) + name.length);
-  let at = 0;
-  const u16 = (value: number) => (at = buffer.writeUInt16LE(value, at));
-  const u32 = (value: number) => (at = buffer.writeUInt32LE(value >>> 0, at));
-  u32(central ? 0x02014b50 : 0x04034b50);
-  if (central) u16((3 << 8) | 20); // made by: Unix, spec 2.0
-  u16(20); // version needed
-  u16(flags);
-  u16(entry.method);
-  u16(0); // time 00:00:00
-  u16(DOS_DATE_1980_01_01);
-  u32(entry.crc);
-  u32(entry.compressedSize);
-  u32(entry.size);
-  u16(name.length);
-  u16(0); // extra field length
+  at = buffer.writeUInt32LE(central ? 0x02014b50 : 0x04034b50, at);
+  if (central) at = buffer.writeUInt16LE((3 << 8) | 20, at); // made by: Unix, spec 2.0
+  at = buffer.writeUInt16LE(20, at); // version needed
+  at = buffer.writeUInt16LE(flags, at);
+  at = buffer.writeUInt16LE(entry.method, at);
+  at = buffer.writeUInt16LE(0, at); // time 00:00:00
+  at = buffer.writeUInt16LE(DOS_DATE_1980_01_01, at);
+  at = buffer.writeUInt32LE(entry.crc >>> 0, at);
+  at = buffer.writeUInt32LE(entry.compressedSize, at);
+  at = buffer.writeUInt32LE(entry.size, at);
+  at = buffer.writeUInt16LE(name.length, at);
+  at = buffer.writeUInt16LE(0, at); // extra field length
   if (central) {
-    u16(0); // comment length
-    u16(0); // disk number
-    u16(0); // internal attributes
-    u32(((mode << 16) | (directory ? 0x10 : 0)) >>> 0);
-    u32(localOffset);
+    at = buffer.writeUInt16LE(0, at); // comment length
+    at = buffer.writeUInt16LE(0, at); // disk number
+    at = buffer.writeUInt16LE(0, at); // internal attributes
+    at = buffer.writeUInt32LE(((mode << 16) | (directory ? 0x10 : 0)) >>> 0, at);
+    at = buffer.writeUInt32LE(localOffset, at);
   }
-  name.copy(buffer, at);
-  return buffer;
+  return at + name.copy(buffer, at);
 }
 
 /**
@@ -271,32 +306,37 @@ function header(entry: ZipEntry, name: Buffer, central: boolean, localOffset = 0
  */
 export async function writeZip(file: string, entries: ZipEntry[], resolveBlob: (blob: string) => string = (blob) => blob): Promise<ZipWritten> {
   if (entries.length > MAX_ZIP_ENTRIES) throw new RangeError(`${entries.length} files: more than a zip without zip64 holds (${MAX_ZIP_ENTRIES})`);
-  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
+  const sorted = entries.map((entry) => ({ entry, name: Buffer.from(entry.name) })).sort((a, b) => Buffer.compare(a.name, b.name));
   const fd = openSync(file, 'w');
   const blobs = new Map<string, number>();
   try {
     const out = new Output(fd);
     const chunk = Buffer.allocUnsafe(1024 * 1024);
-    const central: Buffer[] = [];
-    for (const entry of sorted) {
-      const name = Buffer.from(entry.name);
+    const central = Buffer.alloc(sorted.reduce((sum, { name }) => sum + 46 + name.length, 0));
+    let centralAt = 0;
+    for (const { entry, name } of sorted) {
       const offset = out.position;
       if (offset > MAX_OFFSET) throw new RangeError('zip larger than 4 GB (zip64 is not supported)');
-      central.push(header(entry, name, true, offset));
-      out.write(header(entry, name, false));
+      centralAt = writeHeader(central, centralAt, entry, name, true, offset);
+      const local = out.reserve(30 + name.length)!;
+      out.commit(writeHeader(local, 0, entry, name, false));
       if (entry.blob === undefined || entry.compressedSize === 0) continue;
       const blobPath = resolveBlob(entry.blob);
       let blob = blobs.get(blobPath);
       if (blob === undefined) blobs.set(blobPath, (blob = openSync(blobPath, 'r')));
       for (let copied = 0; copied < entry.compressedSize; ) {
-        const bytesRead = readSync(blob, chunk, 0, Math.min(chunk.length, entry.compressedSize - copied), entry.offset + copied);
+        const length = Math.min(chunk.length, entry.compressedSize - copied);
+        // Straight into the output buffer when it fits: one copy from the page cache, not two.
+        const into = out.reserve(length) ?? chunk;
+        const bytesRead = readSync(blob, into, 0, length, entry.offset + copied);
         if (bytesRead === 0) throw new Error(`${path.basename(blobPath)}: compressed data of ${entry.name} is missing`);
-        out.write(chunk.subarray(0, bytesRead));
+        if (into === chunk) out.write(chunk.subarray(0, bytesRead));
+        else out.commit(bytesRead);
         copied += bytesRead;
       }
     }
     const centralStart = out.position;
-    for (const record of central) out.write(record);
+    out.write(central);
     const end = Buffer.alloc(22);
     end.writeUInt32LE(0x06054b50, 0);
     end.writeUInt16LE(sorted.length, 8);

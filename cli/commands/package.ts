@@ -6,7 +6,7 @@ import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, c
 
 export const command: CommandSpec = {
   name: 'package',
-  summary: "Build the deployment zip: requirements.txt installed for Lambda's platform, plus src/.",
+  summary: "Build the deployment zip: requirements.txt as installed for Lambda's platform, plus src/.",
   reads: "config/config.yaml (Runtime, Architecture), requirements.txt, src/; pip's configuration and PIP_* variables",
   writes: 'dist/function.zip and dist/function.zip.manifest.json (sha256, sizes, installed distributions)',
   options: [
@@ -24,7 +24,9 @@ export const command: CommandSpec = {
   notes: [
     'Only wheels Lambda can load are used: manylinux up to the runtime\'s glibc, the function\'s CPU architecture, ABI cpXY/abi3/none.',
     'Environment markers (`; python_version < "3.12"`, `; platform_machine == "aarch64"`) are judged for the Runtime and Architecture, not for the build host.',
-    'Not packed: bin/ scripts of installed packages, __pycache__/ and *.pyc, .git/ and other VCS folders, tool caches, requirements*.txt.',
+    'pip only resolves; the zip is written from the wheel files (deflated members copied as they are), holding what pip install --target would place.',
+    'Not packed: bin/ scripts and *.data/scripts|headers|data of installed packages, __pycache__/ and *.pyc, .git/ and other VCS folders, tool caches, requirements*.txt.',
+    'The cache (--cache-dir) keeps wheels by sha256 and which wheels pip chose for the requirements\' content; everything read from it is verified (hashes, CRCs) and rebuilt when it does not check out.',
     "Before the zip is written, the handler's module is imported from it alone (plus boto3/botocore, as Lambda provides them) on --python when it has the Runtime's Python version, else on python3.X from PATH, in a child process without AWS credentials; an import error fails the build (exit 1) naming the distribution it came from. Without such a Python the check is skipped, with a line saying so.",
     'LAMBDA_CD_MAX_UNZIPPED_BYTES lowers the 250 MB unzipped limit (to leave room for layers); LAMBDA_CD_WARN_ZIP_BYTES the 50 MB warning.',
   ],

@@ -17,14 +17,24 @@ export interface WheelSpec {
   /** Files inside the wheel (path -> content), e.g. {'mypkg/__init__.py': 'X = 1\n'}. */
   files: Record<string, string | Buffer>;
   requires?: string[];
+  /** Unix modes of members (e.g. {'pkg/tool.sh': 0o755}); others 0644. */
+  modes?: Record<string, number>;
+  /** Members stored uncompressed (the rest are deflated). */
+  stored?: string[];
+  /** dist-info/entry_points.txt (console_scripts make pip write bin/ scripts). */
+  entryPoints?: string;
 }
 
 const WHEEL_WRITER = `
 import sys, json, zipfile
 out, entries = sys.argv[1], json.load(sys.stdin)
 with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for name, hex_data in entries:
-        z.writestr(name, bytes.fromhex(hex_data))
+    for name, hex_data, mode, stored in entries:
+        info = zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0))
+        info.external_attr = (0o100000 | mode) << 16
+        info.create_system = 3
+        info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+        z.writestr(info, bytes.fromhex(hex_data))
 `;
 
 function normalize(name: string): string {
@@ -49,11 +59,14 @@ export async function buildWheel(wheelhouse: string, spec: WheelSpec): Promise<s
     ...Object.entries(spec.files).map(([name, content]) => [name, Buffer.from(content)] as [string, Buffer]),
     [`${distInfo}/METADATA`, Buffer.from(metadata)],
     [`${distInfo}/WHEEL`, Buffer.from(wheel)],
+    ...(spec.entryPoints ? [[`${distInfo}/entry_points.txt`, Buffer.from(spec.entryPoints)] as [string, Buffer]] : []),
   ];
-  const record = [...entries.map(([name, data]) => `${name},${recordHash(data)},${data.length}`), `${distInfo}/RECORD,,`, ''].join('\n');
+  const csvField = (field: string) => (/[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field);
+  const record = [...entries.map(([name, data]) => `${csvField(name)},${recordHash(data)},${data.length}`), `${distInfo}/RECORD,,`, ''].join('\n');
   entries.push([`${distInfo}/RECORD`, Buffer.from(record)]);
   const out = path.join(wheelhouse, filename);
-  await execa('python3', ['-c', WHEEL_WRITER, out], { input: JSON.stringify(entries.map(([n, d]) => [n, d.toString('hex')])) });
+  const members = entries.map(([name, data]) => [name, data.toString('hex'), spec.modes?.[name] ?? 0o644, spec.stored?.includes(name) ?? false]);
+  await execa('python3', ['-c', WHEEL_WRITER, out], { input: JSON.stringify(members) });
   return out;
 }
 
