@@ -16,7 +16,7 @@ export function mainHelp(commands: CommandSpec[], group?: string): string {
     ...shown.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `lambda-cd <command> --help` for what a command reads and writes, its options and an example.',
-    'Every runner takes --path DIR (the function repository; default the current directory).',
+    'Every command that reads a repository takes --path DIR; without it, the repository is the nearest folder holding config/config.yaml, from the current one up (as git finds .git).',
     EXIT_CODES,
     '',
   ];
