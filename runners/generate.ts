@@ -3,6 +3,9 @@ import path from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { displayPath, note } from '../lib/output.js';
 
+/** The stages of a pipeline generated outside a repository without --stages (init's default too). */
+const DEFAULT_STAGES = ['Gamma'];
+
 /** CloudFormation takes at most this many bytes of template in a request (more goes through S3). */
 const MAX_TEMPLATE_BODY = 51_200;
 import { renderBuildspecs } from '../generator/buildspecs.js';
@@ -20,7 +23,9 @@ export interface GenerateBuildspecsOptions { outDir: string }
 export interface GeneratePipelineOptions {
   stages: string[]; source: SourceKind;
   /** The FunctionName parameter's default (the repository's Name), and the Runtime that picks the image variant. */
-  functionName?: string; runtime?: string; image?: string; notify?: string; buildspecs?: BuildspecSource; outFile: string;
+  functionName?: string; runtime?: string;
+  /** Shown (stderr) once every option passed its checks. */
+  notice?: string; image?: string; notify?: string; buildspecs?: BuildspecSource; outFile: string;
   /** Stages whose deploy waits for an approval. */
   approveBefore?: string[];
   /** Pipelines the coordinated stage waits for, and that stage (default PROD). */
@@ -47,6 +52,7 @@ export async function runGeneratePipeline(options: GeneratePipelineOptions): Pro
     ...(gates.coordinate ? [`--coordinate-with ${gates.coordinate.pipelines.join(',')} --coordinate-stage ${gates.coordinate.stage}`] : [])].join(' ');
   const file = path.resolve(options.outFile);
   if (options.functionName !== undefined) validateName('generate pipeline', options.functionName, options.stages);
+  if (options.notice) note(options.notice);
   const text = renderPipeline({ stages: options.stages, functionName: options.functionName, runtime: options.runtime, source: options.source, image: options.image, notify: options.notify, buildspecs: options.buildspecs, gates }, commandLine);
   await writeFileAtomic(file, text);
   const bytes = Buffer.byteLength(text);
@@ -56,19 +62,27 @@ export async function runGeneratePipeline(options: GeneratePipelineOptions): Pro
   return { file: displayPath(file), image: options.image ?? defaultImageUri(options.runtime) };
 }
 
+export interface PipelineInputs {
+  stages: string[]; functionName?: string; runtime?: string;
+  /** A note for stderr, shown once the options passed their checks (stages defaulted outside a repository). */
+  notice?: string;
+}
+
 /**
  * What the pipeline takes from the repository: its stages (PROD left out: the pipeline adds it),
  * Name and Runtime. --stages and --name may be given too, but a pipeline whose stages or function
  * differ from the repository's is broken (the Build step's create-cf stops on other stages; the
  * deploy role may touch only Name+Stage functions), so a difference is exit 2 naming both values.
- * Without a repository, --stages is needed and the template's FunctionName has no default.
+ * Without a repository, the stages are --stages (default Gamma, with a note saying so) and the
+ * template's FunctionName has no default.
  */
-export function pipelineInputs(repository: RepositoryConfig | undefined, given: { stages?: string[]; name?: string }, where: string): { stages: string[]; functionName?: string; runtime?: string } {
+export function pipelineInputs(repository: RepositoryConfig | undefined, given: { stages?: string[]; name?: string }, where: string): PipelineInputs {
+  if (given.stages !== undefined) validateStages('generate pipeline', given.stages);
   if (repository === undefined) {
-    if (given.stages === undefined) {
-      throw new UsageError(`generate pipeline: no function repository here: no config/config.yaml in ${where} or any folder above it; run it in the repository (its stages, Name and Runtime go into the template), give --path DIR, or give --stages to generate without one`);
-    }
-    return { stages: given.stages, functionName: given.name };
+    const notice = given.stages === undefined
+      ? `generate pipeline: no config/config.yaml in ${where} or any folder above it: stages ${DEFAULT_STAGES.join(',')} and no FunctionName default (run it in the repository, or give --path, to take its Stages, Name and Runtime)`
+      : undefined;
+    return { stages: given.stages ?? DEFAULT_STAGES, functionName: given.name, notice };
   }
   const stages = repository.stages.filter((stage) => stage !== PROD_STAGE);
   const config = displayPath(repository.configFile);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { commaList, REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
 import { optionalRepositoryRoot, openRepository, outputPath, printJson } from '../repository.js';
+import { safeName } from '../../lib/redact.js';
 import { JSON_OPTION } from './shared-options.js';
 
 export const command: CommandSpec = {
@@ -11,7 +12,7 @@ export const command: CommandSpec = {
   writes: 'the pipeline template (--out)',
   options: [
     ...REPOSITORY_OPTIONS,
-    { name: 'stages', type: 'string', valueName: 'LIST', defaultText: "the repository's Stages", description: 'Pre-production stages, comma-separated, in order (PROD is always added last); in a repository they must be its Stages (exit 2 otherwise), outside one they are needed.' },
+    { name: 'stages', type: 'string', valueName: 'LIST', defaultText: "the repository's Stages", description: 'Pre-production stages, comma-separated, in order (PROD is always added last); in a repository they must be its Stages (exit 2 otherwise); outside one the default is Gamma.' },
     { name: 'name', type: 'string', valueName: 'NAME', defaultText: "the repository's Name", description: "The FunctionName parameter's default; in a repository it must be its Name (exit 2 otherwise)." },
     { name: 'source', type: 'string', valueName: 'KIND', default: 'codecommit', choices: ['codecommit', 'github'], description: 'Where the source comes from.' },
     { name: 'image', type: 'string', valueName: 'URI', defaultText: "the published lambda-cd image for the repository's Runtime (<version>-pythonX.Y)", description: "Default for the template's ImageUri parameter (your own copy, e.g. in your ECR)." },
@@ -45,7 +46,7 @@ export const command: CommandSpec = {
     const { pipelineInputs, runGeneratePipeline } = await import('../../runners/generate.js');
     const root = optionalRepositoryRoot(options);
     const repository = root === undefined ? undefined : openRepository(options);
-    const inputs = pipelineInputs(repository, { stages: typeof options.stages === 'string' ? commaList(options.stages) : undefined, name: options.name as string | undefined }, process.cwd());
+    const inputs = pipelineInputs(repository, { stages: typeof options.stages === 'string' ? commaList(options.stages) : undefined, name: options.name as string | undefined }, safeName(process.cwd(), 200));
     const result = await runGeneratePipeline({
       ...inputs,
       source: options.source as 'codecommit' | 'github',
