@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { loadRepository, type RepositoryConfig } from '../lib/contract.js';
 import { ConfigError, UsageError } from '../lib/errors.js';
-import { displayPath, note, warn } from '../lib/output.js';
+import { note, warn } from '../lib/output.js';
 import { safeName } from '../lib/redact.js';
 import { didYouMean } from '../lib/suggest.js';
 import type { ParsedOptions } from './args.js';
@@ -61,7 +61,7 @@ export function openRepository(options: ParsedOptions, { notes = false }: { note
 export function requireStage(command: string, repository: RepositoryConfig, stage: string | undefined): void {
   if (stage === undefined || repository.stages.includes(stage)) return;
   throw new UsageError(
-    `${command}: --stage ${JSON.stringify(safeName(stage, 80))} is not a stage of ${repository.name} (${displayPath(repository.root)}): its stages are ${repository.stages.join(', ')}${didYouMean(stage, repository.stages)}`,
+    `${command}: --stage expects one of the repository's stages ${repository.stages.join(', ')} (the folders in config/), found ${JSON.stringify(safeName(stage, 80))}${didYouMean(stage, repository.stages)}`,
   );
 }
 

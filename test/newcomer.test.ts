@@ -127,12 +127,12 @@ describe('--stage of a stage the repository lacks', () => {
     for (const command of ['deploy', 'integration-test', 'rollback']) {
       const result = await runCli([command, '--stack', 'Pipe', '--stage', 'gama'], { cwd: deep, env });
       expect(result.exitCode, `${command}: ${result.stderr}`).toBe(2);
-      expect(result.stderr.trim(), command).toMatch(new RegExp(`^lambda-cd: error: ${command}: --stage "gama" is not a stage of Orders \\(.*\\): its stages are Gamma, Beta, PROD; did you mean Gamma\\?$`));
+      expect(result.stderr.trim(), command).toMatch(new RegExp(`^lambda-cd: error: ${command}: --stage expects one of the repository's stages Gamma, Beta, PROD \\(the folders in config/\\), found "gama"; did you mean Gamma\\?$`));
     }
     // The same through the pipeline's variable.
     const viaEnv = await runCli(['deploy', '--stack', 'Pipe'], { cwd: deep, env: { ...env, LAMBDA_CD_STAGE: 'Staging' } });
     expect(viaEnv.exitCode).toBe(2);
-    expect(viaEnv.stderr).toContain('its stages are Gamma, Beta, PROD');
+    expect(viaEnv.stderr).toContain("one of the repository's stages Gamma, Beta, PROD");
     expect(endpoint.requests).toEqual([]);
   });
 
