@@ -4,9 +4,16 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 -t REGISTRY/lambda-cd:VERSION --push .
 # Bases are pinned and overridable. The tests build this same file over a local Debian base
 # (RUNTIME_BASE/BUILD_BASE point at it, SYSTEM_PACKAGES="" because it has them already).
+#
+# Python variants (<version>-python3.12, ...): PYTHON_VERSION=3.12 builds on the official
+# python:3.12-slim-<DEBIAN_RELEASE> (glibc, so unit tests load the manylinux wheels that ship) with
+# Debian's nodejs; the base's own Python is the one tests run on (the build checks its version).
+#   docker build --build-arg PYTHON_VERSION=3.12 -t lambda-cd:0.1.0-python3.12 .
 ARG ALPINE_VERSION=3.23
+ARG PYTHON_VERSION=
+ARG DEBIAN_RELEASE=trixie
 ARG BUILD_BASE=node:24-alpine${ALPINE_VERSION}
-ARG RUNTIME_BASE=alpine:${ALPINE_VERSION}
+ARG RUNTIME_BASE=${PYTHON_VERSION:+python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE}}
 
 # --- build: npm ci + bundle, from the checkout alone. The bundle is plain JavaScript, so this stage
 # runs on the build machine's platform even in a multi-architecture build (no emulation).
@@ -20,12 +27,17 @@ COPY . .
 # python/: the 2018 helper library stage files import (lib/bundled-python.ts finds it beside the bundle).
 RUN node docker/bundle.mjs /out/lambda-cd.mjs && cp docker/entrypoint.mjs /out/ && cp -R python /out/python
 
-# --- runtime
-FROM ${RUNTIME_BASE}
-# nodejs from Alpine's main repository is an LTS line; no npm, no compilers.
+# --- runtime: Alpine unless PYTHON_VERSION (or RUNTIME_BASE) says otherwise
+FROM ${RUNTIME_BASE:-alpine:${ALPINE_VERSION}}
+# nodejs from Alpine's main repository (Debian's in a Python variant) is an LTS line; no npm, no compilers.
+# With PYTHON_VERSION the script leaves out the distribution's python3/pip: the base's Python is the one.
+ARG PYTHON_VERSION
 ARG SYSTEM_PACKAGES="nodejs python3 py3-pip ca-certificates"
 RUN --mount=type=bind,source=docker/install-system-packages.sh,target=/tmp/install-system-packages.sh \
-    sh /tmp/install-system-packages.sh ${SYSTEM_PACKAGES}
+    PYTHON_VERSION="${PYTHON_VERSION}" sh /tmp/install-system-packages.sh ${SYSTEM_PACKAGES}
+# A variant must carry the Python it is named after, and a Node.js lambda-cd runs on (engines: >= 20).
+RUN --mount=type=bind,source=docker/check-runtime.sh,target=/tmp/check-runtime.sh \
+    sh /tmp/check-runtime.sh "${PYTHON_VERSION}"
 
 COPY --from=build /out/ /usr/local/lib/lambda-cd/
 # Declared before the RUN below so that their values are part of its cache key (podman/buildah
@@ -54,7 +66,8 @@ LABEL org.opencontainers.image.title="lambda-cd" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.source="${SOURCE}"
+      org.opencontainers.image.source="${SOURCE}" \
+      io.lambda-cd.python-version="${PYTHON_VERSION}"
 
 WORKDIR /src
 ENTRYPOINT ["node", "/usr/local/lib/lambda-cd/entrypoint.mjs"]

@@ -146,7 +146,7 @@ export function stringOption(options: ParsedOptions, name: string): string {
 
 /** Options that every runner takes. */
 export const REPOSITORY_OPTIONS: OptionSpec[] = [
-  { name: 'path', type: 'string', valueName: 'DIR', default: '.', env: 'LAMBDA_CD_PATH', description: 'The function repository (holds config/config.yaml).' },
+  { name: 'path', type: 'string', valueName: 'DIR', env: 'LAMBDA_CD_PATH', defaultText: 'the nearest folder holding config/config.yaml, from the current one up', description: 'The function repository (holds config/config.yaml).' },
   { name: 'strict', type: 'boolean', description: 'Treat configuration warnings (unknown or old keys) as errors.' },
 ];
 

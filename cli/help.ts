@@ -16,7 +16,7 @@ export function mainHelp(commands: CommandSpec[], group?: string): string {
     ...shown.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `lambda-cd <command> --help` for what a command reads and writes, its options and an example.',
-    'Every runner takes --path DIR (the function repository; default the current directory).',
+    'Every command that reads a repository takes --path DIR; without it, the repository is the nearest folder holding config/config.yaml, from the current one up (as git finds .git).',
     EXIT_CODES,
     '',
   ];
@@ -39,8 +39,14 @@ export function commandHelp(command: CommandSpec): string {
   }
   lines.push('', 'Examples:', ...command.examples.map((e) => `  ${e}`));
   if (command.notes?.length) lines.push('', ...command.notes);
-  lines.push('', EXIT_CODES, '');
+  lines.push('', exitCodes(command), '');
   return lines.join('\n');
+}
+
+/** A command's exit codes: only the test runners speak of tests (package's 1 is its checks). */
+function exitCodes(command: CommandSpec): string {
+  const failed = command.name.endsWith('test') ? 'tests failed' : command.name === 'package' ? 'the handler import check or a size limit failed' : 'checks failed';
+  return `Exit codes: 0 ok, 1 ${failed}, 2 bad usage or configuration, 3 environment or AWS failure.`;
 }
 
 function describeDefault(option: OptionSpec): string {

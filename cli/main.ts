@@ -6,6 +6,12 @@
  */
 import { version } from '../lib/version.js';
 
+// `lambda-cd ... | head`: a reader that stops early is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--version' || argv[0] === '-V') {
     process.stdout.write(`${version()}\n`);

@@ -4,10 +4,21 @@
  */
 import { version } from '../lib/version.js';
 
-/** The image the pipeline's CodeBuild projects run by default (the template's ImageUri parameter). */
+/**
+ * The image the pipeline's CodeBuild projects run by default (the template's ImageUri parameter),
+ * as .github/workflows/release.yml pushes it (also to ghcr.io/lambda-cd/lambda-cd).
+ */
 export const PUBLISHED_IMAGE_REPOSITORY = 'public.ecr.aws/lambda-cd/lambda-cd';
-export function defaultImageUri(): string {
-  return `${PUBLISHED_IMAGE_REPOSITORY}:${version()}`;
+export const GHCR_IMAGE_REPOSITORY = 'ghcr.io/lambda-cd/lambda-cd';
+/**
+ * Runtimes with an image variant `<version>-pythonX.Y` (a glibc base carrying that Python plus
+ * Node.js, so unit tests run on the Runtime's Python with the manylinux wheels that ship); the
+ * release workflow builds exactly these. `<version>` alone is the Alpine image.
+ */
+export const IMAGE_PYTHON_VARIANTS = ['python3.10', 'python3.11', 'python3.12', 'python3.13', 'python3.14'] as const;
+export function defaultImageUri(runtime?: string): string {
+  const variant = IMAGE_PYTHON_VARIANTS.find((name) => name === runtime);
+  return `${PUBLISHED_IMAGE_REPOSITORY}:${version()}${variant ? `-${variant}` : ''}`;
 }
 
 /** The pipeline steps that run in CodeBuild, each with its buildspec. */

@@ -8,6 +8,10 @@ export interface PipelineSpec {
   /** Pre-production stages in order; PROD is added last. */
   stages: string[];
   source: SourceKind;
+  /** The FunctionName parameter's default: the repository's Name, when generated in one. */
+  functionName?: string;
+  /** The repository's Runtime: the default ImageUri is the image variant with that Python. */
+  runtime?: string;
   image?: string;
   notify?: string;
   /**

@@ -103,10 +103,11 @@ function parameters(spec: PipelineSpec, allStages: string[]): Record<string, unk
       AllowedPattern: '^[A-Za-z0-9_-]+$',
       MinLength: 1,
       MaxLength: maxNameLength(spec.stages),
+      ...(spec.functionName !== undefined ? { Default: spec.functionName } : {}),
     },
     ...source,
     BranchName: { Type: 'String', Description: 'The branch the pipeline delivers', Default: 'main', MinLength: 1 },
-    ImageUri: { Type: 'String', Description: 'The lambda-cd image the CodeBuild projects run', Default: spec.image ?? defaultImageUri(), MinLength: 1 },
+    ImageUri: { Type: 'String', Description: 'The lambda-cd image the CodeBuild projects run', Default: spec.image ?? defaultImageUri(spec.runtime), MinLength: 1 },
     NotificationEmail: {
       Type: 'String',
       Description: 'Told about every failed pipeline action (confirm the subscription e-mail SNS sends)',

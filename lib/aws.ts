@@ -9,6 +9,7 @@
  * gets a connection timeout and a timeout on silence (no byte in either direction), retried
  * with the SDK's backoff like any transient error, and then exit 3 naming the endpoint.
  */
+import { STATUS_CODES } from 'node:http';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
@@ -213,6 +214,12 @@ export function explainAwsError(error: unknown, action: string): unknown {
     return new EnvironmentError(`${action}: cannot reach the AWS endpoint${at} (${safeName(message, 200)})${dns}`);
   }
   const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  // An answer without an error body (S3's HEAD, a proxy) leaves the SDK only "Unknown"/"UnknownError" or
+  // the bare status as name: say what the HTTP status means instead.
+  if (status !== undefined && (/^(Unknown(Error)?|\d{3})$/.test(name) || /^Unknown(Error)?$/.test(message.trim()))) {
+    const hint = status === 403 ? ': the credentials in use may not do this (their IAM policy, a bucket or key policy, or an SCP denies it)' : status === 401 ? ': the credentials were not accepted' : '';
+    return new EnvironmentError(`${action}: ${STATUS_CODES[status] ?? 'HTTP error'} (HTTP ${status})${hint}`);
+  }
   // AWS's messages quote names and values from requests and templates: escaped and cut like any foreign text.
   return new EnvironmentError(`${action}: ${name ? `${name}: ` : ''}${excerpt(message, { maxChars: 600 })}${status ? ` (HTTP ${status})` : ''}`);
 }

@@ -33,7 +33,8 @@ export interface CreateCfOptions {
   /** The zip lambda-cd package wrote; its manifest (FILE.manifest.json) names the version each template publishes. */
   zipFile: string;
 }
-export interface CreateCfResult { files: string[]; zipSha256: string }
+/** `files[i]` is the template of `stages[i]`. */
+export interface CreateCfResult { files: string[]; stages: string[]; zipSha256: string }
 
 /** CloudFormation stack names; the pipeline deploys each stage as <stack>Functions<Stage>. */
 const STACK_PATTERN = /^[A-Za-z][A-Za-z0-9-]*$/;
@@ -58,7 +59,7 @@ export async function runCreateCf(options: CreateCfOptions): Promise<CreateCfRes
     const sources = [env.source, iam.source].filter(Boolean).join(', ');
     progress('create-cf', `${stage}: ${count(Object.keys(env.variables).length, 'variable')}${sources ? ` from ${sources}` : ''}`);
   }
-  return { files, zipSha256 };
+  return { files, stages: templates.map(({ stage }) => stage), zipSha256 };
 }
 
 export interface RenderOptions {

@@ -3,19 +3,29 @@ import path from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { displayPath, note } from '../lib/output.js';
 
+/** The stages of a pipeline generated outside a repository without --stages (init's default too). */
+const DEFAULT_STAGES = ['Gamma'];
+
 /** CloudFormation takes at most this many bytes of template in a request (more goes through S3). */
 const MAX_TEMPLATE_BODY = 51_200;
 import { renderBuildspecs } from '../generator/buildspecs.js';
+import { defaultImageUri } from '../generator/constants.js';
 import { renderPipeline, type SourceKind } from '../generator/pipeline.js';
 import { validateEmail, validateImage, validateStages } from '../generator/stages.js';
 import { writeAll } from '../generator/write.js';
 import type { BuildspecSource } from '../generator/names.js';
 import { validateGates, type ReleaseGates } from '../generator/release-gates.js';
-import { PROD_STAGE } from '../lib/contract.js';
+import { PROD_STAGE, type RepositoryConfig } from '../lib/contract.js';
+import { UsageError } from '../lib/errors.js';
+import { validateName } from '../generator/stages.js';
 
 export interface GenerateBuildspecsOptions { outDir: string }
 export interface GeneratePipelineOptions {
-  stages: string[]; source: SourceKind; image?: string; notify?: string; buildspecs?: BuildspecSource; outFile: string;
+  stages: string[]; source: SourceKind;
+  /** The FunctionName parameter's default (the repository's Name), and the Runtime that picks the image variant. */
+  functionName?: string; runtime?: string;
+  /** Shown (stderr) once every option passed its checks. */
+  notice?: string; image?: string; notify?: string; buildspecs?: BuildspecSource; outFile: string;
   /** Stages whose deploy waits for an approval. */
   approveBefore?: string[];
   /** Pipelines the coordinated stage waits for, and that stage (default PROD). */
@@ -27,7 +37,7 @@ export async function runGenerateBuildspecs(options: GenerateBuildspecsOptions):
   return { files: await writeAll(options.outDir, renderBuildspecs()) };
 }
 
-export async function runGeneratePipeline(options: GeneratePipelineOptions): Promise<{ file: string }> {
+export async function runGeneratePipeline(options: GeneratePipelineOptions): Promise<{ file: string; image: string }> {
   validateStages('generate pipeline', options.stages);
   if (options.image !== undefined) validateImage('generate pipeline', options.image);
   if (options.notify !== undefined) validateEmail('generate pipeline', options.notify);
@@ -41,11 +51,46 @@ export async function runGeneratePipeline(options: GeneratePipelineOptions): Pro
     ...(gates.approveBefore.length ? [`--approve-before ${gates.approveBefore.join(',')}`] : []),
     ...(gates.coordinate ? [`--coordinate-with ${gates.coordinate.pipelines.join(',')} --coordinate-stage ${gates.coordinate.stage}`] : [])].join(' ');
   const file = path.resolve(options.outFile);
-  const text = renderPipeline({ stages: options.stages, source: options.source, image: options.image, notify: options.notify, buildspecs: options.buildspecs, gates }, commandLine);
+  if (options.functionName !== undefined) validateName('generate pipeline', options.functionName, options.stages);
+  if (options.notice) note(options.notice);
+  const text = renderPipeline({ stages: options.stages, functionName: options.functionName, runtime: options.runtime, source: options.source, image: options.image, notify: options.notify, buildspecs: options.buildspecs, gates }, commandLine);
   await writeFileAtomic(file, text);
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_TEMPLATE_BODY) {
     note(`${displayPath(file)}: ${bytes} bytes, more than the ${MAX_TEMPLATE_BODY} CloudFormation takes inline: deploy it with aws cloudformation deploy --s3-bucket BUCKET (it uploads the template first)${options.buildspecs === 'repository' ? '' : ', or generate it with --buildspecs repository'}`);
   }
-  return { file: displayPath(file) };
+  return { file: displayPath(file), image: options.image ?? defaultImageUri(options.runtime) };
+}
+
+export interface PipelineInputs {
+  stages: string[]; functionName?: string; runtime?: string;
+  /** A note for stderr, shown once the options passed their checks (stages defaulted outside a repository). */
+  notice?: string;
+}
+
+/**
+ * What the pipeline takes from the repository: its stages (PROD left out: the pipeline adds it),
+ * Name and Runtime. --stages and --name may be given too, but a pipeline whose stages or function
+ * differ from the repository's is broken (the Build step's create-cf stops on other stages; the
+ * deploy role may touch only Name+Stage functions), so a difference is exit 2 naming both values.
+ * Without a repository, the stages are --stages (default Gamma, with a note saying so) and the
+ * template's FunctionName has no default.
+ */
+export function pipelineInputs(repository: RepositoryConfig | undefined, given: { stages?: string[]; name?: string }, where: string): PipelineInputs {
+  if (given.stages !== undefined) validateStages('generate pipeline', given.stages);
+  if (repository === undefined) {
+    const notice = given.stages === undefined
+      ? `generate pipeline: no config/config.yaml in ${where} or any folder above it: stages ${DEFAULT_STAGES.join(',')} and no FunctionName default (run it in the repository, or give --path, to take its Stages, Name and Runtime)`
+      : undefined;
+    return { stages: given.stages ?? DEFAULT_STAGES, functionName: given.name, notice };
+  }
+  const stages = repository.stages.filter((stage) => stage !== PROD_STAGE);
+  const config = displayPath(repository.configFile);
+  if (given.stages !== undefined && given.stages.join(',') !== stages.join(',')) {
+    throw new UsageError(`generate pipeline: --stages ${given.stages.join(',') || '""'} differs from the stages of ${config} (${stages.join(',') || 'none before PROD'}): the pipeline's Build step would stop on the difference; leave --stages out, or change Stages in config/config.yaml`);
+  }
+  if (given.name !== undefined && given.name !== repository.name) {
+    throw new UsageError(`generate pipeline: --name ${given.name} differs from Name in ${config} (${repository.name}): the pipeline deploys and may touch only ${repository.name}+Stage functions; leave --name out, or change Name in config/config.yaml`);
+  }
+  return { stages, functionName: repository.name, runtime: repository.runtime };
 }

@@ -26,7 +26,7 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
     }
   }
   const written = await writeAll(root, files);
-  progress('init', `created function ${name} (stages ${[...options.stages, 'PROD'].join(' -> ')}) in ${displayPath(root)}; next: lambda-cd unit-test, lambda-cd package, lambda-cd create-cf --stack NAME`);
+  progress('init', `created function ${name} (stages ${[...options.stages, 'PROD'].join(' -> ')}) in ${displayPath(root)}; next (in it or any folder below): lambda-cd unit-test, lambda-cd package, lambda-cd create-cf --stack NAME, lambda-cd generate pipeline`);
   return { name, root, files: written };
 }
 

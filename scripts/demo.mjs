@@ -29,3 +29,15 @@ for (const dir of ['dist', '.lambda-cd/reports']) {
     console.log(`  ${path.join(dir, name).padEnd(44)} ${statSync(path.join(full, name)).size} bytes`);
   }
 }
+
+// What a newcomer does next: the same runners on a repository of their own (README: From `lambda-cd init` to deployed).
+console.log(`
+=== next: your own function
+  npm install -g .                    # or npm link: lambda-cd on PATH from this clone
+  lambda-cd init my-function && cd my-function
+  lambda-cd unit-test && lambda-cd package && lambda-cd create-cf --stack MyPipeline
+  lambda-cd generate pipeline --notify you@example.com   # stages, Name and Runtime from config/config.yaml
+  aws cloudformation deploy --template-file pipeline.yaml --stack-name MyPipeline --capabilities CAPABILITY_NAMED_IAM \\
+    --parameter-overrides RepositoryName=my-function NotificationEmail=you@example.com
+  (or, without a pipeline: lambda-cd deploy --stack MyPipeline --stage Gamma --bucket YOUR_BUCKET)
+README.md "From lambda-cd init to deployed" walks through each step; GitHub Actions and GitLab CI too.`);

@@ -40,7 +40,7 @@ function oneLine(result: CliResult): string {
 }
 
 async function integrationRepo(): Promise<string> {
-  return makeRepo({ 'tests/integrationtests/test_a.py': 'print("never runs")\n' });
+  return makeRepo({ 'config/Gamma/.keep': '', 'tests/integrationtests/test_a.py': 'print("never runs")\n' });
 }
 
 const integrationTest = (root: string, env: Record<string, string | undefined>, ...args: string[]) =>

@@ -158,7 +158,8 @@ describe('generate gitlab-ci', () => {
     });
     const jobs = Object.entries(ci).filter(([, job]) => (job as Doc)?.script);
     for (const [, job] of jobs) for (const line of (job as Doc).script) expect(line).toMatch(SINGLE_CALL);
-    expect(ci.default.image).toEqual({ name: 'public.ecr.aws/lambda-cd/lambda-cd:0.1.0', entrypoint: [''] });
+    // The image variant carrying the repository's Runtime (python3.11).
+    expect(ci.default.image).toEqual({ name: 'public.ecr.aws/lambda-cd/lambda-cd:0.1.0-python3.11', entrypoint: [''] });
   });
 });
 

@@ -27,7 +27,7 @@ describe('the CLI', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/Reads: +config\/config\.yaml/);
     expect(result.stdout).toMatch(/Writes: /);
-    expect(result.stdout).toMatch(/--path DIR .*\(default: \.; env LAMBDA_CD_PATH\)/);
+    expect(result.stdout).toMatch(/--path DIR .*\(default: the nearest folder holding config\/config\.yaml, from the current one up; env LAMBDA_CD_PATH\)/);
     expect(result.stdout).toMatch(/--timeout SECONDS .*\(default: 300\)/);
     expect(result.stdout).toMatch(/Examples:\n {2}lambda-cd unit-test/);
   });

@@ -13,7 +13,8 @@ import { CloudFormationClient, CreateStackCommand, waitUntilStackCreateComplete 
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMoto, type MotoServer } from './helpers/moto.js';
-import { podman, podmanUnavailable, buildTestImage, imageSize, type TestImage } from './helpers/podman.js';
+import { IMAGE_PYTHON_VARIANTS } from '../generator/constants.js';
+import { podman, podmanUnavailable, buildTestImage, imageSize, tryBuild, type TestImage } from './helpers/podman.js';
 import { copyExample, tempDir, writeManifest } from './helpers/repo.js';
 import { buildExampleWheels, offlinePipEnv } from './helpers/wheels.js';
 
@@ -206,5 +207,31 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
       expect(result.stdout).toMatch(/\n1 passed, 0 failed$/);
       expect(result.exitCode).toBe(0);
     });
+  });
+
+  it('is built as the Python variant of its base (PYTHON_VERSION), labelled with it; tests run on that Python', async () => {
+    const labels = JSON.parse((await podman(['image', 'inspect', '--format', '{{json .Labels}}', image()])).stdout) as Record<string, string>;
+    expect(labels['io.lambda-cd.python-version']).toBe(built.pythonVersion);
+    const python = await podman(['run', '--rm', '--network', 'none', '--entrypoint', 'python3', image(), '-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
+    expect(python.stdout.trim()).toBe(built.pythonVersion);
+  });
+
+  it('PYTHON_VERSION=X.Y alone picks python:X.Y-slim-trixie for every runtime with a variant (resolved by podman, nothing pulled)', async () => {
+    image();
+    for (const runtime of IMAGE_PYTHON_VARIANTS) {
+      const version = runtime.replace('python', '');
+      const result = await tryBuild(built.buildBase, { PYTHON_VERSION: version });
+      expect(result.exitCode, runtime).not.toBe(0);
+      // The build stage passed (cached); the runtime stage named the variant's base.
+      expect(result.stdout + result.stderr, runtime).toContain(`python:${version}-slim-trixie: image not known`);
+    }
+  });
+
+  it('a variant whose base carries another Python fails the build, naming both versions', async () => {
+    image();
+    const other = built.pythonVersion === '3.12' ? '3.13' : '3.12';
+    const result = await tryBuild(built.buildBase, { RUNTIME_BASE: built.runtimeBase, PYTHON_VERSION: other, SYSTEM_PACKAGES: '' });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain(`check-runtime: PYTHON_VERSION=${other}, but the base's python3 is ${built.pythonVersion}`);
   });
 });

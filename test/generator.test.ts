@@ -315,7 +315,7 @@ describe('generate pipeline', () => {
     expect(prod.stderr).toContain('leave PROD out');
     const bad = await runCli(['generate', 'pipeline', '--stages', 'Gam-ma', '--out', '/dev/null']);
     expect(bad.stderr).toContain('found "Gam-ma"');
-    const email = await runCli(['generate', 'pipeline', '--notify', 'nobody', '--out', '/dev/null']);
+    const email = await runCli(['generate', 'pipeline', '--stages', 'Gamma', '--notify', 'nobody', '--out', '/dev/null']);
     expect(email).toMatchObject({ exitCode: 2 });
     expect(email.stderr).toContain('--notify expects an e-mail address');
   });

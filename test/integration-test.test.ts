@@ -15,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE, runCli } from './helpers/cli.js';
 import { startMoto, type MotoServer } from './helpers/moto.js';
 import { makeRepo, tempDir } from './helpers/repo.js';
+
+/** The stages these tests name, as folders of the repository (--stage must be one of them; Gama and Gone have no function). */
+const STAGE_FOLDERS = { 'config/Gamma/.keep': '', 'config/Gama/.keep': '', 'config/Gone/.keep': '' };
 import { buildWheel, offlinePipEnv } from './helpers/wheels.js';
 
 let moto: MotoServer;
@@ -103,7 +106,7 @@ print("checked", arn, "itlib", itlib.VERSION)
 `;
 
 async function integrationRepo(files: Record<string, string>): Promise<string> {
-  return makeRepo({ 'tests/integrationtests/requirements.txt': 'itlib==2.0\n', ...files });
+  return makeRepo({ ...STAGE_FOLDERS,  'tests/integrationtests/requirements.txt': 'itlib==2.0\n', ...files });
 }
 
 function integrationTest(root: string, ...args: string[]) {
@@ -136,7 +139,7 @@ describe('integration-test: waiting for the function', () => {
   it('waits while the function is Pending or updating, with progress, then tests', async () => {
     const lambda = await lambdaWithStates([{ State: 'Pending' }, { State: 'Active', LastUpdateStatus: 'InProgress' }, { State: 'Active', LastUpdateStatus: 'Successful' }]);
     try {
-      const root = await makeRepo({ 'tests/integrationtests/test_a_ok.py': 'print("fine")\n' });
+      const root = await makeRepo({ ...STAGE_FOLDERS,  'tests/integrationtests/test_a_ok.py': 'print("fine")\n' });
       const result = await run(root, lambda.endpoint);
       expect(result.stderr).toMatch(/waiting for DemoGamma: state Pending \(0 s of at most 300 s\)/);
       expect(result.stderr).toContain('waiting for DemoGamma: an update in progress');
@@ -148,7 +151,7 @@ describe('integration-test: waiting for the function', () => {
 
   it('a Failed function is exit 3 with Lambda\'s reason; a function still Pending after --wait is exit 3', async () => {
     const failed = await lambdaWithStates([{ State: 'Failed', StateReason: 'The provided execution role does not have permissions', StateReasonCode: 'InvalidConfiguration' }]);
-    const root = await makeRepo({ 'tests/integrationtests/test_a_ok.py': 'print("fine")\n' });
+    const root = await makeRepo({ ...STAGE_FOLDERS,  'tests/integrationtests/test_a_ok.py': 'print("fine")\n' });
     try {
       const result = await run(root, failed.endpoint);
       expect(result.exitCode).toBe(3);
@@ -272,7 +275,7 @@ describe('integration-test', () => {
 
   it("tests get boto3 even when the index lacks the Runtime's: the interpreter's, with one warning", async () => {
     // This wheelhouse has no boto3 (the example's test_invoke.py needs the real one to reach moto).
-    const root = await makeRepo({ 'tests/integrationtests/test_invoke.py': readFileSync(path.join(EXAMPLE, 'tests/integrationtests/test_invoke.py'), 'utf8') });
+    const root = await makeRepo({ ...STAGE_FOLDERS,  'tests/integrationtests/test_invoke.py': readFileSync(path.join(EXAMPLE, 'tests/integrationtests/test_invoke.py'), 'utf8') });
     await queueInvokeResponse({ statusCode: 200, body: '{}' });
     const result = await integrationTest(root);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -307,20 +310,20 @@ describe('integration-test: nothing to run', () => {
   it('no integration tests (nothing configured, or the 2018 default test/ holding no test files) passes without calling AWS', async () => {
     // No AWS configuration at all: any call would fail.
     const noAws = { ...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined };
-    const none = await makeRepo();
+    const none = await makeRepo(STAGE_FOLDERS);
     const result = await runCli(['integration-test', '--path', none, '--stack', STACK, '--stage', 'Gamma'], { env: noAws });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout.trim().split('\n').pop()).toBe('no integration tests configured: nothing to run');
     expect(readFileSync(path.join(none, '.lambda-cd/reports/integration-tests.xml'), 'utf8')).toContain('value="no integration tests configured: nothing to run"');
 
-    const empty = await makeRepo({ 'test/README.md': 'integration tests go here\n', 'test/requirements.txt': 'itlib==2.0\n' });
+    const empty = await makeRepo({ ...STAGE_FOLDERS,  'test/README.md': 'integration tests go here\n', 'test/requirements.txt': 'itlib==2.0\n' });
     const emptyRun = await runCli(['integration-test', '--path', empty, '--stack', STACK, '--stage', 'Gamma', '--json'], { env: noAws });
     expect(emptyRun.exitCode, emptyRun.stderr).toBe(0);
     expect(JSON.parse(emptyRun.stdout)).toMatchObject({ result: 'nothing to run', message: 'no integration tests in test/ (no *.py files in it): nothing to run', functionArn: null, cases: [] });
   });
 
   it('an empty folder with --invoke still smoke-tests the function; a TestFolder that does not exist is exit 2', async () => {
-    const root = await makeRepo({ 'config/config.yaml': 'Name: Demo\nHandler: app.handler\nTestFolder: test\n', 'test/.keep': '' });
+    const root = await makeRepo({ ...STAGE_FOLDERS,  'config/config.yaml': 'Name: Demo\nHandler: app.handler\nTestFolder: test\n', 'test/.keep': '' });
     const ping = path.join(await tempDir(), 'ping.json');
     writeFileSync(ping, '{}');
     await queueInvokeResponse({ statusCode: 200, body: 'pong' });
@@ -329,7 +332,7 @@ describe('integration-test: nothing to run', () => {
     expect(result.stdout).toMatch(/==== PASS invoke \S*ping\.json/);
     expect(result.stdout).toMatch(/\n1 passed, 0 failed\nno integration tests in test\/ \(no \*\.py files in it\): only the --invoke events ran$/);
 
-    const missing = await makeRepo({ 'config/config.yaml': 'Name: Demo\nHandler: app.handler\nTestFolder: tests/it\n' });
+    const missing = await makeRepo({ ...STAGE_FOLDERS,  'config/config.yaml': 'Name: Demo\nHandler: app.handler\nTestFolder: tests/it\n' });
     const failed = await integrationTest(missing);
     expect(failed.exitCode).toBe(2);
     expect(failed.stderr).toContain('expected the test folder "tests/it" to exist, found nothing there');

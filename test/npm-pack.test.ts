@@ -1,9 +1,10 @@
 /**
- * What `npm install lambda-cd` (and `npx lambda-cd`) gives a user: the packed tarball installed
- * into an empty folder with production dependencies only, every command run from there. A
- * module that only a devDependency provides, or a file missing from `files`, fails here.
+ * What `npm install -g` of the packed tarball gives a user (README: Install from a clone; the
+ * same as `npm install -g lambda-cd` once published): installed into a temporary prefix with
+ * production dependencies only, `lambda-cd` taken from PREFIX/bin on PATH. A module that only a
+ * devDependency provides, or a file missing from `files`, fails here.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -13,12 +14,13 @@ import { PROJECT_ROOT } from './helpers/cli.js';
 import { copyExample, tempDir, writeManifest } from './helpers/repo.js';
 import { buildExampleWheels, offlinePipEnv } from './helpers/wheels.js';
 
-let bin: string;
+let prefixBin: string;
 let files: string[];
 let pipEnv: Record<string, string>;
 
+/** `lambda-cd ARGS` found on PATH, as a user's shell finds it after the install. */
 function lambdaCd(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
-  return execa(bin, args, { cwd: options.cwd, env: { NO_COLOR: '1', ...options.env }, reject: false, timeout: 120_000 });
+  return execa('lambda-cd', args, { cwd: options.cwd, env: { NO_COLOR: '1', ...options.env, PATH: `${prefixBin}${path.delimiter}${process.env.PATH}` }, reject: false, timeout: 120_000 });
 }
 
 beforeAll(async () => {
@@ -28,11 +30,10 @@ beforeAll(async () => {
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   files = info!.files.map((f) => f.path);
 
-  const project = path.join(work, 'user-project');
-  await execa('mkdir', [project]);
-  await writeFile(path.join(project, 'package.json'), '{"name": "user-project", "private": true}\n');
-  await execa('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', path.join(work, info!.filename)], { cwd: project });
-  bin = path.join(project, 'node_modules/.bin/lambda-cd');
+  // The README's `npm install -g lambda-cd-VERSION.tgz`, into a prefix of its own (npm's cache has the lockfile's packages).
+  const prefix = path.join(work, 'prefix');
+  await execa('npm', ['install', '--global', '--prefix', prefix, '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', path.join(work, info!.filename)], { cwd: work });
+  prefixBin = path.join(prefix, 'bin');
 
   const wheelhouse = path.join(work, 'wheels');
   await buildExampleWheels(wheelhouse);
@@ -87,19 +88,28 @@ describe('the npm package', () => {
     expect(JSON.parse(readFileSync(path.join(repo, 'dist/stackPROD.json'), 'utf8')).Resources.HelloPython.Properties.Environment.Variables).toEqual({ REF: 'HelloPythonPROD' });
   });
 
-  it('runs init, generate buildspecs and generate pipeline', async () => {
+  it('runs every command from init to generate pipeline in a subfolder of the new repository, with no --path', async () => {
     const work = await tempDir();
-    const init = await lambdaCd(['init', 'orders', '--name', 'Orders'], { cwd: work });
-    expect(init.exitCode).toBe(0);
-    const check = await lambdaCd(['check', '--path', 'orders'], { cwd: work });
-    expect(check.stdout).toContain('Orders: ');
-    expect(check.exitCode).toBe(0);
-
-    const buildspecs = await lambdaCd(['generate', 'buildspecs', '--out', 'specs'], { cwd: work });
-    expect(buildspecs.exitCode).toBe(0);
-    expect(readFileSync(path.join(work, 'specs/buildspec-unittests.yml'), 'utf8')).toContain('lambda-cd unit-test');
-    const pipeline = await lambdaCd(['generate', 'pipeline', '--out', 'pipeline.yaml'], { cwd: work });
-    expect(pipeline.exitCode).toBe(0);
-    expect(readFileSync(path.join(work, 'pipeline.yaml'), 'utf8')).toContain('AWS::CodePipeline::Pipeline');
+    const init = await lambdaCd(['init', 'orders', '--name', 'Orders', '--stages', 'Gamma,Beta'], { cwd: work });
+    expect(init.exitCode, init.stderr).toBe(0);
+    const root = path.join(work, 'orders');
+    const sub = path.join(root, 'tests', 'unittests');
+    const run = async (args: string[], env: Record<string, string> = {}) => {
+      const result = await lambdaCd(args, { cwd: sub, env: { LAMBDA_CD_PATH: '', ...env } });
+      expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+      return result;
+    };
+    expect((await run(['check'])).stdout).toContain('Orders: app.handler');
+    expect((await run(['unit-test'], pipEnv)).stdout).toMatch(/1 passed, 0 failed$/);
+    expect(JSON.parse((await run(['package', '--json'], pipEnv)).stdout).sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.parse((await run(['create-cf', '--stack', 'OrdersPipeline', '--json'])).stdout).templates.map((t: { file: string }) => t.file))
+      .toEqual(['Gamma', 'Beta', 'PROD'].map((stage) => path.join(root, `dist/stack${stage}.json`)));
+    await run(['generate', 'buildspecs']);
+    expect(readFileSync(path.join(root, 'buildspecs/buildspec-unittests.yml'), 'utf8')).toContain('lambda-cd unit-test');
+    for (const target of ['github-actions', 'gitlab-ci', 'ci-bootstrap']) await run(['generate', target, '--stack', 'OrdersPipeline']);
+    const pipeline = JSON.parse((await run(['generate', 'pipeline', '--json'])).stdout);
+    expect(pipeline).toMatchObject({ file: path.join(root, 'pipeline.yaml'), stages: ['Gamma', 'Beta', 'PROD'], functionName: 'Orders' });
+    expect(readFileSync(pipeline.file, 'utf8')).toContain('AWS::CodePipeline::Pipeline');
+    for (const file of ['.github/workflows/lambda-cd.yml', '.gitlab-ci.yml', 'ci-bootstrap.yaml']) expect(existsSync(path.join(root, file)), file).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { commaList, REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
-import { openRepository, outputPath } from '../repository.js';
-import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, STACK_OPTION, cacheDir, pipOptions, pythonOption } from './shared-options.js';
+import { openRepository, outputPath, printJson } from '../repository.js';
+import { CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JSON_OPTION, PYTHON_OPTION, STACK_OPTION, cacheDir, pipOptions, pythonOption } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'create-cf',
@@ -20,8 +20,9 @@ export const command: CommandSpec = {
     { ...CACHE_DIR_OPTION, description: 'Where troposphere and awacs are installed when a 2018-style iam.py needs them.' },
     INDEX_URL_OPTION,
     FIND_LINKS_OPTION,
+    { ...JSON_OPTION, description: 'Print the result (stack, format, zip sha256, each stage with its template path) as JSON.' },
   ],
-  examples: ['lambda-cd create-cf --stack MyPipeline', 'lambda-cd create-cf --stack MyPipeline --stage Gamma --format yaml --out-dir /tmp/templates'],
+  examples: ['lambda-cd create-cf --stack MyPipeline', 'lambda-cd create-cf --stack MyPipeline --json', 'lambda-cd create-cf --stack MyPipeline --stage Gamma --format yaml --out-dir /tmp/templates'],
   notes: [
     'Templates take the parameters S3Storage and S3Key (the zip\'s bucket and key) and export the function ARN as Name+Stack+Stage.',
     'Each template publishes a Lambda version named after the zip\'s sha256 and the settings a version freezes (unchanged build: no new version) and points the alias Name+Stack+Stage at it; outputs AliasArn (exported as Name+Stack+Stage:alias), FunctionVersion, ZipSha256. Run lambda-cd package first (exit 2 without the manifest).',
@@ -49,7 +50,9 @@ export const command: CommandSpec = {
       pipelineStages: typeof options['pipeline-stages'] === 'string' ? commaList(options['pipeline-stages']) : undefined,
       zipFile: outputPath(options, 'zip', repository.root, 'dist/function.zip'),
     });
-    for (const file of result.files) process.stdout.write(`${file}\n`);
+    if (options.json) {
+      printJson({ stack: options.stack, format: options.format, zipSha256: result.zipSha256, templates: result.stages.map((stage, i) => ({ stage, file: result.files[i] })) });
+    } else for (const file of result.files) process.stdout.write(`${file}\n`);
     return 0;
   },
 };

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
-import { openRepository, outputPath } from '../repository.js';
+import { openRepository, outputPath, requireStage } from '../repository.js';
 import { CODE_LOCATION_FILE, PUBLISH_PREFIX } from '../../generator/constants.js';
 import type { DeployResult } from '../../runners/deploy.js';
 import { AWS_OPTIONS, STACK_OPTION, applyAwsOptions } from './shared-options.js';
@@ -42,6 +42,7 @@ export const command: CommandSpec = {
   ],
   async run({ options }) {
     const repository = openRepository(options);
+    requireStage('deploy', repository, options.stage as string);
     await applyAwsOptions('deploy', options);
     const { runDeploy } = await import('../../runners/deploy.js');
     const zipFile = outputPath(options, 'zip', repository.root, 'dist/function.zip');

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
-import { openRepository } from '../repository.js';
-import { BRANCH_OPTION, CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, STACK_OPTION, cacheDir, pipOptions, pythonOption } from './shared-options.js';
+import { openRepository, outputPath, printJson } from '../repository.js';
+import { BRANCH_OPTION, JSON_OPTION, CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, PYTHON_OPTION, STACK_OPTION, cacheDir, pipOptions, pythonOption } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'generate ci-bootstrap',
@@ -16,11 +16,12 @@ export const command: CommandSpec = {
     { name: 'repository', type: 'string', valueName: 'ID', description: 'OWNER/REPO (GitHub) or GROUP/PROJECT (GitLab): the Repository parameter\'s default.' },
     BRANCH_OPTION,
     { name: 'gitlab-url', type: 'string', valueName: 'URL', default: 'https://gitlab.com', description: 'Your GitLab (the issuer of its tokens), for --ci gitlab.' },
-    { name: 'out', type: 'string', valueName: 'FILE', default: 'ci-bootstrap.yaml', description: 'Where the template is written.' },
+    { name: 'out', type: 'string', valueName: 'FILE', defaultText: 'ci-bootstrap.yaml in the repository', description: 'Where the template is written.' },
     { ...PYTHON_OPTION, description: 'Python interpreter that runs a 2018-style iam.py to read its actions.' },
     CACHE_DIR_OPTION,
     INDEX_URL_OPTION,
     FIND_LINKS_OPTION,
+    { ...JSON_OPTION, description: 'Print the path written as JSON ({"file": ...}).' },
   ],
   examples: [
     'lambda-cd generate ci-bootstrap --stack OrdersPipeline --repository acme/orders',
@@ -38,7 +39,7 @@ export const command: CommandSpec = {
       repository,
       stack: options.stack as string,
       branch: options.branch as string,
-      outFile: path.resolve(options.out as string),
+      outFile: outputPath(options, 'out', repository.root, 'ci-bootstrap.yaml'),
       ci: options.ci as 'github' | 'gitlab',
       repositoryId: options.repository as string | undefined,
       gitlabUrl: options['gitlab-url'] as string,
@@ -46,7 +47,8 @@ export const command: CommandSpec = {
       cacheDir: cacheDir(options, repository.root),
       pip: pipOptions(options),
     });
-    process.stdout.write(`${result.file}\n`);
+    if (options.json) printJson({ file: path.resolve(result.file) });
+    else process.stdout.write(`${result.file}\n`);
     return 0;
   },
 };

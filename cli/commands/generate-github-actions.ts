@@ -1,8 +1,9 @@
+import path from 'node:path';
 import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
-import { openRepository, outputPath } from '../repository.js';
+import { openRepository, outputPath, printJson } from '../repository.js';
 import { WORKFLOW_FILE } from '../../generator/github-actions.js';
-import { BRANCH_OPTION, STACK_OPTION } from './shared-options.js';
+import { BRANCH_OPTION, JSON_OPTION, STACK_OPTION } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'generate github-actions',
@@ -14,6 +15,7 @@ export const command: CommandSpec = {
     { ...STACK_OPTION, description: 'The pipeline name: the stage stacks are <Stack>Functions<Stage>, the exports Name+Stack+Stage.' },
     BRANCH_OPTION,
     { name: 'out', type: 'string', valueName: 'FILE', defaultText: `${WORKFLOW_FILE} in the repository`, description: 'Where the workflow is written.' },
+    { ...JSON_OPTION, description: 'Print the path written as JSON ({"file": ...}).' },
   ],
   examples: ['lambda-cd generate github-actions --stack OrdersPipeline', 'lambda-cd generate github-actions --stack OrdersPipeline --branch release'],
   notes: [
@@ -24,7 +26,8 @@ export const command: CommandSpec = {
     const repository = openRepository(options);
     const { runGenerateGithubActions } = await import('../../runners/generate-ci.js');
     const result = await runGenerateGithubActions({ repository, stack: options.stack as string, branch: options.branch as string, outFile: outputPath(options, 'out', repository.root, WORKFLOW_FILE) });
-    process.stdout.write(`${result.file}\n`);
+    if (options.json) printJson({ file: path.resolve(result.file) });
+    else process.stdout.write(`${result.file}\n`);
     return 0;
   },
 };

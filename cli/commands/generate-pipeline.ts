@@ -1,15 +1,21 @@
-import { commaList } from '../args.js';
+import path from 'node:path';
+import { commaList, REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
+import { optionalRepositoryRoot, openRepository, outputPath, printJson } from '../repository.js';
+import { safeName } from '../../lib/redact.js';
+import { JSON_OPTION } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'generate pipeline',
   summary: 'Write the CodePipeline CloudFormation template (YAML) that runs the runners for one function repository.',
-  reads: 'nothing',
+  reads: 'config/config.yaml (Stages, Name, Runtime)',
   writes: 'the pipeline template (--out)',
   options: [
-    { name: 'stages', type: 'string', valueName: 'LIST', default: 'Gamma', description: 'Pre-production stages, comma-separated, in order (PROD is always added last).' },
+    ...REPOSITORY_OPTIONS,
+    { name: 'stages', type: 'string', valueName: 'LIST', defaultText: "the repository's Stages", description: 'Pre-production stages, comma-separated, in order (PROD is always added last); in a repository they must be its Stages (exit 2 otherwise); outside one the default is Gamma.' },
+    { name: 'name', type: 'string', valueName: 'NAME', defaultText: "the repository's Name", description: "The FunctionName parameter's default; in a repository it must be its Name (exit 2 otherwise)." },
     { name: 'source', type: 'string', valueName: 'KIND', default: 'codecommit', choices: ['codecommit', 'github'], description: 'Where the source comes from.' },
-    { name: 'image', type: 'string', valueName: 'URI', defaultText: 'the published lambda-cd image', description: "Default for the template's image parameter." },
+    { name: 'image', type: 'string', valueName: 'URI', defaultText: "the published lambda-cd image for the repository's Runtime (<version>-pythonX.Y)", description: "Default for the template's ImageUri parameter (your own copy, e.g. in your ECR)." },
     { name: 'notify', type: 'string', valueName: 'EMAIL', description: "Default for the template's failure notification e-mail parameter." },
     {
       name: 'buildspecs', type: 'string', valueName: 'WHERE', default: 'inline', choices: ['inline', 'repository'],
@@ -18,16 +24,18 @@ export const command: CommandSpec = {
     { name: 'approve-before', type: 'string', valueName: 'LIST', description: "Stages (comma-separated, PROD allowed) whose deploy waits for a manual approval; the approval request goes to the pipeline's SNS topic." },
     { name: 'coordinate-with', type: 'string', valueName: 'PIPELINES', description: "Other pipelines (comma-separated CodePipeline names, same account and region): --coordinate-stage starts only once each of them passed the same preceding stage too." },
     { name: 'coordinate-stage', type: 'string', valueName: 'STAGE', default: 'PROD', description: 'The stage --coordinate-with holds back (its inbound transition starts disabled; a release gate opens it).' },
-    { name: 'out', type: 'string', valueName: 'FILE', default: 'pipeline.yaml', description: 'Where the template is written.' },
+    { name: 'out', type: 'string', valueName: 'FILE', defaultText: 'pipeline.yaml in the repository (in the current folder outside one)', description: 'Where the template is written.' },
+    { ...JSON_OPTION, description: 'Print the result (file, stages, function name, image) as JSON.' },
   ],
   examples: [
-    'lambda-cd generate pipeline --stages Gamma --notify team@example.com',
-    'lambda-cd generate pipeline --stages Gamma --buildspecs repository   # the projects read buildspecs/ from your source',
-    'lambda-cd generate pipeline --stages Gamma,Beta --source github --out ci/pipeline.yaml',
-    'lambda-cd generate pipeline --stages Gamma --approve-before PROD --coordinate-with OrdersPipeline,BillingPipeline',
+    'lambda-cd generate pipeline --notify team@example.com          # in the repository: its stages, Name and Runtime',
+    'lambda-cd generate pipeline --buildspecs repository   # the projects read buildspecs/ from your source',
+    'lambda-cd generate pipeline --source github --out ci/pipeline.yaml',
+    'lambda-cd generate pipeline --approve-before PROD --coordinate-with OrdersPipeline,BillingPipeline',
+    'lambda-cd generate pipeline --stages Gamma,Beta --out pipeline.yaml   # outside a repository',
   ],
   notes: [
-    '--stages must match Stages in the repository\'s config/config.yaml (PROD is always added last); the FunctionName parameter must be its Name.',
+    "The stages, the FunctionName parameter's default and the image variant come from the repository's config/config.yaml (found up from the current folder, or --path); PROD is always added last. --stages or --name that differ from it are exit 2 (the pipeline would fail in its Build step, or could not deploy the function).",
     'Deploy with: aws cloudformation deploy --template-file pipeline.yaml --stack-name NAME --capabilities CAPABILITY_NAMED_IAM --parameter-overrides FunctionName=... RepositoryName=... NotificationEmail=... (github: ConnectionArn=... FullRepositoryId=owner/repo). The functions\' stacks are NAME+Functions+Stage.',
     "The stack creates NAME-function-boundary, the permissions boundary of every function role it deploys (the deploy role may create or change roles only with it); FunctionBoundaryExtraActions widens it.",
     'A failed integration test ends the pipeline in that stage and puts the stage\'s alias back on the version it served before (lambda-cd rollback in the project\'s post_build phase).',
@@ -35,9 +43,12 @@ export const command: CommandSpec = {
     'The Build step uploads the deployment zip under its sha256 (lambda-cd publish) and each deploy action reads its location from dist/code-location.json, so Lambda runs the zip lambda-cd package built, and an unchanged build updates nothing.',
   ],
   async run({ options }) {
-    const { runGeneratePipeline } = await import('../../runners/generate.js');
+    const { pipelineInputs, runGeneratePipeline } = await import('../../runners/generate.js');
+    const root = optionalRepositoryRoot(options);
+    const repository = root === undefined ? undefined : openRepository(options);
+    const inputs = pipelineInputs(repository, { stages: typeof options.stages === 'string' ? commaList(options.stages) : undefined, name: options.name as string | undefined }, safeName(process.cwd(), 200));
     const result = await runGeneratePipeline({
-      stages: commaList(options.stages as string),
+      ...inputs,
       source: options.source as 'codecommit' | 'github',
       image: options.image as string | undefined,
       notify: options.notify as string | undefined,
@@ -45,9 +56,10 @@ export const command: CommandSpec = {
       approveBefore: typeof options['approve-before'] === 'string' ? commaList(options['approve-before']) : [],
       coordinateWith: typeof options['coordinate-with'] === 'string' ? commaList(options['coordinate-with']) : undefined,
       coordinateStage: options['coordinate-stage'] as string,
-      outFile: options.out as string,
+      outFile: outputPath(options, 'out', root ?? process.cwd(), 'pipeline.yaml'),
     });
-    process.stdout.write(`${result.file}\n`);
+    if (options.json) printJson({ file: path.resolve(result.file), stages: [...inputs.stages, 'PROD'], functionName: inputs.functionName ?? null, image: result.image });
+    else process.stdout.write(`${result.file}\n`);
     return 0;
   },
 };

@@ -1,27 +1,33 @@
+import path from 'node:path';
 import { commaList } from '../args.js';
 import type { CommandSpec } from '../command.js';
+import { displayPath, note } from '../../lib/output.js';
+import { findRepositoryRoot, printJson } from '../repository.js';
+import { JSON_OPTION } from './shared-options.js';
 
 export const command: CommandSpec = {
   name: 'init',
   summary: 'Create a new function repository (config, src, tests, buildspecs) ready for the runners.',
-  reads: 'nothing',
-  writes: 'config/, src/, tests/, requirements.txt, .gitignore and buildspecs/ in DIR',
+  reads: 'nothing (init never looks for a repository above DIR: it creates one in DIR)',
+  writes: 'config/config.yaml, config/<Stage>/env.yaml (PROD too), src/app.py, tests/unittests/ and tests/integrationtests/ (a test and a requirements.txt each), requirements.txt, .gitignore and buildspecs/ in DIR',
   positionals: [{ name: 'DIR', description: 'Folder of the new repository (default: the current directory).' }],
   options: [
     { name: 'name', type: 'string', valueName: 'NAME', defaultText: 'the folder name', description: "The function's Name." },
     { name: 'stages', type: 'string', valueName: 'LIST', default: 'Gamma', description: 'Pre-production stages, comma-separated (PROD is always added).' },
     { name: 'force', type: 'boolean', description: 'Overwrite files that already exist.' },
+    { ...JSON_OPTION, description: 'Print the result (name, root, stages, files written) as JSON.' },
   ],
   examples: ['lambda-cd init my-function', 'lambda-cd init . --name Orders --stages Gamma,Beta'],
   async run({ options, positionals }) {
+    const dir = path.resolve(positionals[0] ?? '.');
+    // Commands run inside DIR find DIR (the nearest config/config.yaml); say so when another repository encloses it.
+    const enclosing = findRepositoryRoot(path.dirname(dir));
+    if (enclosing !== undefined && enclosing !== dir) note(`init: ${displayPath(dir)} lies inside the function repository ${displayPath(enclosing)}; commands run in ${displayPath(dir)} will work on the new one`);
     const { runInit } = await import('../../runners/init.js');
-    const result = await runInit({
-      dir: positionals[0] ?? '.',
-      name: options.name as string | undefined,
-      stages: commaList(options.stages as string),
-      force: options.force === true,
-    });
-    for (const file of result.files) process.stdout.write(`${file}\n`);
+    const stages = commaList(options.stages as string);
+    const result = await runInit({ dir, name: options.name as string | undefined, stages, force: options.force === true });
+    if (options.json) printJson({ name: result.name, root: result.root, stages: [...stages, 'PROD'], files: result.files.map((file) => path.resolve(file)) });
+    else for (const file of result.files) process.stdout.write(`${file}\n`);
     return 0;
   },
 };

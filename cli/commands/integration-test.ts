@@ -2,7 +2,7 @@ import path from 'node:path';
 import { REPOSITORY_OPTIONS } from '../args.js';
 import { PACKAGE_MANIFEST_FILE } from '../../generator/constants.js';
 import type { CommandSpec } from '../command.js';
-import { openRepository } from '../repository.js';
+import { openRepository, requireStage } from '../repository.js';
 import { AWS_OPTIONS, CACHE_DIR_OPTION, FIND_LINKS_OPTION, INDEX_URL_OPTION, JOBS_OPTION, JSON_SUMMARY_OPTION, PYTHON_OPTION, STACK_OPTION, TIMEOUT_OPTION, applyAwsOptions, testRunOptions } from './shared-options.js';
 
 export const command: CommandSpec = {
@@ -38,6 +38,7 @@ export const command: CommandSpec = {
   ],
   async run({ options }) {
     const repository = openRepository(options);
+    requireStage('integration-test', repository, options.stage as string);
     await applyAwsOptions('integration-test', options);
     const { runIntegrationTest } = await import('../../runners/integration-test.js');
     const { formatSummary, suiteJson } = await import('../../lib/test-execution.js');

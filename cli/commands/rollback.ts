@@ -1,4 +1,7 @@
+import { REPOSITORY_OPTIONS } from '../args.js';
 import type { CommandSpec } from '../command.js';
+import { loadRepository } from '../../lib/contract.js';
+import { optionalRepositoryRoot, printJson, requireStage } from '../repository.js';
 import type { RollbackResult } from '../../runners/rollback.js';
 import { AWS_OPTIONS, STACK_OPTION, applyAwsOptions } from './shared-options.js';
 
@@ -8,6 +11,7 @@ export const command: CommandSpec = {
   reads: "the stage's stack <Stack>Functions<Stage> (its outputs and events), the alias and versions in Lambda",
   writes: "the alias Name+Stack+Stage (its version); the function's tag lambda-cd:rolled-back (the versions rolled back from)",
   options: [
+    { ...REPOSITORY_OPTIONS[0]!, description: 'The function repository: when given, or found up from the current folder, --stage must be one of its stages (checked before any AWS call). Rollback needs no repository otherwise.' },
     STACK_OPTION,
     { name: 'stage', type: 'string', valueName: 'STAGE', env: 'LAMBDA_CD_STAGE', required: true, description: 'The stage whose alias goes back.' },
     { name: 'function-stack', type: 'string', valueName: 'NAME', env: 'LAMBDA_CD_FUNCTION_STACK', defaultText: '<Stack>Functions<Stage>', description: "The stage's stack name." },
@@ -27,6 +31,9 @@ export const command: CommandSpec = {
     'The stack is not changed: deploying the same build again changes nothing; the next build publishes a new version and moves the alias to it.',
   ],
   async run({ options }) {
+    // Rollback runs where the repository usually is (a CI job's post_build): check --stage against it first.
+    const root = optionalRepositoryRoot(options);
+    if (root !== undefined) requireStage('rollback', loadRepository(root), options.stage as string);
     await applyAwsOptions('rollback', options);
     const { runRollback } = await import('../../runners/rollback.js');
     const result = await runRollback({
@@ -43,7 +50,7 @@ export const command: CommandSpec = {
 
 function report(result: RollbackResult, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    printJson(result);
     return;
   }
   const line = { moved: `${result.aliasArn} ${result.from} -> ${result.to}`, none: `${result.aliasArn} ${result.to} (unchanged)`, skipped: `${result.stack} skipped` }[result.operation];

@@ -34,6 +34,9 @@ export const TIMEOUT_OPTION: OptionSpec = {
   description: 'A test file running longer is stopped with its process tree and counted as failed.',
 };
 
+/** --json for a command whose result is a set of paths or values: stdout holds only the JSON, progress stays on stderr. */
+export const JSON_OPTION: OptionSpec = { name: 'json', type: 'boolean', description: 'Print the result as JSON on stdout (progress and notes stay on stderr).' };
+
 export const JSON_SUMMARY_OPTION: OptionSpec = {
   name: 'json', type: 'boolean',
   description: "Print the result as JSON on stdout (each file's status and duration, and pytest's own cases); test output goes to stderr.",

@@ -31,6 +31,24 @@ export async function podmanUnavailable(): Promise<string | undefined> {
 export interface TestImage {
   image: string;
   runtimeBase: string;
+  buildBase: string;
+  /** The local base's Python (major.minor): the image is built as that Python variant (PYTHON_VERSION). */
+  pythonVersion: string;
+}
+
+/** The podman build flags every test build uses: this machine's CA bundle and npm cache for the build stage. */
+async function buildFlags(): Promise<string[]> {
+  const npmCache = (await execa('npm', ['config', 'get', 'cache'])).stdout.trim();
+  return ['--network', 'host', '-v', '/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro', '-v', `${npmCache}:/var/cache/npm`];
+}
+
+/**
+ * A build of the Dockerfile that is expected to stop early (a base that is not there, a variant
+ * check), with the local build base so that the (cached) build stage passes: podman's result.
+ */
+export async function tryBuild(buildBase: string, buildArgs: Record<string, string>): Promise<PodmanResult> {
+  const args = Object.entries({ BUILD_BASE: buildBase, ...buildArgs }).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]);
+  return podman(['build', '--pull=never', ...(await buildFlags()), ...args, PROJECT_ROOT], { timeout: 600_000 });
 }
 
 /** Throws with podman's output when a command fails. */
@@ -49,13 +67,12 @@ export async function buildTestImage(tag: string): Promise<TestImage> {
   const [runtimeBase, buildBase] = bases.stdout.trim().split('\n');
   const { version } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
   const revision = (await execa('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, reject: false })).stdout || 'unknown';
-  const npmCache = (await execa('npm', ['config', 'get', 'cache'])).stdout.trim();
   const previous = (await podman(['image', 'inspect', '--format', '{{.Id}}', tag])).stdout.trim();
+  const pythonVersion = (await checked(['run', '--rm', '--network', 'none', '--entrypoint', 'python3', runtimeBase!, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'])).trim();
   await checked([
-    'build', '--quiet', '--network', 'host',
-    '-v', '/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro',
-    '-v', `${npmCache}:/var/cache/npm`,
+    'build', '--quiet', ...(await buildFlags()),
     '--build-arg', `RUNTIME_BASE=${runtimeBase}`,
+    '--build-arg', `PYTHON_VERSION=${pythonVersion}`,
     '--build-arg', `BUILD_BASE=${buildBase}`,
     '--build-arg', 'SYSTEM_PACKAGES=',
     '--build-arg', `VERSION=${version}`,
@@ -66,7 +83,7 @@ export async function buildTestImage(tag: string): Promise<TestImage> {
   // The image this build replaced would otherwise stay behind untagged, one per run.
   const current = await checked(['image', 'inspect', '--format', '{{.Id}}', tag]);
   if (previous && previous !== current) await podman(['rmi', previous]);
-  return { image: tag, runtimeBase: runtimeBase! };
+  return { image: tag, runtimeBase: runtimeBase!, buildBase: buildBase!, pythonVersion };
 }
 
 /** The image's size in bytes as podman counts it (uncompressed layers). */
