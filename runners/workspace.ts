@@ -13,16 +13,15 @@
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { givenOption, givenOptions, withoutOption } from '../lib/argv-options.js';
-import { replaceOutputPair } from '../lib/atomic.js';
+import { givenOption, withoutOption } from '../lib/argv-options.js';
 import { loadRepository } from '../lib/contract.js';
 import { ConfigError, EXIT } from '../lib/errors.js';
 import { runStreamingStderr } from '../lib/exec.js';
-import { count, displayPath, progress, style, warn } from '../lib/output.js';
+import { count, displayPath, progress, style } from '../lib/output.js';
 import { escapeControl } from '../lib/redact.js';
 import { buildEnvironment, digestFolder, digestInputs, whyRebuild, writeBuildRecord } from '../lib/workspace-inputs.js';
-import { readZip, rewriteZip } from '../lib/workspace-zip.js';
-import type { Workspace, WorkspaceFunction, WorkspaceLayer } from '../lib/workspace.js';
+import type { Workspace, WorkspaceFunction } from '../lib/workspace.js';
+import { attachLayers, buildLayers, publishLayers, withoutLayerPackages } from './workspace-layers.js';
 
 /** The commands that run per function at the root. */
 export const WORKSPACE_COMMANDS = ['check', 'unit-test', 'package', 'create-cf', 'publish', 'deploy', 'integration-test', 'rollback'] as const;
@@ -74,6 +73,10 @@ export async function runWorkspace(options: WorkspaceRunOptions): Promise<Worksp
   const { workspace, functions } = options;
   progress(options.command, `${count(functions.length, 'function')} of ${displayPath(workspace.file)} (${functions.map((fn) => fn.name).join(', ')}), up to ${options.jobs} at once`);
   if (options.command === 'package') await buildLayers(options);
+  // Layers go to the bucket before the functions whose templates name them (deploy publishes when given a bucket).
+  const bucket = givenOption(options.args, 'bucket') ?? process.env.LAMBDA_CD_ARTIFACT_BUCKET;
+  const layersPublished = options.command === 'publish' || (options.command === 'deploy' && bucket) ? await publishLayers(options) : EXIT.ok;
+  if (layersPublished !== EXIT.ok) return { exitCode: layersPublished, functions: [] };
   const outcomes = await inParallel(functions, options.jobs, (fn) => runOne(options, fn));
   const exitCode = Math.max(EXIT.ok, ...outcomes.map((outcome) => outcome.exitCode));
   if (options.json) {
@@ -149,6 +152,7 @@ async function runOne(options: WorkspaceRunOptions, fn: WorkspaceFunction): Prom
       if (inputs === functionInputs(options, fn, repository.runtime, repository.architecture) && givenOption(options.args, 'out') === undefined) await writeBuildRecord(finalZip, inputs);
       return { function: fn.name, exitCode: 0, changed: true, stdout: buildZip ? await unchangedOutput(finalZip, options.args) : result.stdout };
     }
+    if (command === 'create-cf' && result.exitCode === 0) await attachLayers(workspace, fn, givenOption(childArgs, 'out-dir')!);
     return { function: fn.name, exitCode: result.exitCode, ...(command === 'package' ? { changed: true } : {}), stdout: result.stdout };
   } catch (error) {
     const exitCode = (error as { exitCode?: number }).exitCode ?? EXIT.environment;
@@ -246,135 +250,3 @@ async function stageFunction(workspace: Workspace, fn: WorkspaceFunction): Promi
   return stage;
 }
 
-// ---------------------------------------------------------------------------------------
-// Layers
-// ---------------------------------------------------------------------------------------
-
-export const layerZip = (root: string, layer: string) => path.join(root, 'dist', 'layers', layer, 'layer.zip');
-
-interface LayerManifest {
-  file: string;
-  sha256: string;
-  zipSize: number;
-  unzippedSize: number;
-  fileCount: number;
-  runtime: string;
-  architecture: string;
-  distributions: { name: string; version: string; wheelTag: string }[];
-}
-
-/** Builds (or keeps, when unchanged) every layer the selected functions use. */
-async function buildLayers(options: WorkspaceRunOptions): Promise<void> {
-  const { workspace } = options;
-  const used = workspace.layers.filter((layer) => options.functions.some((fn) => fn.layers.includes(layer.name)));
-  for (const layer of used) {
-    const users = workspace.functions.filter((fn) => fn.layers.includes(layer.name)).map((fn) => ({ fn, config: loadRepository(fn.folder) }));
-    const { runtime, architecture } = users[0]!.config;
-    const other = users.find((user) => user.config.runtime !== runtime || user.config.architecture !== architecture);
-    if (other) {
-      throw new ConfigError(`${displayPath(workspace.file)}: Layers.${layer.name}: expected every function using it to share one Runtime and Architecture; ${users[0]!.fn.name} has ${runtime}/${architecture}, ${other.fn.name} ${other.config.runtime}/${other.config.architecture}`);
-    }
-    const zip = layerZip(workspace.root, layer.name);
-    const inputs = digestInputs({ layer: layer.name, folder: digestFolder(layer.folder), runtime, architecture, args: pipArgs(options.args), env: buildEnvironment() });
-    const reason = whyRebuild(zip, inputs);
-    if (reason === undefined) {
-      progress(`package layer ${layer.name}`, `unchanged since the last build: ${displayPath(zip)}`);
-      continue;
-    }
-    progress(`package layer ${layer.name}`, `building (${reason})`);
-    await installLayerPackages(options, layer, runtime, architecture, zip);
-    await writeBuildRecord(zip, inputs);
-  }
-}
-
-/** --index-url, --find-links, --allow-sdist, --python, --cache-dir: what a layer's install takes from the command line. */
-function pipArgs(args: string[]): string[] {
-  const kept: string[] = [];
-  for (const name of ['index-url', 'python', 'cache-dir']) {
-    const value = givenOption(args, name);
-    if (value !== undefined) kept.push(`--${name}`, value);
-  }
-  for (const location of givenOptions(args, 'find-links')) kept.push('--find-links', location);
-  if (args.includes('--allow-sdist')) kept.push('--allow-sdist');
-  return kept;
-}
-
-/**
- * The layer's packages as Lambda loads a layer: installed for the Runtime under python/. The one
- * place the multi-function layer reaches the Python install path: a minimal function repository
- * holding the layer's requirements is packaged by `lambda-cd package` (every check of a function's
- * requirements applies), and its members move under python/.
- */
-async function installLayerPackages(options: WorkspaceRunOptions, layer: WorkspaceLayer, runtime: string, architecture: string, zip: string): Promise<void> {
-  const { workspace } = options;
-  const stage = path.join(workspace.root, '.lambda-cd', 'layers', layer.name);
-  await rm(stage, { recursive: true, force: true });
-  await cp(layer.folder, stage, { recursive: true, verbatimSymlinks: true });
-  const handler = 'lambda_cd_layer_placeholder';
-  await mkdir(path.join(stage, 'config', 'PROD'), { recursive: true });
-  await mkdir(path.join(stage, 'src'), { recursive: true });
-  await writeFile(path.join(stage, 'config', 'config.yaml'), `Name: Layer${layer.name}\nHandler: ${handler}.handler\nRuntime: ${runtime}\nArchitecture: ${architecture}\n`);
-  await writeFile(path.join(stage, 'src', `${handler}.py`), 'def handler(event, context):\n    return None\n');
-  const built = path.join(stage, '.build', 'function.zip');
-  const cacheDir = givenOption(options.args, 'cache-dir') ?? process.env.LAMBDA_CD_CACHE_DIR ?? path.join(workspace.root, '.lambda-cd', 'cache');
-  const result = await runStreamingStderr(options.self[0]!, [...options.self.slice(1), 'package', ...withoutOption(pipArgs(options.args), 'cache-dir'), '--cache-dir', cacheDir, '--path', stage, '--out', built, '--no-import-check'], {
-    cwd: process.cwd(),
-    env: { ...process.env, LAMBDA_CD_FUNCTION: undefined, LAMBDA_CD_PATH: undefined },
-    onStderrLine: (line) => process.stderr.write(`${style.dim(`[layer ${layer.name}]`)} ${line}\n`),
-  });
-  if (result.exitCode !== 0) throw Object.assign(new Error(`layer ${layer.name} (${layer.relative}/requirements.txt) did not build (exit ${result.exitCode}); see its lines above`), { exitCode: result.exitCode });
-  const inner = JSON.parse(await readFile(`${built}.manifest.json`, 'utf8')) as LayerManifest;
-  await replaceOutputPair([zip, `${zip}.manifest.json`], async ([zipTemp, manifestTemp]) => {
-    const written = await rewriteZip(built, zipTemp!, { rename: (name) => (name === `${handler}.py` ? undefined : `python/${name}`) });
-    const manifest: LayerManifest = { file: 'layer.zip', sha256: written.sha256, zipSize: written.size, unzippedSize: written.unzippedSize, fileCount: written.fileCount, runtime, architecture, distributions: inner.distributions };
-    await writeFile(manifestTemp!, `${JSON.stringify(manifest, null, 2)}\n`);
-  });
-  progress(`package layer ${layer.name}`, `${displayPath(zip)}: ${count(inner.distributions.length, 'distribution')} under python/`);
-}
-
-/** Normalized as pip compares project names. */
-const canonical = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
-
-/**
- * The function's final zip: the built one without the distributions its layers hold at the same
- * version (Lambda loads those from /opt/python). A distribution the function pins at another
- * version stays in its zip, where it wins over the layer's, with a warning.
- */
-async function withoutLayerPackages(workspace: Workspace, fn: WorkspaceFunction, built: string, finalZip: string): Promise<void> {
-  const inner = JSON.parse(await readFile(`${built}.manifest.json`, 'utf8')) as LayerManifest;
-  const inLayers = new Map<string, { version: string; layer: string }>();
-  for (const name of fn.layers) {
-    const manifest = JSON.parse(await readFile(`${layerZip(workspace.root, name)}.manifest.json`, 'utf8')) as LayerManifest;
-    for (const dist of manifest.distributions) inLayers.set(canonical(dist.name), { version: dist.version, layer: name });
-  }
-  const { members, texts } = await readZip(built, (name) => /^[^/]+\.dist-info\/(RECORD|METADATA)$/.test(name));
-  const drop = new Set<string>();
-  const kept: LayerManifest['distributions'] = [];
-  for (const dist of inner.distributions) {
-    const layer = inLayers.get(canonical(dist.name));
-    if (!layer || layer.version !== dist.version) {
-      if (layer) warn(`${fn.name}: ${dist.name} ${dist.version} stays in its zip: layer ${layer.layer} has ${layer.version}, and the function's copy wins in Lambda`);
-      kept.push(dist);
-      continue;
-    }
-    const distInfo = [...texts.keys()].find((name) => name.endsWith('/METADATA') && metadataNames(texts.get(name)!, dist));
-    if (!distInfo) continue;
-    const folder = distInfo.slice(0, -'METADATA'.length);
-    for (const line of (texts.get(`${folder}RECORD`) ?? '').split('\n')) {
-      const file = line.split(',')[0];
-      if (file) drop.add(file);
-    }
-    for (const member of members) if (member.name.startsWith(folder)) drop.add(member.name);
-  }
-  await replaceOutputPair([finalZip, `${finalZip}.manifest.json`], async ([zipTemp, manifestTemp]) => {
-    const written = await rewriteZip(built, zipTemp!, { rename: (name) => (drop.has(name) ? undefined : name) });
-    const manifest = { ...inner, file: 'function.zip', sha256: written.sha256, zipSize: written.size, unzippedSize: written.unzippedSize, fileCount: written.fileCount, distributions: kept, layers: fn.layers };
-    await writeFile(manifestTemp!, `${JSON.stringify(manifest, null, 2)}\n`);
-  });
-}
-
-function metadataNames(metadata: string, dist: { name: string; version: string }): boolean {
-  const name = /^Name:\s*(.+)$/m.exec(metadata)?.[1]?.trim();
-  const version = /^Version:\s*(.+)$/m.exec(metadata)?.[1]?.trim();
-  return name !== undefined && canonical(name) === canonical(dist.name) && version === dist.version;
-}
