@@ -12,8 +12,13 @@ import { writeAll } from '../generator/write.js';
 import type { BuildspecSource } from '../generator/names.js';
 import { validateGates, type ReleaseGates } from '../generator/release-gates.js';
 import { PROD_STAGE } from '../lib/contract.js';
+import { isWorkspace, loadWorkspace } from '../lib/workspace.js';
 
-export interface GenerateBuildspecsOptions { outDir: string }
+export interface GenerateBuildspecsOptions {
+  outDir: string;
+  /** The repository: at a multi-function root (lambda-cd.yaml) the build steps are batch builds, one per function. */
+  root?: string;
+}
 export interface GeneratePipelineOptions {
   stages: string[]; source: SourceKind; image?: string; notify?: string; buildspecs?: BuildspecSource; outFile: string;
   /** Stages whose deploy waits for an approval. */
@@ -24,7 +29,8 @@ export interface GeneratePipelineOptions {
 }
 
 export async function runGenerateBuildspecs(options: GenerateBuildspecsOptions): Promise<{ files: string[] }> {
-  return { files: await writeAll(options.outDir, renderBuildspecs()) };
+  const functions = options.root !== undefined && isWorkspace(options.root) ? loadWorkspace(options.root).functions.map((fn) => fn.name) : undefined;
+  return { files: await writeAll(options.outDir, renderBuildspecs(functions)) };
 }
 
 export async function runGeneratePipeline(options: GeneratePipelineOptions): Promise<{ file: string }> {

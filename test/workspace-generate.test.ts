@@ -1,0 +1,87 @@
+/**
+ * generate buildspecs at a multi-function root: the build steps are CodeBuild batch builds, one
+ * build per function of lambda-cd.yaml, checked against the batch buildspec schema; a
+ * repository without lambda-cd.yaml gets the buildspecs it always had.
+ */
+import { readFile, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadYaml } from '../generator/cfn-yaml.js';
+import { buildspecProblems } from './helpers/buildspec-schema.js';
+import { runCli } from './helpers/cli.js';
+import { makeRepo, tempDir, writeFiles } from './helpers/repo.js';
+
+const fn = (name: string) => ({ [`functions/${name.toLowerCase()}/config/config.yaml`]: `Name: Ws${name}\nHandler: app.handler\n`, [`functions/${name.toLowerCase()}/config/PROD/.keep`]: '', [`functions/${name.toLowerCase()}/src/app.py`]: 'def handler(e, c):\n    return 1\n' });
+
+describe('generate buildspecs at a multi-function root', () => {
+  it('writes batch builds (build-list, one build per function with LAMBDA_CD_FUNCTION) valid for the batch schema', async () => {
+    const root = await tempDir();
+    await writeFiles(root, { 'lambda-cd.yaml': 'Functions: {Orders: functions/orders, Billing: functions/billing}\n', ...fn('Orders'), ...fn('Billing') });
+    const out = path.join(root, 'buildspecs');
+    const result = await runCli(['generate', 'buildspecs', '--path', root, '--out', out]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    for (const step of ['unittests', 'build']) {
+      const document = loadYaml(await readFile(path.join(out, `buildspec-${step}.yml`), 'utf8')) as Record<string, any>;
+      expect(buildspecProblems(document)).toEqual([]);
+      expect(document.batch['build-list']).toEqual([
+        { identifier: 'Orders', env: { variables: { LAMBDA_CD_FUNCTION: 'Orders' } } },
+        { identifier: 'Billing', env: { variables: { LAMBDA_CD_FUNCTION: 'Billing' } } },
+      ]);
+    }
+    const build = loadYaml(await readFile(path.join(out, 'buildspec-build.yml'), 'utf8')) as Record<string, any>;
+    expect(build.phases.build.commands).toEqual(['lambda-cd package', 'lambda-cd create-cf', 'lambda-cd publish']);
+    expect(build.artifacts.files).toEqual(['dist/*/stack*.json', 'dist/*/code-location.json', 'dist/*/function.zip.manifest.json']);
+    const integration = loadYaml(await readFile(path.join(out, 'buildspec-integrationtests.yml'), 'utf8')) as Record<string, any>;
+    expect(integration.batch).toBeUndefined();
+    expect(integration.reports.integrationtests.files).toEqual(['*/integration-tests.xml']);
+    expect(buildspecProblems(integration)).toEqual([]);
+  });
+
+  it('the schema check finds what CodeBuild would refuse in a batch section', () => {
+    expect(buildspecProblems({ version: 0.2, phases: {}, batch: { 'build-list': [{ env: {} }], 'build-graph': [] } })).toEqual(expect.arrayContaining([
+      'buildspec.batch.build-list[0].identifier: required',
+      'batch: expected exactly one of build-list, build-graph, build-matrix, build-fanout, found build-list, build-graph',
+    ]));
+    expect(buildspecProblems({ version: 0.2, phases: {}, batch: { 'build-list': [{ identifier: 'a-b', 'ignore-failure': 'yes' }, { identifier: 'a-b' }] } })).toEqual(expect.arrayContaining([
+      'buildspec.batch.build-list[0].ignore-failure: expected a boolean', 'batch: identifier "a-b": letters, digits and underscores only', 'batch: identifiers must be unique',
+    ]));
+  });
+
+  it('a repository without lambda-cd.yaml gets the buildspecs it always had', async () => {
+    const root = await makeRepo();
+    const out = path.join(root, 'buildspecs');
+    expect((await runCli(['generate', 'buildspecs', '--path', root, '--out', out])).exitCode).toBe(0);
+    const build = loadYaml(await readFile(path.join(out, 'buildspec-build.yml'), 'utf8')) as Record<string, any>;
+    expect(build.batch).toBeUndefined();
+    expect(build.artifacts.files).toEqual(['dist/stack*.json', 'dist/code-location.json', 'dist/function.zip.manifest.json']);
+  });
+});
+
+describe('lambda-cd.yaml: folders stay inside the repository', () => {
+  it('a function folder or include that is a symlink leading outside is exit 2 naming the field', async () => {
+    const outside = await tempDir();
+    await writeFiles(outside, fn('Orders'));
+    const root = await tempDir();
+    await writeFiles(root, { 'lambda-cd.yaml': 'Functions: {Orders: functions/orders}\n', 'lib/.keep': '' });
+    await writeFiles(root, {});
+    await symlink(path.join(outside, 'functions'), path.join(root, 'functions'));
+    const result = await runCli(['check', '--path', root]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/lambda-cd\.yaml: Functions\.Orders: expected a folder inside the repository, found a symlink that leads outside the repository/);
+
+    const included = await tempDir();
+    await writeFiles(included, { 'lambda-cd.yaml': 'Functions: {Orders: {Folder: functions/orders, Include: [shared]}}\n', ...fn('Orders') });
+    await symlink(outside, path.join(included, 'shared'));
+    const include = await runCli(['check', '--path', included]);
+    expect(include.exitCode).toBe(2);
+    expect(include.stderr).toMatch(/Functions\.Orders\.Include\[0\]: expected a folder inside the repository, found a symlink that leads outside/);
+  });
+
+  it('an included folder whose name the function\'s src/ already uses is exit 2, not a silent overwrite', async () => {
+    const root = await tempDir();
+    await writeFiles(root, { 'lambda-cd.yaml': 'Functions: {Orders: {Folder: functions/orders, Include: [lib/common]}}\n', ...fn('Orders'), 'functions/orders/src/common/x.py': '', 'lib/common/y.py': '' });
+    const result = await runCli(['package', '--path', root]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/Functions\.Orders\.Include: lib\/common would land in src\/common, which functions\/orders\/src already has/);
+  });
+});
