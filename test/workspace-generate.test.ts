@@ -85,3 +85,22 @@ describe('lambda-cd.yaml: folders stay inside the repository', () => {
     expect(result.stderr).toMatch(/Functions\.Orders\.Include: lib\/common would land in src\/common, which functions\/orders\/src already has/);
   });
 });
+
+describe('init --functions', () => {
+  it('creates a multi-function repository whose unit tests pass from the root; bad names are exit 2', async () => {
+    const dir = path.join(await tempDir(), 'shop');
+    const created = await runCli(['init', dir, '--functions', 'Orders,BillingJobs']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    expect(await readFile(path.join(dir, 'lambda-cd.yaml'), 'utf8')).toContain('Functions:\n  Orders: functions/orders\n  BillingJobs: functions/billing-jobs\n');
+    const build = loadYaml(await readFile(path.join(dir, 'buildspecs/buildspec-build.yml'), 'utf8')) as Record<string, any>;
+    expect(build.batch['build-list'].map((task: { identifier: string }) => task.identifier)).toEqual(['Orders', 'BillingJobs']);
+    const tested = await runCli(['unit-test', '--path', dir], { timeout: 300_000 });
+    expect(tested.exitCode, tested.stderr).toBe(0);
+    expect(tested.stdout).toContain('BillingJobs: 1 passed, 0 failed');
+    for (const bad of ['Orders,Orders', 'Or-ders', '', 'Orders,9Lives']) {
+      const result = await runCli(['init', path.join(await tempDir(), 'x'), '--functions', bad]);
+      expect(result.exitCode, bad).toBe(2);
+      expect(result.stderr, bad).toMatch(/init: (--functions|Name)/);
+    }
+  }, 300_000);
+});
