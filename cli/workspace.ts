@@ -17,7 +17,10 @@ const OWN_JOBS = ['unit-test', 'integration-test'];
 export async function runAtWorkspaceRoot(command: string, args: string[]): Promise<number | undefined> {
   if (!COMMANDS.includes(command) || args.includes('--help') || args.includes('-h')) return undefined;
   const root = path.resolve(givenOption(args, 'path') ?? process.env.LAMBDA_CD_PATH ?? '.');
-  if (!existsSync(path.join(root, ROOT_FILE))) return undefined;
+  if (!existsSync(path.join(root, ROOT_FILE))) {
+    await warnInsideWorkspace(command, root);
+    return undefined;
+  }
   const { loadWorkspace, selectFunctions } = await import('../lib/workspace.js');
   const { runWorkspace } = await import('../runners/workspace.js');
   const { usableCpus } = await import('../lib/cpus.js');
@@ -34,4 +37,25 @@ export async function runAtWorkspaceRoot(command: string, args: string[]): Promi
     self: [process.execPath, process.argv[1]!],
   });
   return result.exitCode;
+}
+
+/**
+ * A function folder of a multi-function repository run on its own gets neither its includes nor
+ * its layers: say so (the run goes on, as for any function repository).
+ */
+async function warnInsideWorkspace(command: string, folder: string): Promise<void> {
+  for (let dir = path.dirname(folder), depth = 0; depth < 6 && dir !== path.dirname(dir); dir = path.dirname(dir), depth++) {
+    if (!existsSync(path.join(dir, ROOT_FILE))) continue;
+    try {
+      const { loadWorkspace } = await import('../lib/workspace.js');
+      const fn = loadWorkspace(dir).functions.find((item) => item.folder === folder);
+      if (fn && (fn.include.length > 0 || fn.layers.length > 0)) {
+        const { warn, displayPath } = await import('../lib/output.js');
+        warn(`${displayPath(folder)} is ${fn.name} of ${displayPath(path.join(dir, ROOT_FILE))}, run here without its ${[...fn.include.map((item) => item.relative), ...fn.layers.map((layer) => `layer ${layer}`)].join(', ')}; run \`lambda-cd ${command} --path ${displayPath(dir) || '.'} --function ${fn.name}\` to include them`);
+      }
+    } catch {
+      // a broken lambda-cd.yaml above is the root's business, not this run's
+    }
+    return;
+  }
 }

@@ -20,6 +20,7 @@ import { buildEnvironment, digestFolder, digestInputs, whyRebuild, writeBuildRec
 import { serializeTemplate } from '../lib/template.js';
 import { readZip, rewriteZip } from '../lib/workspace-zip.js';
 import type { Workspace, WorkspaceFunction, WorkspaceLayer } from '../lib/workspace.js';
+import type { PackageManifest } from './package.js';
 
 /** Where layers are published (publish's default prefix; the templates name the key). */
 const LAYER_PREFIX = 'lambda-cd/';
@@ -35,16 +36,8 @@ export interface LayerRunContext {
 
 export const layerZip = (root: string, layer: string) => path.join(root, 'dist', 'layers', layer, 'layer.zip');
 
-interface LayerManifest {
-  file: string;
-  sha256: string;
-  zipSize: number;
-  unzippedSize: number;
-  fileCount: number;
-  runtime: string;
-  architecture: string;
-  distributions: { name: string; version: string; wheelTag: string }[];
-}
+/** A layer's manifest: package's, for layer.zip. */
+type LayerManifest = PackageManifest;
 
 /** Builds (or keeps, when unchanged) every layer the selected functions use. */
 export async function buildLayers(options: LayerRunContext): Promise<void> {

@@ -10,6 +10,7 @@ import { loadYaml } from '../generator/cfn-yaml.js';
 import { buildspecProblems } from './helpers/buildspec-schema.js';
 import { runCli } from './helpers/cli.js';
 import { makeRepo, tempDir, writeFiles } from './helpers/repo.js';
+import { offlinePipEnv } from './helpers/wheels.js';
 
 const fn = (name: string) => ({ [`functions/${name.toLowerCase()}/config/config.yaml`]: `Name: Ws${name}\nHandler: app.handler\n`, [`functions/${name.toLowerCase()}/config/PROD/.keep`]: '', [`functions/${name.toLowerCase()}/src/app.py`]: 'def handler(e, c):\n    return 1\n' });
 
@@ -86,6 +87,16 @@ describe('lambda-cd.yaml: folders stay inside the repository', () => {
   });
 });
 
+describe('a function folder run on its own', () => {
+  it('works as a function repository and warns that its includes and layers are left out', async () => {
+    const root = await tempDir();
+    await writeFiles(root, { 'lambda-cd.yaml': 'Functions: {Orders: {Folder: functions/orders, Include: [lib/common]}}\n', ...fn('Orders'), 'lib/common/y.py': '' });
+    const result = await runCli(['check', '--path', path.join(root, 'functions/orders')]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/is Orders of .*lambda-cd\.yaml, run here without its lib\/common; run `lambda-cd check --path .* --function Orders` to include them/);
+  });
+});
+
 describe('init --functions', () => {
   it('creates a multi-function repository whose unit tests pass from the root; bad names are exit 2', async () => {
     const dir = path.join(await tempDir(), 'shop');
@@ -94,7 +105,8 @@ describe('init --functions', () => {
     expect(await readFile(path.join(dir, 'lambda-cd.yaml'), 'utf8')).toContain('Functions:\n  Orders: functions/orders\n  BillingJobs: functions/billing-jobs\n');
     const build = loadYaml(await readFile(path.join(dir, 'buildspecs/buildspec-build.yml'), 'utf8')) as Record<string, any>;
     expect(build.batch['build-list'].map((task: { identifier: string }) => task.identifier)).toEqual(['Orders', 'BillingJobs']);
-    const tested = await runCli(['unit-test', '--path', dir], { timeout: 300_000 });
+    // No index: the SDK the tests would get is looked up offline (a warning), nothing reaches the network.
+    const tested = await runCli(['unit-test', '--path', dir], { timeout: 300_000, env: offlinePipEnv(await tempDir()) });
     expect(tested.exitCode, tested.stderr).toBe(0);
     expect(tested.stdout).toContain('BillingJobs: 1 passed, 0 failed');
     for (const bad of ['Orders,Orders', 'Or-ders', '', 'Orders,9Lives']) {
