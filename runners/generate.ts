@@ -7,11 +7,11 @@ import { displayPath, note } from '../lib/output.js';
 const MAX_TEMPLATE_BODY = 51_200;
 import { renderBuildspecs } from '../generator/buildspecs.js';
 import { renderPipeline, type SourceKind } from '../generator/pipeline.js';
-import { validateEmail, validateImage, validateStages } from '../generator/stages.js';
+import { validateEmail, validateImage, validateName, validateStages } from '../generator/stages.js';
 import { writeAll } from '../generator/write.js';
 import type { BuildspecSource } from '../generator/names.js';
 import { validateGates, type ReleaseGates } from '../generator/release-gates.js';
-import { PROD_STAGE } from '../lib/contract.js';
+import { loadRepository, PROD_STAGE } from '../lib/contract.js';
 import { isWorkspace, loadWorkspace } from '../lib/workspace.js';
 
 export interface GenerateBuildspecsOptions {
@@ -26,11 +26,22 @@ export interface GeneratePipelineOptions {
   /** Pipelines the coordinated stage waits for, and that stage (default PROD). */
   coordinateWith?: string[];
   coordinateStage?: string;
+  /** The repository: at a multi-function root (lambda-cd.yaml) the pipeline builds, deploys and tests every function. */
+  root?: string;
 }
 
 export async function runGenerateBuildspecs(options: GenerateBuildspecsOptions): Promise<{ files: string[] }> {
   const functions = options.root !== undefined && isWorkspace(options.root) ? loadWorkspace(options.root).functions.map((fn) => fn.name) : undefined;
   return { files: await writeAll(options.outDir, renderBuildspecs(functions)) };
+}
+
+/** Each function's lambda-cd.yaml name and its config's Name (the pipeline's IAM names Name+Stage). */
+function pipelineFunctions(root: string, stages: string[]): { id: string; name: string }[] {
+  return loadWorkspace(root).functions.map((fn) => {
+    const { name } = loadRepository(fn.folder);
+    validateName('generate pipeline', name, stages);
+    return { id: fn.name, name };
+  });
 }
 
 export async function runGeneratePipeline(options: GeneratePipelineOptions): Promise<{ file: string }> {
@@ -47,7 +58,8 @@ export async function runGeneratePipeline(options: GeneratePipelineOptions): Pro
     ...(gates.approveBefore.length ? [`--approve-before ${gates.approveBefore.join(',')}`] : []),
     ...(gates.coordinate ? [`--coordinate-with ${gates.coordinate.pipelines.join(',')} --coordinate-stage ${gates.coordinate.stage}`] : [])].join(' ');
   const file = path.resolve(options.outFile);
-  const text = renderPipeline({ stages: options.stages, source: options.source, image: options.image, notify: options.notify, buildspecs: options.buildspecs, gates }, commandLine);
+  const functions = options.root !== undefined && isWorkspace(options.root) ? pipelineFunctions(options.root, options.stages) : undefined;
+  const text = renderPipeline({ stages: options.stages, source: options.source, image: options.image, notify: options.notify, buildspecs: options.buildspecs, gates, functions }, commandLine);
   await writeFileAtomic(file, text);
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_TEMPLATE_BODY) {

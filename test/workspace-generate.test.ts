@@ -4,6 +4,7 @@
  * repository without lambda-cd.yaml gets the buildspecs it always had.
  */
 import { readFile, symlink } from 'node:fs/promises';
+import { execa } from 'execa';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadYaml } from '../generator/cfn-yaml.js';
@@ -115,4 +116,43 @@ describe('init --functions', () => {
       expect(result.stderr, bad).toMatch(/init: (--functions|Name)/);
     }
   }, 300_000);
+});
+
+describe('generate pipeline at a multi-function root', () => {
+  it('batch builds with a batch role for its own project only, a deploy and a test action per function and stage; cfn-lint passes', async () => {
+    const root = await tempDir();
+    await writeFiles(root, { 'lambda-cd.yaml': 'Functions: {Orders: functions/orders, Billing: functions/billing}\n', ...fn('Orders'), ...fn('Billing') });
+    const out = path.join(root, 'pipeline.yaml');
+    const generated = await runCli(['generate', 'pipeline', '--path', root, '--stages', 'Gamma', '--approve-before', 'PROD', '--out', out]);
+    expect(generated.exitCode, generated.stderr).toBe(0);
+    const lint = await execa('cfn-lint', ['--format', 'parseable', out], { reject: false });
+    expect(lint.stdout + lint.stderr).toBe('');
+    const text = await readFile(out, 'utf8');
+    expect(text).not.toContain('FunctionName}');
+    const template = loadYaml(text) as Record<string, any>;
+    expect(template.Parameters.FunctionName).toBeUndefined();
+    const build = template.Resources.BuildProject.Properties;
+    expect(build.BuildBatchConfig).toMatchObject({ CombineArtifacts: true, Restrictions: { MaximumBuildsAllowed: 2 } });
+    const batchRole = template.Resources.BuildProjectBatchRole.Properties.Policies[0].PolicyDocument.Statement;
+    expect(batchRole).toHaveLength(1);
+    expect(batchRole[0].Action).toEqual(['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:RetryBuild', 'codebuild:BatchGetBuilds']);
+    expect(batchRole[0].Resource.map((r: { value: string }) => r.value)).toEqual(['arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${AWS::StackName}-build']);
+    const batchSpec = loadYaml(build.Source.BuildSpec) as Record<string, any>;
+    expect(buildspecProblems(batchSpec)).toEqual([]);
+    expect(batchSpec.batch['build-list'].map((t: { identifier: string }) => t.identifier)).toEqual(['Orders', 'Billing']);
+    const stages = template.Resources.Pipeline.Properties.Stages as { Name: string; Actions: Record<string, any>[] }[];
+    expect(stages.find((s) => s.Name === 'Build')!.Actions[0].Configuration).toMatchObject({ BatchEnabled: 'true', CombineArtifacts: 'true' });
+    const gamma = stages.find((s) => s.Name === 'Gamma')!.Actions;
+    expect(gamma.map((a) => a.Name)).toEqual(['DeployOrders', 'DeployBilling', 'IntegrationTestsOrders', 'IntegrationTestsBilling']);
+    expect(gamma[0]!.Configuration).toMatchObject({ TemplatePath: 'BuildOutput::Orders/dist/Orders/stackGamma.json', TemplateConfiguration: 'BuildOutput::Orders/dist/Orders/code-location.json' });
+    expect(gamma[0]!.Configuration.StackName.value).toBe('${AWS::StackName}FunctionsGamma-Orders');
+    expect(gamma[3]!.Configuration.EnvironmentVariables.value).toContain('"name":"LAMBDA_CD_FUNCTION","type":"PLAINTEXT","value":"Billing"');
+    expect(stages.find((s) => s.Name === 'PROD')!.Actions.map((a) => a.Name)).toEqual(['Approval', 'DeployOrders', 'DeployBilling']);
+    // Each function's resources are named for it: the deploy role reaches WsOrders* and WsBilling*, nothing else.
+    const deploy = JSON.stringify(template.Resources.DeployRole.Properties.Policies[0].PolicyDocument.Statement);
+    expect(deploy).toContain('function:WsOrdersGamma');
+    expect(deploy).toContain('function:WsBillingPROD');
+    const pipelineRole = JSON.stringify(template.Resources.PipelineRole.Properties.Policies[0].PolicyDocument.Statement);
+    expect(pipelineRole).toContain('stack/${AWS::StackName}FunctionsGamma-Billing/*');
+  }, 120_000);
 });

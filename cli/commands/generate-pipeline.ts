@@ -4,7 +4,7 @@ import type { CommandSpec } from '../command.js';
 export const command: CommandSpec = {
   name: 'generate pipeline',
   summary: 'Write the CodePipeline CloudFormation template (YAML) that runs the runners for one function repository.',
-  reads: 'nothing',
+  reads: 'lambda-cd.yaml and each function\'s config/config.yaml (Name) at --path, when there is a lambda-cd.yaml',
   writes: 'the pipeline template (--out)',
   options: [
     { name: 'stages', type: 'string', valueName: 'LIST', default: 'Gamma', description: 'Pre-production stages, comma-separated, in order (PROD is always added last).' },
@@ -19,6 +19,7 @@ export const command: CommandSpec = {
     { name: 'coordinate-with', type: 'string', valueName: 'PIPELINES', description: "Other pipelines (comma-separated CodePipeline names, same account and region): --coordinate-stage starts only once each of them passed the same preceding stage too." },
     { name: 'coordinate-stage', type: 'string', valueName: 'STAGE', default: 'PROD', description: 'The stage --coordinate-with holds back (its inbound transition starts disabled; a release gate opens it).' },
     { name: 'out', type: 'string', valueName: 'FILE', default: 'pipeline.yaml', description: 'Where the template is written.' },
+    { name: 'path', type: 'string', valueName: 'DIR', default: '.', env: 'LAMBDA_CD_PATH', description: 'The repository: with a lambda-cd.yaml, a pipeline for all its functions (batch builds, a deploy and a test action per function and stage).' },
   ],
   examples: [
     'lambda-cd generate pipeline --stages Gamma --notify team@example.com',
@@ -46,6 +47,7 @@ export const command: CommandSpec = {
       coordinateWith: typeof options['coordinate-with'] === 'string' ? commaList(options['coordinate-with']) : undefined,
       coordinateStage: options['coordinate-stage'] as string,
       outFile: options.out as string,
+      root: options.path as string,
     });
     process.stdout.write(`${result.file}\n`);
     return 0;
