@@ -14,12 +14,13 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { givenOption, withoutOption } from '../lib/argv-options.js';
+import { discardOutputs } from '../lib/atomic.js';
 import { loadRepository } from '../lib/contract.js';
 import { ConfigError, EXIT } from '../lib/errors.js';
 import { runStreamingStderr } from '../lib/exec.js';
 import { count, displayPath, progress, style } from '../lib/output.js';
 import { escapeControl } from '../lib/redact.js';
-import { buildEnvironment, digestFolder, digestInputs, whyRebuild, writeBuildRecord } from '../lib/workspace-inputs.js';
+import { buildEnvironment, digestFolder, digestInputs, recordFile, whyRebuild, writeBuildRecord } from '../lib/workspace-inputs.js';
 import type { Workspace, WorkspaceFunction } from '../lib/workspace.js';
 import { attachLayers, buildLayers, publishLayers, withoutLayerPackages } from './workspace-layers.js';
 
@@ -136,6 +137,8 @@ async function runOne(options: WorkspaceRunOptions, fn: WorkspaceFunction): Prom
         return { function: fn.name, exitCode: 0, changed: false, stdout: await unchangedOutput(finalZip, options.args) };
       }
       progress(`package ${fn.name}`, `building (${reason})`);
+      // The earlier outputs no longer describe the sources, whatever happens next (as package itself does).
+      if (givenOption(options.args, 'out') === undefined) await discardOutputs([finalZip, `${finalZip}.manifest.json`, recordFile(finalZip)]);
     }
     const folder = staged ? await stageFunction(workspace, fn) : fn.folder;
     const buildZip = layered && command === 'package' ? path.join(workspace.root, '.lambda-cd', 'function-builds', fn.name, 'function.zip') : undefined;

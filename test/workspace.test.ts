@@ -65,6 +65,12 @@ export async function workspaceFixture(wheelhouse: string): Promise<string> {
   return root;
 }
 
+/** The "billion laughs": a few lines expanding to millions of values through aliases. */
+const bomb = () => {
+  const lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
+  for (let i = 1; i <= 9; i++) lines.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+  return `${lines.join('\n')}\nX: *a9\n`;
+};
 const names = async (zip: string) => (await readZip(zip)).members.map((m) => m.name).filter((n) => !n.endsWith('/')).sort();
 const sha = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
 
@@ -186,6 +192,10 @@ describe('a repository of several functions (lambda-cd.yaml)', () => {
         ['Functions: {Orders: {Folder: functions/orders, Include: [nowhere]}}\n', /Functions\.Orders\.Include\[0\]: expected a folder inside the repository, found nothing at nowhere/],
         ['Functoins: {}\n', /lambda-cd\.yaml: Functoins: unknown key; did you mean Functions\?/],
         ['Functions: []\n', /lambda-cd\.yaml: Functions: expected a mapping of function names to folders/],
+        ['Functions: {Orders: functions/orders, Orders2: {Folder: functions/billing, Layers: deps}}\n', /Functions\.Orders2\.Layers: expected a list of layer names from Layers/],
+        ['Functions: {Orders: functions/orders}\nLayers: {deps: lib/common}\n', /Layers\.deps: expected a folder with a requirements\.txt/],
+        [`${bomb()}Functions: {Orders: functions/orders}\n`, /lambda-cd\.yaml: .*(alias|expands)/i],
+        ['Functions: {Orders: functions/orders\n', /lambda-cd\.yaml:\d+:\d+: YAML syntax error/],
       ];
       for (const [text, message] of cases) {
         const result = await bad(text);
