@@ -39,6 +39,9 @@ export async function dispatch(argv: string[]): Promise<number> {
     }
     throw new UsageError(`unknown command ${JSON.stringify(first)}${didYouMean(first, names)} (see lambda-cd --help)`);
   }
+  // A multi-function root (lambda-cd.yaml) runs the command per function (cli/workspace.ts).
+  const atRoot = await (await import('./workspace.js')).runAtWorkspaceRoot(name, rest);
+  if (atRoot !== undefined) return atRoot;
   const command = await loadCommand(name);
   const parsed = parseArgs(name, rest, command.options, command.positionals);
   if (parsed.options.help) {

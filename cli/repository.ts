@@ -9,15 +9,18 @@ import type { ParsedOptions } from './args.js';
 
 /** The file that makes a folder a function repository (what discovery looks for). */
 export const REPOSITORY_MARKER = path.join('config', 'config.yaml');
+/** The file that makes a folder the root of a multi-function repository (lib/workspace.ts). */
+export const WORKSPACE_MARKER = 'lambda-cd.yaml';
 
 /**
- * The nearest folder, from `start` up to the filesystem root, holding config/config.yaml (as git
- * finds .git), or undefined. A marker that is not a regular file still counts: the contract then
+ * The nearest folder, from `start` up to the filesystem root, holding config/config.yaml or a
+ * multi-function root's lambda-cd.yaml (as git finds .git), or undefined. A marker that is not a regular file still counts: the contract then
  * says what is wrong with it, rather than discovery skipping to a parent repository.
  */
 export function findRepositoryRoot(start: string): string | undefined {
   for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
     if (statSync(path.join(dir, REPOSITORY_MARKER), { throwIfNoEntry: false }) !== undefined) return dir;
+    if (statSync(path.join(dir, WORKSPACE_MARKER), { throwIfNoEntry: false }) !== undefined) return dir;
     if (path.dirname(dir) === dir) return undefined;
   }
 }
@@ -31,7 +34,7 @@ export function repositoryRoot(options: ParsedOptions): string {
   const found = findRepositoryRoot(process.cwd());
   if (found === undefined) {
     throw new ConfigError(
-      `no function repository here: no ${REPOSITORY_MARKER} in ${safeName(process.cwd(), 200)} or any folder above it (run the command inside a repository, give --path DIR, or create one with lambda-cd init)`,
+      `no function repository here: no ${REPOSITORY_MARKER} (or ${WORKSPACE_MARKER}) in ${safeName(process.cwd(), 200)} or any folder above it (run the command inside a repository, give --path DIR, or create one with lambda-cd init)`,
     );
   }
   return found;

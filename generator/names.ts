@@ -21,6 +21,8 @@ export interface PipelineSpec {
   buildspecs?: BuildspecSource;
   /** Approval before stages' deploys, and the coordinated stage (generator/release-gates.ts). */
   gates?: ReleaseGates;
+  /** A multi-function repository's functions (lambda-cd.yaml): generator/pipeline-functions.ts. */
+  functions?: { id: string; name: string }[];
 }
 
 export const BUILDSPEC_SOURCES = ['inline', 'repository'] as const;

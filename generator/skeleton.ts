@@ -34,6 +34,31 @@ export function skeletonFiles(spec: SkeletonSpec): Record<string, string> {
 }
 
 /**
+ * A multi-function repository (`init --functions Orders,Billing`): lambda-cd.yaml naming each
+ * function's folder, every folder a function repository as above, and the buildspecs at the root
+ * (batch builds, one build per function).
+ */
+export function workspaceSkeletonFiles(functions: string[], stages: string[]): Record<string, string> {
+  const folder = (name: string) => `functions/${name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`;
+  const files: Record<string, string> = {
+    'lambda-cd.yaml': `${yamlComments([
+      'The functions of this repository: Name -> folder (each a function repository: config/, src/, tests/).',
+      'Per function: {Folder, Include: [shared folders copied into its zip under their last name], Layers: [names below]}.',
+      'Layers: {deps: layers/deps} builds a Lambda layer from that folder\'s requirements.txt.',
+    ])}${dumpYaml({ Functions: Object.fromEntries(functions.map((name) => [name, folder(name)])) })}`,
+    '.gitignore': GITIGNORE,
+  };
+  for (const name of functions) {
+    for (const [file, content] of Object.entries(skeletonFiles({ name, stages }))) {
+      if (file === '.gitignore' || file.startsWith(`${BUILDSPEC_DIR}/`)) continue;
+      files[`${folder(name)}/${file}`] = content;
+    }
+  }
+  for (const [file, content] of Object.entries(renderBuildspecs(functions))) files[`${BUILDSPEC_DIR}/${file}`] = content;
+  return files;
+}
+
+/**
  * The values are written by the YAML writer, never spliced into the text: a Name such as 2048
  * or a stage such as 0x1F comes back as the text it was, not as a number.
  */

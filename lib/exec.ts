@@ -314,3 +314,33 @@ export async function runInProcessGroup(file: string, args: string[], options: G
   });
   return { exitCode: outcome.exitCode, signal: outcome.signal, output: outcome.output, timedOut: outcome.timedOut, durationMs: outcome.durationMs };
 }
+
+export interface StreamedRunResult {
+  exitCode: number;
+  stdout: string;
+}
+
+/**
+ * Runs `file args` with stdout captured and stderr handed over line by line as it arrives (a
+ * multi-function run shows each function's progress, prefixed with its name, while it runs).
+ * A signal that ends the child counts as exit 3 (environment), as lambda-cd's own would.
+ */
+export function runStreamingStderr(file: string, args: string[], options: { cwd?: string; env: Record<string, string | undefined>; onStderrLine: (line: string) => void }): Promise<StreamedRunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    let pending = '';
+    child.stdout!.on('data', (data: Buffer) => stdout.push(data));
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (data: string) => {
+      const lines = (pending + data).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) options.onStderrLine(line);
+    });
+    child.on('error', (error) => reject(new EnvironmentError(`cannot start ${file}: ${(error as NodeJS.ErrnoException).code ?? error.message}`)));
+    child.on('close', (code) => {
+      if (pending) options.onStderrLine(pending);
+      resolve({ exitCode: code ?? 3, stdout: Buffer.concat(stdout).toString('utf8') });
+    });
+  });
+}

@@ -11,15 +11,19 @@ const MAX_TEMPLATE_BODY = 51_200;
 import { renderBuildspecs } from '../generator/buildspecs.js';
 import { defaultImageUri } from '../generator/constants.js';
 import { renderPipeline, type SourceKind } from '../generator/pipeline.js';
-import { validateEmail, validateImage, validateStages } from '../generator/stages.js';
+import { validateEmail, validateImage, validateName, validateStages } from '../generator/stages.js';
 import { writeAll } from '../generator/write.js';
 import type { BuildspecSource } from '../generator/names.js';
 import { validateGates, type ReleaseGates } from '../generator/release-gates.js';
-import { PROD_STAGE, type RepositoryConfig } from '../lib/contract.js';
+import { loadRepository, PROD_STAGE, type RepositoryConfig } from '../lib/contract.js';
 import { UsageError } from '../lib/errors.js';
-import { validateName } from '../generator/stages.js';
+import { isWorkspace, loadWorkspace } from '../lib/workspace.js';
 
-export interface GenerateBuildspecsOptions { outDir: string }
+export interface GenerateBuildspecsOptions {
+  outDir: string;
+  /** The repository: at a multi-function root (lambda-cd.yaml) the build steps are batch builds, one per function. */
+  root?: string;
+}
 export interface GeneratePipelineOptions {
   stages: string[]; source: SourceKind;
   /** The FunctionName parameter's default (the repository's Name), and the Runtime that picks the image variant. */
@@ -31,10 +35,22 @@ export interface GeneratePipelineOptions {
   /** Pipelines the coordinated stage waits for, and that stage (default PROD). */
   coordinateWith?: string[];
   coordinateStage?: string;
+  /** The repository: at a multi-function root (lambda-cd.yaml) the pipeline builds, deploys and tests every function. */
+  root?: string;
 }
 
 export async function runGenerateBuildspecs(options: GenerateBuildspecsOptions): Promise<{ files: string[] }> {
-  return { files: await writeAll(options.outDir, renderBuildspecs()) };
+  const functions = options.root !== undefined && isWorkspace(options.root) ? loadWorkspace(options.root).functions.map((fn) => fn.name) : undefined;
+  return { files: await writeAll(options.outDir, renderBuildspecs(functions)) };
+}
+
+/** Each function's lambda-cd.yaml name and its config's Name (the pipeline's IAM names Name+Stage). */
+function pipelineFunctions(root: string, stages: string[]): { id: string; name: string }[] {
+  return loadWorkspace(root).functions.map((fn) => {
+    const { name } = loadRepository(fn.folder);
+    validateName('generate pipeline', name, stages);
+    return { id: fn.name, name };
+  });
 }
 
 export async function runGeneratePipeline(options: GeneratePipelineOptions): Promise<{ file: string; image: string }> {
@@ -53,7 +69,8 @@ export async function runGeneratePipeline(options: GeneratePipelineOptions): Pro
   const file = path.resolve(options.outFile);
   if (options.functionName !== undefined) validateName('generate pipeline', options.functionName, options.stages);
   if (options.notice) note(options.notice);
-  const text = renderPipeline({ stages: options.stages, functionName: options.functionName, runtime: options.runtime, source: options.source, image: options.image, notify: options.notify, buildspecs: options.buildspecs, gates }, commandLine);
+  const functions = options.root !== undefined && isWorkspace(options.root) ? pipelineFunctions(options.root, options.stages) : undefined;
+  const text = renderPipeline({ stages: options.stages, functionName: options.functionName, runtime: options.runtime, source: options.source, image: options.image, notify: options.notify, buildspecs: options.buildspecs, gates, functions }, commandLine);
   await writeFileAtomic(file, text);
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_TEMPLATE_BODY) {
@@ -93,4 +110,19 @@ export function pipelineInputs(repository: RepositoryConfig | undefined, given: 
     throw new UsageError(`generate pipeline: --name ${given.name} differs from Name in ${config} (${repository.name}): the pipeline deploys and may touch only ${repository.name}+Stage functions; leave --name out, or change Name in config/config.yaml`);
   }
   return { stages, functionName: repository.name, runtime: repository.runtime };
+}
+
+/**
+ * At a multi-function root, the stages and the Runtime (the image variant) come from the functions'
+ * configs: one pipeline takes every function through the same stages, so they must agree.
+ */
+export function workspacePipelineRepository(root: string): RepositoryConfig {
+  const configs = loadWorkspace(root).functions.map((fn) => loadRepository(fn.folder));
+  const first = configs[0]!;
+  for (const other of configs.slice(1)) {
+    if (other.stages.join(',') !== first.stages.join(',')) {
+      throw new UsageError(`generate pipeline: ${displayPath(other.configFile)} has the stages ${other.stages.join(',')}, ${displayPath(first.configFile)} has ${first.stages.join(',')}: one pipeline takes every function through the same stages; give them the same Stages`);
+    }
+  }
+  return first;
 }

@@ -4,20 +4,32 @@ import path from 'node:path';
 import { UsageError } from '../lib/errors.js';
 import { displayPath, progress } from '../lib/output.js';
 import { escapeControl } from '../lib/redact.js';
-import { skeletonFiles } from '../generator/skeleton.js';
+import { skeletonFiles, workspaceSkeletonFiles } from '../generator/skeleton.js';
+import { MAX_NAME, NAME_PATTERN } from '../lib/workspace.js';
 import { nameFromFolder, validateName, validateStages } from '../generator/stages.js';
 import { writeAll } from '../generator/write.js';
 
-export interface InitOptions { dir: string; name?: string; stages: string[]; force: boolean }
+export interface InitOptions {
+  dir: string; name?: string; stages: string[]; force: boolean;
+  /** A multi-function repository with these functions (lambda-cd.yaml at DIR). */
+  functions?: string[];
+}
 export interface InitResult { name: string; root: string; files: string[] }
 
 export async function runInit(options: InitOptions): Promise<InitResult> {
   validateStages('init', options.stages);
   const root = path.resolve(options.dir);
-  const name = options.name ?? nameFromFolder(path.basename(root), options.stages);
-  validateName('init', name, options.stages);
+  if (options.functions && options.name !== undefined) throw new UsageError('init: --name and --functions: give one (with --functions each function is named by its entry)');
+  for (const fn of options.functions ?? []) {
+    validateName('init', fn, options.stages);
+    if (!NAME_PATTERN.test(fn) || fn.length > MAX_NAME) throw new UsageError(`init: --functions: ${escapeControl(JSON.stringify(fn))}: expected letters and digits starting with a letter, at most ${MAX_NAME} characters (the name also names stacks and dist/ folders)`);
+  }
+  if (options.functions && new Set(options.functions).size !== options.functions.length) throw new UsageError('init: --functions: expected each name once');
+  if (options.functions?.length === 0) throw new UsageError('init: --functions: expected at least one name');
+  const name = options.functions ? options.functions.join(', ') : options.name ?? nameFromFolder(path.basename(root), options.stages);
+  if (!options.functions) validateName('init', name, options.stages);
 
-  const files = skeletonFiles({ name, stages: options.stages });
+  const files = options.functions ? workspaceSkeletonFiles(options.functions, options.stages) : skeletonFiles({ name, stages: options.stages });
   refuseSymlinks(root, Object.keys(files));
   if (!options.force) {
     const existing = Object.keys(files).find((file) => existsSync(path.join(root, file)));
@@ -26,7 +38,7 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
     }
   }
   const written = await writeAll(root, files);
-  progress('init', `created function ${name} (stages ${[...options.stages, 'PROD'].join(' -> ')}) in ${displayPath(root)}; next (in it or any folder below): lambda-cd unit-test, lambda-cd package, lambda-cd create-cf --stack NAME, lambda-cd generate pipeline`);
+  progress('init', `created ${options.functions ? 'functions' : 'function'} ${name} (stages ${[...options.stages, 'PROD'].join(' -> ')}) in ${displayPath(root)}; next (in it or any folder below): lambda-cd unit-test, lambda-cd package, lambda-cd create-cf --stack NAME, lambda-cd generate pipeline`);
   return { name, root, files: written };
 }
 

@@ -8,7 +8,7 @@ import { JSON_OPTION } from './shared-options.js';
 export const command: CommandSpec = {
   name: 'generate buildspecs',
   summary: 'Write the CodeBuild buildspecs (unit tests, build, integration tests) that call the runners.',
-  reads: 'nothing (the repository is found only to place the default --out in it)',
+  reads: 'lambda-cd.yaml at the repository root when there is one (a multi-function repository: the build steps become batch builds, one build per function); otherwise nothing (the repository is found only to place the default --out in it)',
   writes: 'buildspec-unittests.yml, buildspec-build.yml, buildspec-integrationtests.yml in --out',
   options: [
     REPOSITORY_OPTIONS[0]!,
@@ -19,7 +19,7 @@ export const command: CommandSpec = {
   async run({ options }) {
     const { runGenerateBuildspecs } = await import('../../runners/generate.js');
     const outDir = typeof options.out === 'string' ? path.resolve(options.out) : path.join(optionalRepositoryRoot(options) ?? process.cwd(), BUILDSPEC_DIR);
-    const result = await runGenerateBuildspecs({ outDir });
+    const result = await runGenerateBuildspecs({ outDir, root: optionalRepositoryRoot(options) });
     if (options.json) printJson({ files: result.files.map((file) => path.resolve(file)) });
     else for (const file of result.files) process.stdout.write(`${file}\n`);
     return 0;

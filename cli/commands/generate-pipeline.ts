@@ -8,7 +8,7 @@ import { JSON_OPTION } from './shared-options.js';
 export const command: CommandSpec = {
   name: 'generate pipeline',
   summary: 'Write the CodePipeline CloudFormation template (YAML) that runs the runners for one function repository.',
-  reads: 'config/config.yaml (Stages, Name, Runtime)',
+  reads: 'config/config.yaml (Stages, Name, Runtime); at a multi-function root, lambda-cd.yaml and each function\'s config/config.yaml (one deploy and test action per function and stage)',
   writes: 'the pipeline template (--out)',
   options: [
     ...REPOSITORY_OPTIONS,
@@ -43,10 +43,13 @@ export const command: CommandSpec = {
     'The Build step uploads the deployment zip under its sha256 (lambda-cd publish) and each deploy action reads its location from dist/code-location.json, so Lambda runs the zip lambda-cd package built, and an unchanged build updates nothing.',
   ],
   async run({ options }) {
-    const { pipelineInputs, runGeneratePipeline } = await import('../../runners/generate.js');
+    const { pipelineInputs, runGeneratePipeline, workspacePipelineRepository } = await import('../../runners/generate.js');
+    const { isWorkspace } = await import('../../lib/workspace.js');
     const root = optionalRepositoryRoot(options);
-    const repository = root === undefined ? undefined : openRepository(options);
-    const inputs = pipelineInputs(repository, { stages: typeof options.stages === 'string' ? commaList(options.stages) : undefined, name: options.name as string | undefined }, safeName(process.cwd(), 200));
+    // A multi-function root (lambda-cd.yaml): its functions' configs give the stages; each function's Name is its own.
+    const workspace = root !== undefined && isWorkspace(root);
+    const repository = root === undefined ? undefined : workspace ? workspacePipelineRepository(root) : openRepository(options);
+    const inputs = pipelineInputs(repository, { stages: typeof options.stages === 'string' ? commaList(options.stages) : undefined, name: workspace ? undefined : options.name as string | undefined }, safeName(process.cwd(), 200));
     const result = await runGeneratePipeline({
       ...inputs,
       source: options.source as 'codecommit' | 'github',
@@ -57,6 +60,7 @@ export const command: CommandSpec = {
       coordinateWith: typeof options['coordinate-with'] === 'string' ? commaList(options['coordinate-with']) : undefined,
       coordinateStage: options['coordinate-stage'] as string,
       outFile: outputPath(options, 'out', root ?? process.cwd(), 'pipeline.yaml'),
+      root,
     });
     if (options.json) printJson({ file: path.resolve(result.file), stages: [...inputs.stages, 'PROD'], functionName: inputs.functionName ?? null, image: result.image });
     else process.stdout.write(`${result.file}\n`);

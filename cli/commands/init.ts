@@ -14,10 +14,11 @@ export const command: CommandSpec = {
   options: [
     { name: 'name', type: 'string', valueName: 'NAME', defaultText: 'the folder name', description: "The function's Name." },
     { name: 'stages', type: 'string', valueName: 'LIST', default: 'Gamma', description: 'Pre-production stages, comma-separated (PROD is always added).' },
+    { name: 'functions', type: 'string', valueName: 'LIST', description: 'Create a repository of several functions (comma-separated names): lambda-cd.yaml and functions/<name>/ for each.' },
     { name: 'force', type: 'boolean', description: 'Overwrite files that already exist.' },
     { ...JSON_OPTION, description: 'Print the result (name, root, stages, files written) as JSON.' },
   ],
-  examples: ['lambda-cd init my-function', 'lambda-cd init . --name Orders --stages Gamma,Beta'],
+  examples: ['lambda-cd init my-function', 'lambda-cd init . --name Orders --stages Gamma,Beta', 'lambda-cd init shop --functions Orders,Billing'],
   async run({ options, positionals }) {
     const dir = path.resolve(positionals[0] ?? '.');
     // Commands run inside DIR find DIR (the nearest config/config.yaml); say so when another repository encloses it.
@@ -25,7 +26,7 @@ export const command: CommandSpec = {
     if (enclosing !== undefined && enclosing !== dir) note(`init: ${displayPath(dir)} lies inside the function repository ${displayPath(enclosing)}; commands run in ${displayPath(dir)} will work on the new one`);
     const { runInit } = await import('../../runners/init.js');
     const stages = commaList(options.stages as string);
-    const result = await runInit({ dir, name: options.name as string | undefined, stages, force: options.force === true });
+    const result = await runInit({ dir, name: options.name as string | undefined, stages, force: options.force === true, functions: typeof options.functions === 'string' ? commaList(options.functions) : undefined });
     if (options.json) printJson({ name: result.name, root: result.root, stages: [...stages, 'PROD'], files: result.files.map((file) => path.resolve(file)) });
     else for (const file of result.files) process.stdout.write(`${file}\n`);
     return 0;
