@@ -73,7 +73,7 @@ describe('repository discovery', () => {
       const result = await runCli(args, { cwd: empty, env: { LAMBDA_CD_PATH: undefined } });
       expect(result.exitCode, args.join(' ')).toBe(2);
       expect(result.stderr.trim().split('\n'), args.join(' ')).toEqual([
-        `lambda-cd: error: no function repository here: no config/config.yaml in ${empty} or any folder above it (run the command inside a repository, give --path DIR, or create one with lambda-cd init)`,
+        `lambda-cd: error: no function repository here: no config/config.yaml (or lambda-cd.yaml) in ${empty} or any folder above it (run the command inside a repository, give --path DIR, or create one with lambda-cd init)`,
       ]);
     }
   });

@@ -121,7 +121,7 @@ describe('init --functions', () => {
 describe('generate pipeline at a multi-function root', () => {
   it('batch builds with a batch role for its own project only, a deploy and a test action per function and stage; cfn-lint passes', async () => {
     const root = await tempDir();
-    await writeFiles(root, { 'lambda-cd.yaml': 'Functions: {Orders: functions/orders, Billing: functions/billing}\n', ...fn('Orders'), ...fn('Billing') });
+    await writeFiles(root, { 'lambda-cd.yaml': 'Functions: {Orders: functions/orders, Billing: functions/billing}\n', ...fn('Orders'), ...fn('Billing'), 'functions/orders/config/Gamma/.keep': '', 'functions/billing/config/Gamma/.keep': '' });
     const out = path.join(root, 'pipeline.yaml');
     const generated = await runCli(['generate', 'pipeline', '--path', root, '--stages', 'Gamma', '--approve-before', 'PROD', '--out', out]);
     expect(generated.exitCode, generated.stderr).toBe(0);
@@ -154,5 +154,19 @@ describe('generate pipeline at a multi-function root', () => {
     expect(deploy).toContain('function:WsBillingPROD');
     const pipelineRole = JSON.stringify(template.Resources.PipelineRole.Properties.Policies[0].PolicyDocument.Statement);
     expect(pipelineRole).toContain('stack/${AWS::StackName}FunctionsGamma-Billing/*');
+  }, 120_000);
+
+  it('takes the stages from the functions\' configs, which must agree (exit 2 naming both files otherwise), from a subfolder without --path', async () => {
+    const root = await tempDir();
+    await writeFiles(root, { 'lambda-cd.yaml': 'Functions: {Orders: functions/orders, Billing: functions/billing}\n', ...fn('Orders'), ...fn('Billing'), 'functions/orders/config/Gamma/.keep': '', 'docs/.keep': '' });
+    const out = path.join(root, 'pipeline.yaml');
+    const mismatch = await runCli(['generate', 'pipeline', '--out', out], { cwd: path.join(root, 'docs') });
+    expect(mismatch.exitCode).toBe(2);
+    expect(mismatch.stderr).toMatch(/functions\/billing\/config\/config\.yaml has the stages PROD, .*functions\/orders\/config\/config\.yaml has Gamma,PROD/);
+    await writeFiles(root, { 'functions/billing/config/Gamma/.keep': '' });
+    const generated = await runCli(['generate', 'pipeline', '--json'], { cwd: path.join(root, 'docs') });
+    expect(generated.exitCode, generated.stderr).toBe(0);
+    const result = JSON.parse(generated.stdout) as { file: string; stages: string[] };
+    expect(result).toMatchObject({ file: out, stages: ['Gamma', 'PROD'] });
   }, 120_000);
 });
