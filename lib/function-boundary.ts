@@ -139,7 +139,13 @@ export function boundaryStatements(allStages: string[]): Json[] {
     { Sid: 'ReleaseAlarms', Effect: 'Allow', Action: ALARM_READ_ACTIONS, Resource: '*' },
     { Sid: 'OwnHookReports', Effect: 'Allow', Action: HOOK_REPORT_ACTIONS, Resource: allStages.map((stage) => inAccount('codedeploy', `deploymentgroup:\${FunctionName}${stage}/*`)) },
     { Sid: 'FunctionRunTime', Effect: 'Allow', Action: runTime, Resource: '*' },
-    { 'Fn::If': [HAS_EXTRA_ACTIONS, { Sid: 'ExtraActions', Effect: 'Allow', Action: { Ref: EXTRA_ACTIONS_PARAMETER }, Resource: '*' }, { Ref: 'AWS::NoValue' }] },
+    // Without extra actions a statement that changes nothing stands in (the boundary never allows IAM):
+    // AWS::NoValue would do on AWS, but moto refuses a policy holding it ("Syntax errors in policy").
+    {
+      'Fn::If': [HAS_EXTRA_ACTIONS,
+        { Sid: 'ExtraActions', Effect: 'Allow', Action: { Ref: EXTRA_ACTIONS_PARAMETER }, Resource: '*' },
+        { Sid: 'NoExtraActions', Effect: 'Deny', Action: 'iam:*', Resource: '*' }],
+    },
     {
       Sid: 'NoPipelineArtifacts',
       Effect: 'Deny',
