@@ -42,7 +42,7 @@ describe('unit-test', () => {
     const result = await unitTest(root);
     expect(result.stderr).toContain('installing test requirements');
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(/==== PASS tests\/unittests\/test_handler\.py \(\d+ ms\)/);
+    expect(result.stdout).toMatch(/==== PASS tests\/unittests\/test_handler\.py \((\d+ ms|\d+(\.\d+)? s)\)/);
     expect(result.stdout).toMatch(/\n2 passed, 0 failed$/);
   });
 
