@@ -9,11 +9,12 @@
  * The provider's ARN is built, not referenced, so the roles do not depend on a provider this
  * stack may not create.
  */
+import { boundaryTemplateParts } from '../lib/function-boundary.js';
 import { version } from '../lib/version.js';
 import { dumpYaml, getAtt, ref, sub, type Intrinsic } from './cfn-yaml.js';
 import { allStages, GITHUB_OIDC_HOST, OIDC_AUDIENCE, type CiKind } from './ci-common.js';
 import { PUBLISH_PREFIX } from './constants.js';
-import { functionBoundaryArn, functionBoundaryPolicy } from './function-boundary.js';
+import { functionBoundaryArn } from './bounded-roles.js';
 import { allow, arn, bucketArn, bucketObjects, iamArn, role, type Statement } from './iam.js';
 import { artifactBucket } from './pipeline.js';
 import { deployStatements } from './pipeline-roles.js';
@@ -31,8 +32,8 @@ export interface BootstrapSpec {
   repository?: string;
   /** GitLab's host (gitlab.com): the issuer of its tokens and the prefix of their claims. */
   gitlabHost: string;
-  /** Allow actions of the stage iam files, for the boundary. */
-  functionActions: string[];
+  /** The default of FunctionBoundaryExtraActions: what the stage iam files grant beyond the boundary's lists. */
+  extraActions: string[];
 }
 
 const PIPELINE = '${PipelineName}';
@@ -41,11 +42,13 @@ const stageStack = (stage: string) => `${PIPELINE}Functions${stage}`;
 export function bootstrapTemplate(spec: BootstrapSpec): Record<string, unknown> {
   const stages = allStages(spec);
   const issuer = spec.ci === 'github' ? GITHUB_OIDC_HOST : spec.gitlabHost;
+  // The same boundary as the CodePipeline template's (lib/function-boundary.ts).
+  const boundary = boundaryTemplateParts(PIPELINE, stages, spec.extraActions);
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: `lambda-cd: what a ${spec.ci === 'github' ? 'GitHub Actions' : 'GitLab CI'} pipeline needs to deploy one function (${stages.join(' -> ')}): bucket, OIDC trust, roles, permissions boundary`,
-    Parameters: parameters(spec),
-    Conditions: { CreateProvider: { 'Fn::Equals': [ref('CreateOidcProvider'), 'true'] } },
+    Parameters: { ...parameters(spec), ...boundary.parameters },
+    Conditions: { CreateProvider: { 'Fn::Equals': [ref('CreateOidcProvider'), 'true'] }, ...boundary.conditions },
     Resources: {
       ...artifactBucket(),
       OidcProvider: {
@@ -53,7 +56,7 @@ export function bootstrapTemplate(spec: BootstrapSpec): Record<string, unknown> 
         Condition: 'CreateProvider',
         Properties: { Url: `https://${issuer}`, ClientIdList: [OIDC_AUDIENCE] },
       },
-      FunctionBoundary: functionBoundaryPolicy(PIPELINE, '${FunctionName}', spec.functionActions),
+      ...boundary.resources,
       CloudFormationRole: role({ service: 'cloudformation', description: 'CloudFormation: creates only what the per-stage function templates hold', statements: cloudFormationStatements(stages) }),
       DeployRole: {
         Type: 'AWS::IAM::Role',

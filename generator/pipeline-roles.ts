@@ -5,7 +5,7 @@
 import { PROD_STAGE } from '../lib/contract.js';
 import { getAtt, ref, sub, type Intrinsic } from './cfn-yaml.js';
 import { CACHE_PREFIX, PUBLISH_PREFIX, type BuildStep } from './constants.js';
-import { boundedRoleStatements } from './function-boundary.js';
+import { boundedRoleStatements } from './bounded-roles.js';
 import { allow, arn, bucketArn, bucketObjects, iamArn, role, type Resource, type Statement } from './iam.js';
 import { PROJECTS, buildSteps, functionStackName, projectName, type PipelineSpec } from './names.js';
 import { pipelineGateStatements, releaseDeployStatements, rollbackStatements } from './release-gates.js';

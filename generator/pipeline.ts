@@ -9,14 +9,13 @@
  * per-run) artifact. Same code and requirements -> same key -> no function update.
  */
 import { PROD_STAGE } from '../lib/contract.js';
-import { boundaryStatements } from '../lib/function-boundary.js';
+import { boundaryTemplateParts } from '../lib/function-boundary.js';
 import { version } from '../lib/version.js';
 import { dumpYaml, getAtt, ref, sub, yamlComments } from './cfn-yaml.js';
 import {
   BUILD_ARTIFACT, BUILDSPEC_DIR, CACHE_PREFIX, CODE_LOCATION_FILE, ENV, SOURCE_ARTIFACT, STACK_TEMPLATE, buildspecFile, defaultImageUri, type BuildStep,
 } from './constants.js';
 import { buildspecDocument } from './buildspecs.js';
-import { boundaryPolicyResource } from './function-boundary.js';
 import { arn } from './iam.js';
 import { EMAIL_PATTERN, PROJECTS, buildSteps, functionStackName, projectName, type BuildspecSource, type PipelineSpec, type SourceKind } from './names.js';
 import { forFunctions } from './pipeline-functions.js';
@@ -31,11 +30,15 @@ const LOG_RETENTION_DAYS = 30;
 export function pipelineTemplate(spec: PipelineSpec): Record<string, unknown> {
   const allStages = [...spec.stages, PROD_STAGE];
   const gates: ReleaseGates = spec.gates ?? { approveBefore: [] };
+  // The permissions boundary of every role the stage templates hold: the deploy role may create and
+  // change a role only with it (generator/pipeline-roles.ts). Only whoever deploys this stack can
+  // widen it, through FunctionBoundaryExtraActions; a push to the repository cannot.
+  const boundary = boundaryTemplateParts('${AWS::StackName}', allStages);
   const resources: Record<string, unknown> = {
     ...artifactBucket(),
     ...Object.fromEntries(buildSteps(spec).flatMap((step) => Object.entries(project(step, spec.buildspecs ?? 'inline')))),
     ...pipelineRoles(spec),
-    ...functionBoundary(),
+    ...boundary.resources,
     Pipeline: {
       Type: 'AWS::CodePipeline::Pipeline',
       Properties: {
@@ -63,8 +66,8 @@ export function pipelineTemplate(spec: PipelineSpec): Record<string, unknown> {
   const template = {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: `lambda-cd pipeline for one Python Lambda function: Source -> Unittests -> Build -> ${allStages.join(' -> ')}`,
-    Parameters: parameters(spec, allStages),
-    Conditions: { HasExtraBoundaryActions: { 'Fn::Not': [{ 'Fn::Equals': [{ 'Fn::Join': ['', ref('FunctionBoundaryExtraActions')] }, ''] }] } },
+    Parameters: { ...parameters(spec, allStages), ...boundary.parameters },
+    Conditions: boundary.conditions,
     Resources: resources,
     Outputs: {
       PipelineName: { Description: 'The pipeline', Value: ref('Pipeline') },
@@ -116,26 +119,7 @@ function parameters(spec: PipelineSpec, allStages: string[]): Record<string, unk
       AllowedPattern: EMAIL_PATTERN,
       ...(spec.notify ? { Default: spec.notify } : {}),
     },
-    FunctionBoundaryExtraActions: {
-      Type: 'CommaDelimitedList',
-      Description: "Actions the functions' permissions boundary allows beyond lambda-cd's run-time list (e.g. rekognition:DetectLabels,textract:AnalyzeDocument); empty for none",
-      Default: '',
-      AllowedPattern: '^([a-z0-9-]+:[A-Za-z0-9*?]+)?$',
-    },
   };
-}
-
-/**
- * The permissions boundary of every function role (lib/function-boundary.ts): the deploy role may
- * create and change a role only with it (generator/pipeline-roles.ts). Only whoever deploys this
- * stack can widen it, through FunctionBoundaryExtraActions; a push to the repository cannot.
- */
-function functionBoundary(): Record<string, unknown> {
-  const statements: unknown[] = boundaryStatements();
-  statements.push({
-    'Fn::If': ['HasExtraBoundaryActions', { Sid: 'ExtraActions', Effect: 'Allow', Action: ref('FunctionBoundaryExtraActions'), Resource: '*' }, ref('AWS::NoValue')],
-  });
-  return { FunctionBoundary: boundaryPolicyResource('${AWS::StackName}', statements) };
 }
 
 export function artifactBucket(): Record<string, unknown> {

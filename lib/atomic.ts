@@ -4,7 +4,7 @@
  * (the templates of all stages, a zip and its manifest) replaced as a whole or not at all.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { link, lstat, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -17,20 +17,14 @@ export function temporaryPathFor(target: string): string {
 }
 
 /**
- * Runs `produce` against a temporary path and renames the result onto `target`.
- * When `produce` throws, the temporary file is removed and the target is left untouched.
+ * Runs `produce` against a temporary path and renames the result onto `target` (a set of one,
+ * see replaceOutputSet). When `produce` throws, or the process is interrupted, the temporary file
+ * is removed and the target is left untouched.
  */
 export async function withAtomicOutput<T>(target: string, produce: (temporaryPath: string) => Promise<T>): Promise<T> {
-  await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
-  const temporary = temporaryPathFor(target);
-  try {
-    const result = await produce(temporary);
-    await rename(temporary, target).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
-    return result;
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    throw writingFailed(error, temporary) ? cannotWrite(target, error) : error;
-  }
+  let result: T;
+  await replaceOutputSet([{ target, produce: async (temporary) => { result = await produce(temporary); } }]);
+  return result!;
 }
 
 /**
@@ -42,16 +36,38 @@ function writingFailed(error: unknown, temporary: string): boolean {
   return typeof code === 'string' && /^E[A-Z]+$/.test(code) && (failedPath === undefined || failedPath === temporary);
 }
 
+/** Why the file system refused, in words, by error code: for outputs and cache folders alike. */
+const REFUSALS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', EISDIR: 'a folder is in the way',
+  ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for this file system or for the file size limit (ulimit -f)', ENAMETOOLONG: 'the file name is too long', EIO: 'an input/output error',
+};
+
+/**
+ * The error's code, or for a recursive mkdir's ENOENT the real one: Node reports ENOENT where the
+ * file system refused to create a missing folder (EROFS, EACCES), so the first missing folder is
+ * asked directly (and removed again if that now works: it was a race, ENOENT stands).
+ */
+function refusalCode(error: unknown): string | undefined {
+  const { code, syscall, path: failed } = error as NodeJS.ErrnoException;
+  if (code !== 'ENOENT' || syscall !== 'mkdir' || !failed) return code;
+  let missing = failed;
+  while (path.dirname(missing) !== missing && !existsSync(path.dirname(missing))) missing = path.dirname(missing);
+  try {
+    mkdirSync(missing);
+    rmdirSync(missing);
+    return code;
+  } catch (again) {
+    return (again as NodeJS.ErrnoException).code ?? code;
+  }
+}
+
 /** A file system refusal (read-only, no permission, a folder in the way) as one line naming the output. */
 function cannotWrite(target: string, error: unknown): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
+  const code = refusalCode(error);
   if (code === undefined) return error;
-  const reasons: Record<string, string> = {
-    EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', EISDIR: 'a folder of that name is in the way',
-    ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOSPC: 'no space left on the device',
-    EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for this file system or for the file size limit (ulimit -f)', ENAMETOOLONG: 'the file name is too long', EIO: 'an input/output error',
-  };
-  return new EnvironmentError(`${displayPath(target)}: cannot write the output here: ${reasons[code] ?? (error as Error).message}`);
+  const reason = code === 'EISDIR' ? 'a folder of that name is in the way' : REFUSALS[code] ?? (error as Error).message;
+  return new EnvironmentError(`${displayPath(target)}: cannot write the output here: ${reason}`);
 }
 
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
@@ -65,26 +81,33 @@ export interface SetOutput {
 }
 
 /**
- * Replaces a set of files as a whole or not at all. Every output is first produced beside its
- * target; only when all exist are they renamed into place, each old target kept under a hard
- * link until the whole set is in. A failure at any point (a full disk while writing, a folder
- * in the way of one rename) removes what this call wrote and puts back every old file, so a
- * reader finds the previous set or the new one, never a new stackGamma.json beside an old
- * stackPROD.json. (A kill -9 between the renames, a few microseconds, is the one gap left.)
+ * Replaces a set of files as a whole or not at all: the templates of all stages, package's zip
+ * and its manifest, any single output. Every output is first produced beside its target, in order
+ * (a later one may use what an earlier one found); only when all exist are they renamed into place,
+ * in order (so the last, a manifest, appears only once the others are in), each old target kept
+ * under a hard link until the whole set is in. A failure at any point (a full disk while writing,
+ * a folder in the way of one rename) or an interruption (SIGINT, SIGTERM) removes what this call
+ * wrote and puts back every old file, so a reader finds the previous set or the new one, never a
+ * new stackGamma.json beside an old stackPROD.json. (A kill -9 between the renames, a few
+ * microseconds, is the one gap left; the next run's removeDeadTemporaries clears its temporaries.)
  */
 export async function replaceOutputSet(outputs: SetOutput[]): Promise<void> {
   for (const { target } of outputs) {
     await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
   }
   const staged: { target: string; temporary: string; backup?: string; existed: boolean; placed: boolean; movedAside: boolean }[] = [];
-  const undo = async () => {
+  // Synchronous, so that a signal handler can run it as the process ends.
+  const undo = () => {
     for (const entry of [...staged].reverse()) {
-      if (entry.backup && (entry.placed || entry.movedAside)) await rename(entry.backup, entry.target).catch(() => undefined);
-      else if (entry.placed && !entry.existed) await rm(entry.target, { force: true }).catch(() => undefined);
-      await rm(entry.temporary, { force: true }).catch(() => undefined);
-      if (entry.backup) await rm(entry.backup, { force: true }).catch(() => undefined);
+      const attempt = (step: () => void) => { try { step(); } catch { /* best effort: put back what can be */ } };
+      if (entry.backup && (entry.placed || entry.movedAside)) attempt(() => renameSync(entry.backup!, entry.target));
+      else if (entry.placed && !entry.existed) attempt(() => rmSync(entry.target, { force: true }));
+      attempt(() => rmSync(entry.temporary, { force: true }));
+      if (entry.backup) attempt(() => rmSync(entry.backup!, { force: true }));
     }
+    staged.length = 0;
   };
+  const release = cleanUpOnInterrupt(undo);
   try {
     for (const { target, produce } of outputs) {
       const entry: (typeof staged)[number] = { target, temporary: temporaryPathFor(target), existed: false, placed: false, movedAside: false };
@@ -108,8 +131,10 @@ export async function replaceOutputSet(outputs: SetOutput[]): Promise<void> {
       entry.placed = true;
     }
   } catch (error) {
-    await undo();
+    undo();
     throw error;
+  } finally {
+    release();
   }
   await Promise.all(staged.map((entry) => (entry.backup ? rm(entry.backup, { force: true }) : undefined)));
 }
@@ -141,15 +166,16 @@ export async function removeAbandonedTemporaries(dir: string): Promise<void> {
   );
 }
 
-/** A cache folder that cannot be used (read-only, full, missing parent, a file in the way) as one line naming it, exit 3. */
+/**
+ * A cache folder that cannot be used (read-only, full, missing parent, a file in the way) as one
+ * line naming it, exit 3: the one wording of every cache (package's requirements and wheels, the
+ * test requirements, the stage files' Python tools). Errors that are not the file system's pass.
+ */
 export function cacheFailure(dir: string, error: unknown): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
+  const code = refusalCode(error);
   if (code === undefined) return error;
-  const reasons: Record<string, string> = {
-    EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded',
-    ENOTDIR: 'part of the path is a file, not a folder', EEXIST: 'part of the path is a file, not a folder', ENOENT: 'the folder disappeared while in use', EISDIR: 'a folder is in the way',
-  };
-  return new EnvironmentError(`${displayPath(dir)}: cannot use the cache folder: ${reasons[code] ?? code} (--cache-dir / LAMBDA_CD_CACHE_DIR choose another)`);
+  const reason = code === 'ENOENT' ? 'the folder disappeared while in use' : REFUSALS[code] ?? code;
+  return new EnvironmentError(`${displayPath(dir)}: cannot use the cache folder: ${reason} (--cache-dir / LAMBDA_CD_CACHE_DIR choose another)`);
 }
 
 /** `.tmp-<host>-<pid>-<random>`, `.work-<host>-<pid>-<random>`: a temporary of a run, with its owner. */
@@ -161,7 +187,7 @@ export function temporaryName(kind: 'tmp' | 'work'): string {
 function temporaryOwner(name: string): { host?: string; pid: number } | undefined {
   const ours = /^\.(?:tmp|work)-(?:([A-Za-z0-9]+)-)?(\d+)-[0-9a-f]+$/.exec(name);
   if (ours) return { host: ours[1], pid: Number(ours[2]) };
-  const output = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+  const output = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp(\.old)?$/.exec(name); // .old: replaceOutputSet's backup
   return output ? { pid: Number(output[1]) } : undefined;
 }
 
@@ -196,14 +222,14 @@ export async function removeDeadTemporaries(dir: string): Promise<void> {
   );
 }
 
-/** Paths removed if the process is interrupted (SIGINT, SIGTERM) before they are released. */
-const removedOnInterrupt = new Set<string>();
+/** What to undo if the process is interrupted (SIGINT, SIGTERM) before it is released: synchronous steps. */
+const interruptCleanups = new Set<() => void>();
 let interruptHandlerInstalled = false;
 
 function onInterrupt(signal: NodeJS.Signals): void {
-  for (const file of removedOnInterrupt) {
+  for (const cleanup of [...interruptCleanups].reverse()) {
     try {
-      rmSync(file, { recursive: true, force: true });
+      cleanup();
     } catch {
       // best effort: the process is ending
     }
@@ -214,47 +240,24 @@ function onInterrupt(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal); // end as the signal would have, exit status 128+n
 }
 
-/** Removes `paths` if the process is interrupted before the returned release function is called. */
-export function removeOnInterrupt(...paths: string[]): () => void {
-  for (const file of paths) removedOnInterrupt.add(file);
+/** Runs `cleanup` (synchronous) if the process is interrupted before the returned release function is called. */
+export function cleanUpOnInterrupt(cleanup: () => void): () => void {
+  interruptCleanups.add(cleanup);
   if (!interruptHandlerInstalled) {
     process.on('SIGINT', onInterrupt);
     process.on('SIGTERM', onInterrupt);
     interruptHandlerInstalled = true;
   }
   return () => {
-    for (const file of paths) removedOnInterrupt.delete(file);
+    interruptCleanups.delete(cleanup);
   };
 }
 
-/**
- * Replaces `targets` as one set (a zip and its manifest): the previous ones are removed first,
- * so an interrupted or failed run leaves none behind that no longer describes the sources;
- * `produce` writes each into its temporary path; only when all are written are they renamed
- * into place, in order: the last (the manifest) appears only when the others are complete.
- * On a failure or an interruption the temporaries and any target already renamed are removed.
- * (package's pair: unlike replaceOutputSet it does not keep the previous outputs, which no longer
- * describe the sources once a run starts; the two can be unified.)
- */
-export async function replaceOutputPair<T>(targets: string[], produce: (temporaries: string[]) => Promise<T>): Promise<T> {
-  await discardOutputs(targets);
-  for (const target of targets) await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
-  const temporaries = targets.map(temporaryPathFor);
-  const release = removeOnInterrupt(...temporaries, ...targets);
-  try {
-    const result = await produce(temporaries);
-    for (const [index, target] of targets.entries()) await rename(temporaries[index]!, target).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
-    return result;
-  } catch (error) {
-    await Promise.all([...temporaries, ...targets].map((file) => rm(file, { force: true }).catch(() => undefined)));
-    const failedPath = (error as NodeJS.ErrnoException).path;
-    const index = failedPath === undefined ? -1 : temporaries.indexOf(failedPath);
-    if (index >= 0) throw cannotWrite(targets[index]!, error);
-    // A write through a descriptor (the zip writer) names no path: the first output it was.
-    throw writingFailed(error, temporaries[0]!) ? cannotWrite(targets[0]!, error) : error;
-  } finally {
-    release();
-  }
+/** Removes `paths` if the process is interrupted before the returned release function is called. */
+export function removeOnInterrupt(...paths: string[]): () => void {
+  return cleanUpOnInterrupt(() => {
+    for (const file of paths) rmSync(file, { recursive: true, force: true });
+  });
 }
 
 /** Removes earlier outputs that a new run is about to replace (a folder in the way is left for the write to report). */

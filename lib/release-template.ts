@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { PROD_STAGE, stageSettings, type DeploymentStrategy, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
+import { ALARM_READ_ACTIONS, ALIAS_SHIFT_ACTIONS, HOOK_REPORT_ACTIONS, LOG_ACTIONS } from './function-boundary.js';
 
 type Json = Record<string, unknown>;
 
@@ -86,6 +87,8 @@ export interface ReleaseNames {
   aliasName: string;
   /** Lambda's path for lambda-cd's roles of this function (/lambda-cd/<Name>/). */
   rolePath: string;
+  /** Fn::Sub text of the pipeline's permissions boundary (lib/function-boundary.ts), which every role gets. */
+  boundary: string;
 }
 
 export interface ReleaseParts {
@@ -142,10 +145,10 @@ export function releaseParts(input: {
 
   const deploymentRoleStatements: Json[] = [
     // What CodeDeploy does to a Lambda alias: read it, shift its weights, read provisioned concurrency.
-    { Effect: 'Allow', Action: ['lambda:GetAlias', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:UpdateAlias'], Resource: functionArns },
+    { Effect: 'Allow', Action: ALIAS_SHIFT_ACTIONS, Resource: functionArns },
   ];
   if (alarmNames.length > 0) {
-    deploymentRoleStatements.push({ Effect: 'Allow', Action: ['cloudwatch:DescribeAlarms'], Resource: alarmNames.map(alarmArn) });
+    deploymentRoleStatements.push({ Effect: 'Allow', Action: ALARM_READ_ACTIONS, Resource: alarmNames.map(alarmArn) });
   }
   const hookName = preTrafficHookName(names.functionName);
   if (plan.preTraffic) {
@@ -155,7 +158,7 @@ export function releaseParts(input: {
     deploymentRoleStatements.push({ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: [{ 'Fn::GetAtt': [ids.hook, 'Arn'] }] });
     Object.assign(resources, preTrafficHook(names, ids, hookName, plan.preTraffic, version, input, tagList));
   }
-  resources[ids.role] = role(names.rolePath, 'codedeploy.amazonaws.com', `CodeDeploy: shifts ${names.aliasName} to a new version of ${names.functionName}`, deploymentRoleStatements, tagList);
+  resources[ids.role] = role(names, 'codedeploy.amazonaws.com', `CodeDeploy: shifts ${names.aliasName} to a new version of ${names.functionName}`, deploymentRoleStatements, tagList);
   resources[ids.application] = { Type: 'AWS::CodeDeploy::Application', Properties: { ApplicationName: names.functionName, ComputePlatform: 'Lambda', Tags: tagList } };
   resources[ids.group] = {
     Type: 'AWS::CodeDeploy::DeploymentGroup',
@@ -245,17 +248,17 @@ function preTrafficHook(
 ): Json {
   const logGroup = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${hookName}`;
   const statements: Json[] = [
-    { Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::Sub': logGroup }, { 'Fn::Sub': `${logGroup}:*` }] },
+    { Effect: 'Allow', Action: LOG_ACTIONS, Resource: [{ 'Fn::Sub': logGroup }, { 'Fn::Sub': `${logGroup}:*` }] },
     // Any version of the function (the one to test changes with every release; a policy per version would lag IAM).
     { Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: [{ 'Fn::Sub': `\${${names.functionId}.Arn}:*` }] },
     {
       Effect: 'Allow',
-      Action: ['codedeploy:PutLifecycleEventHookExecutionStatus'],
+      Action: HOOK_REPORT_ACTIONS,
       Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:codedeploy:\${AWS::Region}:\${AWS::AccountId}:deploymentgroup:${names.functionName}/${DEPLOYMENT_GROUP_NAME}` }],
     },
   ];
   return {
-    [ids.hookRole]: role(names.rolePath, 'lambda.amazonaws.com', `Pre-traffic hook of ${names.functionName}: invokes the new version once, reports to CodeDeploy`, statements, tagList),
+    [ids.hookRole]: role(names, 'lambda.amazonaws.com', `Pre-traffic hook of ${names.functionName}: invokes the new version once, reports to CodeDeploy`, statements, tagList),
     [ids.hook]: {
       Type: 'AWS::Lambda::Function',
       Properties: {
@@ -275,13 +278,19 @@ function preTrafficHook(
   };
 }
 
-function role(rolePath: string, service: string, description: string, statements: Json[], tagList: { Key: string; Value: string }[]): Json {
+/**
+ * A release role: under the function roles' path and with their permissions boundary, so the deploy
+ * role, which may create roles only with that boundary, can create it, and the boundary (which
+ * allows what these roles do, on this function only) caps it like the function's own role.
+ */
+function role(names: ReleaseNames, service: string, description: string, statements: Json[], tagList: { Key: string; Value: string }[]): Json {
   return {
     Type: 'AWS::IAM::Role',
     Properties: {
       Description: description,
-      Path: rolePath,
+      Path: names.rolePath,
       AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: [service] }, Action: ['sts:AssumeRole'] }] },
+      PermissionsBoundary: { 'Fn::Sub': names.boundary },
       Policies: [{ PolicyName: 'lambda-cd-release', PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
       Tags: tagList,
     },

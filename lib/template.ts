@@ -13,7 +13,7 @@
 import yaml from 'js-yaml';
 import { STAGE_TAG, stageSettings, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
-import { functionBoundarySub } from './function-boundary.js';
+import { LOG_ACTIONS, TRACING_ACTIONS, VPC_ACTIONS, functionBoundarySub } from './function-boundary.js';
 import { referenceProblem, simplifyIntrinsics, type ReferenceScope } from './intrinsics.js';
 import { releaseParts, releasePlan, versionIdentity } from './release-template.js';
 import type { EnvValue } from './stage-env.js';
@@ -21,12 +21,6 @@ import type { StageIam } from './stage-iam.js';
 import { LAMBDA_PRINCIPAL, functionRolePath } from './stage-iam.js';
 
 export { STAGE_TAG };
-/**
- * What Lambda needs to manage a VPC function's network interfaces: the EC2 actions of the
- * managed policy AWSLambdaVPCAccessExecutionRole without its logs:* on every log group
- * (the role may write only to its own). EC2 offers no resource-level scoping for these.
- */
-export const VPC_ACTIONS = ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses'];
 /** Our inline policies; a user's policy may not take these names. */
 export const LOGS_POLICY = 'lambda-cd-logs';
 export const VPC_POLICY = 'lambda-cd-vpc';
@@ -113,7 +107,7 @@ export function buildTemplate({ config, stack, stage, variables: userVariables, 
   resources[names.roleId] = { Type: 'AWS::IAM::Role', Properties: role };
   resources[names.functionId] = { Type: 'AWS::Lambda::Function', Properties: functionProperties };
   const release = releaseParts({
-    names: { ...names, rolePath: functionRolePath(config.name) },
+    names: { ...names, rolePath: functionRolePath(config.name), boundary: functionBoundarySub(stack) },
     plan: releasePlan(config, stage),
     version: versionIdentity(names.functionId, functionProperties, role, zipSha256),
     zipSha256,
@@ -194,12 +188,12 @@ function roleProperties(iam: StageIam, stack: string, logs: { logGroupId: string
   if (taken) throw new ConfigError(`${iam.source}: Policies: the name ${String(taken.PolicyName)} is lambda-cd's own; rename that policy`);
   const logGroupArn = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${'logGroupId' in logs ? `\${${logs.logGroupId}}` : logs.logGroupName}`;
   const logStatements: Json[] = 'logGroupId' in logs
-    ? [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::Sub': `${logGroupArn}:*` } }]
-    : [{ Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::Sub': logGroupArn }, { 'Fn::Sub': `${logGroupArn}:*` }] }];
+    ? [{ Effect: 'Allow', Action: LOG_ACTIONS.filter((action) => action !== 'logs:CreateLogGroup'), Resource: { 'Fn::Sub': `${logGroupArn}:*` } }]
+    : [{ Effect: 'Allow', Action: LOG_ACTIONS, Resource: [{ 'Fn::Sub': logGroupArn }, { 'Fn::Sub': `${logGroupArn}:*` }] }];
   const policies: Json[] = [...((user.Policies as Json[] | undefined) ?? []), policy(LOGS_POLICY, logStatements)];
   if (inVpc) policies.push(policy(VPC_POLICY, [{ Effect: 'Allow', Action: VPC_ACTIONS, Resource: '*' }]));
   // X-Ray's write actions have no resource-level permissions: "*" is the only Resource they accept.
-  if (tracing) policies.push(policy(XRAY_POLICY, [{ Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' }]));
+  if (tracing) policies.push(policy(XRAY_POLICY, [{ Effect: 'Allow', Action: TRACING_ACTIONS, Resource: '*' }]));
   const managed = (user.ManagedPolicyArns as unknown[] | undefined) ?? [];
   const userTags = (user.Tags as { Key: string }[] | undefined) ?? [];
   const tags = [...userTags, ...tagList.filter((tag) => !userTags.some((own) => own.Key === tag.Key))];

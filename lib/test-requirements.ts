@@ -22,8 +22,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { removeAbandonedTemporaries } from './atomic.js';
-import { EnvironmentError } from './errors.js';
+import { cacheFailure, removeAbandonedTemporaries } from './atomic.js';
 import { recordFolder, verifyFolder, type FolderRecord } from './folder-record.js';
 import { describeInterpreter, runtimeFit, type Interpreter, type RuntimeFit } from './interpreter.js';
 import { run } from './exec.js';
@@ -119,7 +118,7 @@ export async function installTestRequirements(options: TestRequirementsOptions):
   const asked = probe ?? describeInterpreter(options.python);
   asked.catch(() => undefined);
 
-  await mkdir(parent, { recursive: true }).catch((error: NodeJS.ErrnoException) => Promise.reject(cacheUnwritable(parent, error)));
+  await mkdir(parent, { recursive: true }).catch((error: unknown) => Promise.reject(cacheFailure(options.cacheDir, error)));
   await removeAbandonedTemporaries(parent);
   const linksDigest = await findLinksDigest(parent, options);
   // Keys from what is known before the interpreter answers (which executable it is); what it says
@@ -458,12 +457,8 @@ async function moveIntoPlace(temporary: string, target: string): Promise<void> {
     await rename(temporary, target);
   } catch (error) {
     // Another run installed the same key meanwhile: its folder is as good as ours.
-    if (!existsSync(target)) throw cacheUnwritable(target, error as NodeJS.ErrnoException);
+    if (!existsSync(target)) throw cacheFailure(path.dirname(target), error);
   }
-}
-
-function cacheUnwritable(target: string, error: NodeJS.ErrnoException): Error {
-  return error.code ? new EnvironmentError(`${displayPath(target)}: cannot write the cache here (${error.code}); point --cache-dir at a writable folder`) : error;
 }
 
 async function touch(target: string): Promise<void> {

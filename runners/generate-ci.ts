@@ -5,7 +5,7 @@
  */
 import { writeFileAtomic } from '../lib/atomic.js';
 import { PROD_STAGE, type RepositoryConfig } from '../lib/contract.js';
-import { ConfigError } from '../lib/errors.js';
+import { actionsBeyondBoundary, EXTRA_ACTIONS_PARAMETER } from '../lib/function-boundary.js';
 import { displayPath, progress, warn } from '../lib/output.js';
 import type { PipOptions } from '../lib/python.js';
 import { RUNTIMES } from '../lib/runtimes.js';
@@ -67,21 +67,38 @@ export async function runGenerateCiBootstrap(options: BootstrapOptions): Promise
   const spec = ciSpec(command, options);
   if (options.repositoryId !== undefined) checkRepository(command, options.ci, options.repositoryId);
   const host = gitlabHost(command, options.gitlabUrl);
-  const functionActions = await stageActions(options);
-  progress('generate', `the function roles' boundary allows lambda-cd's own grants${functionActions.length ? ` and ${functionActions.length} actions of the stage iam files` : ''}`);
-  return write(options.outFile, renderBootstrap({ ...spec, ci: options.ci, repository: options.repositoryId, gitlabHost: host, functionActions }));
+  const extraActions = boundaryExtras(await stageActions(options));
+  return write(options.outFile, renderBootstrap({ ...spec, ci: options.ci, repository: options.repositoryId, gitlabHost: host, extraActions }));
 }
 
 /**
- * The Allow actions of every stage's iam file (as create-cf reads them, iam.py included), for
- * the boundary. A boundary that allows "*" bounds nothing, so such a grant is refused; managed
- * policies' actions are unknown here, so they are named in a warning.
+ * What the stage iam files grant beyond the boundary's lists (lib/function-boundary.ts, the same
+ * boundary the CodePipeline template creates) becomes the default of FunctionBoundaryExtraActions,
+ * in plain sight in the template for whoever deploys it. Wildcard grants are not copied into it: the
+ * boundary lets through only the listed actions they match.
  */
-async function stageActions(options: BootstrapOptions): Promise<string[]> {
+function boundaryExtras(granted: { source: string; action: string }[]): string[] {
+  const { beyond, patterns } = actionsBeyondBoundary(granted.map(({ action }) => action));
+  for (const pattern of patterns) {
+    const sources = [...new Set(granted.filter(({ action }) => action === pattern).map(({ source }) => source))].join(', ');
+    warn(`${sources}: ${pattern}: the functions' permissions boundary lets through only the actions of its list this matches; name the others in ${EXTRA_ACTIONS_PARAMETER} when deploying the bootstrap`);
+  }
+  progress('generate', beyond.length
+    ? `the boundary allows lambda-cd's list and, through ${EXTRA_ACTIONS_PARAMETER}'s default, ${beyond.join(', ')} (granted by the stage iam files)`
+    : patterns.length ? "the boundary allows lambda-cd's list" : "the boundary allows lambda-cd's list, which covers every action the stage iam files grant");
+  return beyond;
+}
+
+/**
+ * The Allow actions of every stage's iam file (as create-cf reads them, iam.py included, and with
+ * its wildcard rule), for the boundary; managed policies' actions are unknown here, so they are
+ * named in a warning.
+ */
+async function stageActions(options: BootstrapOptions): Promise<{ source: string; action: string }[]> {
   const { repository } = options;
   const stages = repository.stages;
   const pythonPath = await stagePythonTools({ config: repository, stages, python: options.python, cacheDir: options.cacheDir, pip: options.pip, step: 'generate' });
-  const actions = new Set<string>();
+  const actions: { source: string; action: string }[] = [];
   for (const stage of stages) {
     const iam = await readStageIam(repository, stage, templateNames(repository.name, options.stack, stage).roleId, { python: options.python, pythonPath });
     if (!iam.source) continue;
@@ -90,15 +107,13 @@ async function stageActions(options: BootstrapOptions): Promise<string[]> {
         if (statement?.Effect !== 'Allow' || statement.Action === undefined) continue;
         for (const action of [statement.Action].flat()) {
           if (typeof action !== 'string') continue;
-          if (action === '*') throw new ConfigError(`${iam.source}: grants Action "*": the functions' permissions boundary cannot allow every action (it would bound nothing); list the actions the function needs`);
-          if (action.endsWith(':*')) warn(`${iam.source}: ${action} goes into the permissions boundary as it is: every action of that service; list the actions the function needs instead`);
-          actions.add(action);
+          actions.push({ source: iam.source, action });
         }
       }
     }
     if (Array.isArray(iam.properties.ManagedPolicyArns) && iam.properties.ManagedPolicyArns.length > 0) {
-      warn(`${iam.source}: ManagedPolicyArns: the boundary allows only the actions listed in iam files; what those managed policies grant beyond them is cut by the boundary (list the actions the function uses under Statements)`);
+      warn(`${iam.source}: ManagedPolicyArns: what those managed policies grant beyond the boundary's list and the actions of the iam files is cut by the boundary (list the actions the function uses under Statements)`);
     }
   }
-  return [...actions].sort();
+  return actions;
 }

@@ -11,7 +11,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { discardOutputs, removeDeadTemporaries, removeOnInterrupt, replaceOutputPair, temporaryName } from '../lib/atomic.js';
+import { discardOutputs, removeDeadTemporaries, removeOnInterrupt, replaceOutputSet, temporaryName } from '../lib/atomic.js';
 import type { RepositoryConfig } from '../lib/contract.js';
 import { usableCpus } from '../lib/cpus.js';
 import { CheckFailedError, ConfigError, EnvironmentError } from '../lib/errors.js';
@@ -179,14 +179,20 @@ async function writePackage(options: PackageOptions, manifestPath: string, layou
       throw (error as NodeJS.ErrnoException).code === 'ENOSPC' ? new EnvironmentError(`${displayPath(path.dirname(options.outFile))}: no space left on the device`) : error;
     });
     const entries: ZipEntry[] = [...compressed, ...layout.ready, ...layout.folders];
-    return await replaceOutputPair([options.outFile, manifestPath], async ([zip, manifestFile]) => {
-      const manifest = await describe(await writeZip(zip!, entries));
-      // Checks on the finished zip, before it replaces anything: the handler must import from it
-      // (a failure leaves no zip behind, nor an earlier one).
-      await checkHandler({ zipFile: zip!, repository: options.repository, python: options.python, enabled: options.importCheck !== false });
-      await writeFile(manifestFile!, `${JSON.stringify(manifest, null, 2)}\n`);
-      return manifest;
-    });
+    let manifest: PackageManifest | undefined;
+    await replaceOutputSet([
+      {
+        target: options.outFile,
+        produce: async (zip) => {
+          manifest = await describe(await writeZip(zip, entries));
+          // Checks on the finished zip, before it replaces anything: the handler must import from it
+          // (a failure leaves no zip behind, nor an earlier one).
+          await checkHandler({ zipFile: zip, repository: options.repository, python: options.python, enabled: options.importCheck !== false });
+        },
+      },
+      { target: manifestPath, produce: (file) => writeFile(file, `${JSON.stringify(manifest, null, 2)}\n`) },
+    ]);
+    return manifest!;
   } finally {
     release();
     await rm(work, { recursive: true, force: true });

@@ -18,74 +18,21 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Intrinsic, loadYaml } from '../generator/cfn-yaml.js';
 import { runCli, type CliResult } from './helpers/cli.js';
+import { ACCOUNT, decide as decideFor, pseudoParameters, type Request, type Scope } from './helpers/iam-policy.js';
 import { startMoto, type MotoServer } from './helpers/moto.js';
 import { makeRepo, tempDir, writeManifest } from './helpers/repo.js';
 
 type Doc = Record<string, any>;
 
-const ACCOUNT = '123456789012';
 const STACK = 'OrdersPipeline';
 const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT}:policy/lambda-cd/${STACK}-function-boundary`;
-const VARIABLES: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::AccountId': ACCOUNT, 'AWS::Region': 'us-east-1', 'AWS::StackName': STACK, FunctionName: 'Orders' };
-
-/** A template value as IAM would see it in this account and stack (the intrinsics these templates use). */
-function evaluate(value: unknown, locals: Record<string, string> = {}): string | string[] {
-  const substitute = (text: string, extra: Record<string, string>) => text.replace(/\$\{([^}]+)\}/g, (_m, name: string) => extra[name] ?? VARIABLES[name] ?? `\${${name}}`);
-  if (typeof value === 'string') return value;
-  if (value instanceof Intrinsic) {
-    if (value.fn === 'Ref') return value.value === 'FunctionBoundary' ? BOUNDARY_ARN : VARIABLES[value.value] ?? `ref:${value.value}`;
-    if (value.fn === 'GetAtt') return `getatt:${value.value}`;
-    return substitute(value.value, locals);
-  }
-  const doc = value as Doc;
-  if (doc && typeof doc === 'object') {
-    if ('Ref' in doc) return evaluate(new Intrinsic('Ref', doc.Ref));
-    if ('Fn::Split' in doc) return String(evaluate(doc['Fn::Split'][1])).split(doc['Fn::Split'][0]);
-    if ('Fn::Join' in doc) return ([evaluate(doc['Fn::Join'][1])].flat() as string[]).join(doc['Fn::Join'][0]);
-    if ('Fn::Sub' in doc) {
-      const [text, vars] = Array.isArray(doc['Fn::Sub']) ? doc['Fn::Sub'] : [doc['Fn::Sub'], {}];
-      return substitute(text, Object.fromEntries(Object.entries(vars as Doc).map(([name, v]) => [name, String(evaluate(v))])));
-    }
-  }
-  throw new Error(`cannot resolve ${JSON.stringify(value)}`);
-}
-const resolve = (value: unknown): string => String(evaluate(value));
-
-function glob(pattern: string, text: string, ignoreCase: boolean): boolean {
-  const regex = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`, ignoreCase ? 'i' : '');
-  return regex.test(text);
-}
-
-interface Request { action: string; resource: string; context?: Record<string, string> }
-
-function conditionHolds(condition: Doc | undefined, context: Record<string, string>): boolean {
-  for (const [operator, entries] of Object.entries(condition ?? {})) {
-    for (const [key, expected] of Object.entries(entries as Doc)) {
-      const wanted = [expected].flat().map(resolve);
-      const actual = context[key];
-      if (operator === 'StringEquals' && (actual === undefined || !wanted.includes(actual))) return false;
-      // Negated operators hold when the key is missing (IAM's rule).
-      if (operator === 'StringNotEquals' && actual !== undefined && wanted.includes(actual)) return false;
-      if (!['StringEquals', 'StringNotEquals'].includes(operator)) throw new Error(`operator ${operator} not evaluated here`);
-    }
-  }
-  return true;
-}
-
-/** IAM's decision for one identity policy: an explicit Deny wins, then an Allow, else an implicit deny. */
-function decide(statements: Doc[], request: Request): 'allowed' | 'denied' | 'implicitly denied' {
-  let allowed = false;
-  for (const statement of statements) {
-    if (!statement || statement['Fn::If']) continue;
-    const actions = [statement.Action].flat() as string[];
-    const resources = [statement.Resource].flat().map(resolve);
-    if (!actions.some((a) => glob(a, request.action, true)) || !resources.some((r) => glob(r, request.resource, false))) continue;
-    if (!conditionHolds(statement.Condition, request.context ?? {})) continue;
-    if (statement.Effect === 'Deny') return 'denied';
-    allowed = true;
-  }
-  return allowed ? 'allowed' : 'implicitly denied';
-}
+/** The pipeline stack as IAM sees it (FunctionName: config.yaml's Name), its admin adding no actions to the boundary. */
+const SCOPE: Scope = {
+  variables: { ...pseudoParameters(STACK), FunctionName: 'Orders', FunctionBoundaryExtraActions: '' },
+  refs: { FunctionBoundary: BOUNDARY_ARN },
+  conditions: { HasExtraBoundaryActions: false },
+};
+const decide = (statements: Doc[], request: Request) => decideFor(statements, request, SCOPE);
 
 let pipeline: Doc;
 let pipelineText: string;
@@ -105,7 +52,7 @@ describe('the pipeline creates the boundary, and its deploy role changes roles o
   it('creates <PipelineStack>-function-boundary at /lambda-cd/ (the convention create-cf and ci-bootstrap follow)', () => {
     const boundary = pipeline.Resources.FunctionBoundary;
     expect(boundary.Type).toBe('AWS::IAM::ManagedPolicy');
-    expect(boundary.Properties.ManagedPolicyName).toEqual(new Intrinsic('Sub', '${AWS::StackName}-function-boundary'));
+    expect(boundary.Properties.ManagedPolicyName).toEqual({ 'Fn::Sub': '${AWS::StackName}-function-boundary' });
     expect(boundary.Properties.Path).toBe('/lambda-cd/');
     expect(pipelineText).toMatch(/^# Deploy: aws cloudformation deploy .* --capabilities CAPABILITY_NAMED_IAM/m);
   });
@@ -138,9 +85,10 @@ describe('the pipeline creates the boundary, and its deploy role changes roles o
     ['dynamodb:PutItem', 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', 'allowed'],
     ['sqs:SendMessage', 'arn:aws:sqs:us-east-1:123456789012:q', 'allowed'],
     ['secretsmanager:GetSecretValue', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x', 'allowed'],
-    ['iam:CreateUser', `arn:aws:iam::${ACCOUNT}:user/eve`, 'implicitly denied'],
-    ['iam:PutRolePolicy', role('x'), 'implicitly denied'],
-    ['iam:PassRole', role('x'), 'implicitly denied'],
+    // IAM: explicitly denied while the admin adds no actions (the stand-in for AWS::NoValue), never allowed.
+    ['iam:CreateUser', `arn:aws:iam::${ACCOUNT}:user/eve`, 'denied'],
+    ['iam:PutRolePolicy', role('x'), 'denied'],
+    ['iam:PassRole', role('x'), 'denied'],
     ['sts:AssumeRole', `arn:aws:iam::${ACCOUNT}:role/admin`, 'implicitly denied'],
     ['lambda:UpdateFunctionCode', 'arn:aws:lambda:us-east-1:123456789012:function:other', 'implicitly denied'],
     ['cloudformation:CreateStack', 'arn:aws:cloudformation:us-east-1:123456789012:stack/x/1', 'implicitly denied'],
@@ -166,7 +114,7 @@ describe('the pipeline creates the boundary, and its deploy role changes roles o
     expect(pipeline.Parameters.FunctionBoundaryExtraActions).toMatchObject({ Type: 'CommaDelimitedList', Default: '' });
     const extra = boundaryStatements().find((s) => s['Fn::If'])!['Fn::If'];
     expect(extra[0]).toBe('HasExtraBoundaryActions');
-    expect(extra[1]).toMatchObject({ Effect: 'Allow', Action: new Intrinsic('Ref', 'FunctionBoundaryExtraActions') });
+    expect(extra[1]).toMatchObject({ Effect: 'Allow', Action: { Ref: 'FunctionBoundaryExtraActions' } });
   });
 });
 
@@ -256,12 +204,17 @@ describe('on moto: the boundary the pipeline creates is the one create-cf\'s rol
     await moto?.stop();
   });
 
-  it('a role deployed from create-cf\'s template has the pipeline stack\'s boundary', async () => {
+  it('the roles of a stage released through CodeDeploy (the function\'s, CodeDeploy\'s, the hook\'s) deploy with the pipeline stack\'s boundary, as the deploy role\'s rules allow', async () => {
     const config = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
     const cloudFormation = new CloudFormationClient(config);
     try {
       // The pipeline stack's boundary resource, deployed as the pipeline stack would.
-      const boundaryOnly = { AWSTemplateFormatVersion: '2010-09-09', Resources: { FunctionBoundary: { ...pipeline.Resources.FunctionBoundary, Properties: { ...pipeline.Resources.FunctionBoundary.Properties, PolicyDocument: { Version: '2012-10-17', Statement: boundaryStatements().filter((s) => !s['Fn::If']) } } } } };
+      const boundaryOnly = {
+        AWSTemplateFormatVersion: '2010-09-09',
+        Parameters: { FunctionName: { Type: 'String', Default: 'Demo' }, FunctionBoundaryExtraActions: pipeline.Parameters.FunctionBoundaryExtraActions },
+        Conditions: pipeline.Conditions,
+        Resources: { FunctionBoundary: pipeline.Resources.FunctionBoundary },
+      };
       const longForm = JSON.stringify(boundaryOnly, (_key, value) => (value instanceof Intrinsic ? { [value.fn === 'Ref' ? 'Ref' : `Fn::${value.fn}`]: value.value } : value));
       await cloudFormation.send(new CreateStackCommand({ StackName: STACK, TemplateBody: longForm, Capabilities: ['CAPABILITY_NAMED_IAM'] }));
       await waitUntilStackCreateComplete({ client: cloudFormation, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { StackName: STACK });
@@ -273,7 +226,12 @@ describe('on moto: the boundary the pipeline creates is the one create-cf\'s rol
       await s3.send(new CreateBucketCommand({ Bucket: 'boundary-artifacts' }));
       await s3.send(new PutObjectCommand({ Bucket: 'boundary-artifacts', Key: 'function.zip', Body: readFileSync(zip) }));
       s3.destroy();
-      const root = await makeRepo({ 'config/PROD/iam.yaml': 'Statements:\n  - Effect: Allow\n    Action: s3:GetObject\n    Resource: "arn:aws:s3:::orders/*"\n' });
+      // PROD released through CodeDeploy with an alarm and a pre-traffic hook: three roles (function, CodeDeploy, hook).
+      const root = await makeRepo({
+        'config/config.yaml': 'Name: Demo\nHandler: app.handler\nDeployment: {Strategy: Linear10PercentEvery1Minute, Alarms: [demo-5xx], PreTraffic: events/smoke.json}\n',
+        'events/smoke.json': '{"ping": true}\n',
+        'config/PROD/iam.yaml': 'Statements:\n  - Effect: Allow\n    Action: s3:GetObject\n    Resource: "arn:aws:s3:::orders/*"\n',
+      });
       // The version the template publishes names this zip (moto checks its CodeSha256).
       await writeManifest(root, createHash('sha256').update(readFileSync(zip)).digest('hex'));
       const created = await runCli(['create-cf', '--path', root, '--stack', STACK, '--stage', 'PROD']);
@@ -287,13 +245,21 @@ describe('on moto: the boundary the pipeline creates is the one create-cf\'s rol
       const waited = await waitUntilStackCreateComplete({ client: cloudFormation, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { StackName: `${STACK}FunctionsPROD` });
       expect(waited.state).toBe('SUCCESS');
       const template = JSON.parse(readFileSync(path.join(root, 'dist/stackPROD.json'), 'utf8'));
-      const roleId = Object.keys(template.Resources).find((id) => template.Resources[id].Type === 'AWS::IAM::Role')!;
+      const roleIds = Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::IAM::Role');
+      expect(roleIds.sort()).toEqual(['DemoDeploymentRole', 'DemoOrdersPipelinePRODIAM', 'DemoPreTrafficHookRole']);
       const { DescribeStackResourceCommand } = await import('@aws-sdk/client-cloudformation');
-      const physical = (await cloudFormation.send(new DescribeStackResourceCommand({ StackName: `${STACK}FunctionsPROD`, LogicalResourceId: roleId }))).StackResourceDetail!.PhysicalResourceId!;
       // IAM through boto3 (the project has no IAM client of its own).
-      const getRole = 'import boto3, json, sys\nrole = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing").get_role(RoleName=sys.argv[2])["Role"]\nprint(json.dumps({"boundary": role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"), "path": role["Path"]}))';
-      const { stdout } = await execa('python3', ['-c', getRole, moto.endpoint, physical.split('/').pop()!]);
-      expect(JSON.parse(stdout)).toEqual({ boundary: BOUNDARY_ARN, path: '/lambda-cd/Demo/' });
+      const getRole = 'import boto3, json, sys\nrole = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing").get_role(RoleName=sys.argv[2])["Role"]\nprint(json.dumps({"arn": role["Arn"], "boundary": role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"), "path": role["Path"], "service": role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"][0]}))';
+      for (const roleId of roleIds) {
+        const physical = (await cloudFormation.send(new DescribeStackResourceCommand({ StackName: `${STACK}FunctionsPROD`, LogicalResourceId: roleId }))).StackResourceDetail!.PhysicalResourceId!;
+        const { stdout } = await execa('python3', ['-c', getRole, moto.endpoint, physical.split('/').pop()!]);
+        const deployed = JSON.parse(stdout) as { arn: string; boundary: string; path: string; service: string };
+        expect({ roleId, boundary: deployed.boundary, path: deployed.path }).toEqual({ roleId, boundary: BOUNDARY_ARN, path: '/lambda-cd/Demo/' });
+        // What the deploy role's rules say of creating exactly this role and handing it to its service (moto checks neither).
+        const scope = { ...SCOPE, variables: { ...SCOPE.variables, FunctionName: 'Demo' } };
+        expect(decideFor(deployStatements(), { action: 'iam:CreateRole', resource: deployed.arn, context: { 'iam:PermissionsBoundary': deployed.boundary } }, scope), roleId).toBe('allowed');
+        expect(decideFor(deployStatements(), { action: 'iam:PassRole', resource: deployed.arn, context: { 'iam:PassedToService': deployed.service } }, scope), roleId).toBe('allowed');
+      }
     } finally {
       cloudFormation.destroy();
     }

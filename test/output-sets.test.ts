@@ -3,12 +3,12 @@
  * disk or with a folder in the way, and lib/atomic.ts replaceOutputSet itself.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replaceOutputSet, writeFileSetAtomic } from '../lib/atomic.js';
-import { CLI } from './helpers/cli.js';
+import { CLI, PROJECT_ROOT } from './helpers/cli.js';
 import { makeRepo, tempDir, writeManifest } from './helpers/repo.js';
 
 const OLD = { 'stackGamma.json': '{"old": "Gamma"}\n', 'stackPROD.json': '{"old": "PROD"}\n' };
@@ -109,5 +109,37 @@ describe('replaceOutputSet (lib/atomic.ts)', () => {
     expect(readFileSync(path.join(dir, 'a'), 'utf8')).toBe('new a');
     expect(readdirSync(dir).sort()).toEqual(['a', 'sub']);
     expect(readFileSync(path.join(dir, 'sub/b'), 'utf8')).toBe('new b');
+  });
+
+  it('a failure after the first file of a pair is in place (the second rename fails) puts the old pair back, leaving no temporary or backup', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'function.zip'), 'old zip');
+    await writeFile(path.join(dir, 'function.zip.manifest.json'), 'old manifest');
+    await expect(replaceOutputSet([
+      { target: path.join(dir, 'function.zip'), produce: (tmp) => writeFile(tmp, 'new zip') },
+      // Written, then gone before its rename (as if another process cleaned the folder): the zip is renamed first, then this fails.
+      { target: path.join(dir, 'function.zip.manifest.json'), produce: async (tmp) => { await writeFile(tmp, 'new manifest'); await rm(tmp); } },
+    ])).rejects.toMatchObject({ exitCode: 3 });
+    expect(contents(dir)).toEqual({ 'function.zip': 'old zip', 'function.zip.manifest.json': 'old manifest' });
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s while the second output is written leaves the old pair and no temporary', async (signal) => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'function.zip'), 'old zip');
+    await writeFile(path.join(dir, 'function.zip.manifest.json'), 'old manifest');
+    // A process that writes the pair and is interrupted while producing the manifest (the zip's temporary written).
+    const script = `import { writeFile } from 'node:fs/promises';
+import { replaceOutputSet } from ${JSON.stringify(path.join(PROJECT_ROOT, 'build/lib/atomic.js'))};
+const [dir, signal] = process.argv.slice(2);
+await replaceOutputSet([
+  { target: dir + '/function.zip', produce: (tmp) => writeFile(tmp, 'new zip') },
+  { target: dir + '/function.zip.manifest.json', produce: async (tmp) => { await writeFile(tmp, 'half a manifest'); process.kill(process.pid, signal); await new Promise((r) => setTimeout(r, 30000)); } },
+]);
+`;
+    const file = path.join(await tempDir(), 'interrupted.mjs');
+    await writeFile(file, script);
+    const run = await execa(process.execPath, [file, dir, signal], { reject: false });
+    expect(run.signal).toBe(signal);
+    expect(contents(dir)).toEqual({ 'function.zip': 'old zip', 'function.zip.manifest.json': 'old manifest' });
   });
 });

@@ -30,7 +30,7 @@ export const command: CommandSpec = {
   notes: [
     'Deploy with: aws cloudformation deploy --template-file ci-bootstrap.yaml --stack-name OrdersPipeline-ci --capabilities CAPABILITY_NAMED_IAM (add --parameter-overrides CreateOidcProvider=false when the account has the provider).',
     'The deploy role trusts only tokens of --repository on --branch (GitHub: also its stage environments); CloudFormation acts as a second role scoped as the CodePipeline deploy role, which may create the function roles only with the boundary.',
-    'The boundary allows lambda-cd\'s own grants and the Allow actions of the stage iam files; regenerate and redeploy it when they change.',
+    'The boundary is the one the CodePipeline template creates (lambda-cd\'s own grants and a list of run-time actions); what the stage iam files grant beyond that list becomes the default of its FunctionBoundaryExtraActions parameter. Regenerate and redeploy it when they change.',
   ],
   async run({ options }) {
     const repository = openRepository(options);
