@@ -11,7 +11,7 @@ import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { givenOption, givenOptions, withoutOption } from '../lib/argv-options.js';
-import { replaceOutputPair, writeFileAtomic } from '../lib/atomic.js';
+import { replaceOutputSet, writeFileAtomic } from '../lib/atomic.js';
 import { loadRepository } from '../lib/contract.js';
 import { ConfigError } from '../lib/errors.js';
 import { runStreamingStderr } from '../lib/exec.js';
@@ -113,11 +113,17 @@ async function installLayerPackages(options: LayerRunContext, layer: WorkspaceLa
   });
   if (result.exitCode !== 0) throw Object.assign(new Error(`layer ${layer.name} (${layer.relative}/requirements.txt) did not build (exit ${result.exitCode}); see its lines above`), { exitCode: result.exitCode });
   const inner = JSON.parse(await readFile(`${built}.manifest.json`, 'utf8')) as LayerManifest;
-  await replaceOutputPair([zip, `${zip}.manifest.json`], async ([zipTemp, manifestTemp]) => {
-    const written = await rewriteZip(built, zipTemp!, { rename: (name) => (name === `${PLACEHOLDER}.py` ? undefined : `python/${name}`) });
-    const manifest: LayerManifest = { file: 'layer.zip', sha256: written.sha256, zipSize: written.size, unzippedSize: written.unzippedSize, fileCount: written.fileCount, runtime, architecture, distributions: inner.distributions };
-    await writeFile(manifestTemp!, `${JSON.stringify(manifest, null, 2)}\n`);
-  });
+  let manifest: LayerManifest | undefined;
+  await replaceOutputSet([
+    {
+      target: zip,
+      produce: async (zipTemp) => {
+        const written = await rewriteZip(built, zipTemp, { rename: (name) => (name === `${PLACEHOLDER}.py` ? undefined : `python/${name}`) });
+        manifest = { file: 'layer.zip', sha256: written.sha256, zipSize: written.size, unzippedSize: written.unzippedSize, fileCount: written.fileCount, runtime, architecture, distributions: inner.distributions };
+      },
+    },
+    { target: `${zip}.manifest.json`, produce: (manifestTemp) => writeFile(manifestTemp, `${JSON.stringify(manifest, null, 2)}\n`) },
+  ]);
   progress(`package layer ${layer.name}`, `${displayPath(zip)}: ${count(inner.distributions.length, 'distribution')} under python/`);
 }
 
@@ -155,11 +161,17 @@ export async function withoutLayerPackages(workspace: Workspace, fn: WorkspaceFu
     }
     for (const member of members) if (member.name.startsWith(folder)) drop.add(member.name);
   }
-  await replaceOutputPair([finalZip, `${finalZip}.manifest.json`], async ([zipTemp, manifestTemp]) => {
-    const written = await rewriteZip(built, zipTemp!, { rename: (name) => (drop.has(name) ? undefined : name) });
-    const manifest = { ...inner, file: 'function.zip', sha256: written.sha256, zipSize: written.size, unzippedSize: written.unzippedSize, fileCount: written.fileCount, distributions: kept, layers: fn.layers };
-    await writeFile(manifestTemp!, `${JSON.stringify(manifest, null, 2)}\n`);
-  });
+  let manifest: Record<string, unknown> | undefined;
+  await replaceOutputSet([
+    {
+      target: finalZip,
+      produce: async (zipTemp) => {
+        const written = await rewriteZip(built, zipTemp, { rename: (name) => (drop.has(name) ? undefined : name) });
+        manifest = { ...inner, file: 'function.zip', sha256: written.sha256, zipSize: written.size, unzippedSize: written.unzippedSize, fileCount: written.fileCount, distributions: kept, layers: fn.layers };
+      },
+    },
+    { target: `${finalZip}.manifest.json`, produce: (manifestTemp) => writeFile(manifestTemp, `${JSON.stringify(manifest, null, 2)}\n`) },
+  ]);
 }
 
 function metadataNames(metadata: string, dist: { name: string; version: string }): boolean {
