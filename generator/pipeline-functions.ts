@@ -133,8 +133,11 @@ function named(value: unknown, name: string): unknown {
     return value;
   }
   if (Array.isArray(value)) return value.map((item) => named(item, name));
+  // Plain-object intrinsics too (lib/function-boundary.ts builds { 'Fn::Sub': ... } itself).
+  if (typeof value === 'object' && value !== null && (value as Json).Ref === 'FunctionName') return name;
   if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, named(item, name)]));
-  return value;
+  // A text naming ${FunctionName} is a Sub's text (nothing else holds that form).
+  return typeof value === 'string' ? value.split(MENTION).join(name) : value;
 }
 
 /** An array element that is one value (a resource ARN), not a structure holding several. */

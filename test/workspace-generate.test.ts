@@ -152,6 +152,11 @@ describe('generate pipeline at a multi-function root', () => {
     const deploy = JSON.stringify(template.Resources.DeployRole.Properties.Policies[0].PolicyDocument.Statement);
     expect(deploy).toContain('function:WsOrdersGamma');
     expect(deploy).toContain('function:WsBillingPROD');
+    // The functions' permissions boundary names each function's logs and aliases, no FunctionName left.
+    const boundary = JSON.stringify(template.Resources.FunctionBoundary.Properties.PolicyDocument);
+    expect(boundary).toContain('log-group:/aws/lambda/WsOrdersGamma');
+    expect(boundary).toContain('function:WsBillingPROD');
+    expect(boundary).not.toContain('FunctionName');
     const pipelineRole = JSON.stringify(template.Resources.PipelineRole.Properties.Policies[0].PolicyDocument.Statement);
     expect(pipelineRole).toContain('stack/${AWS::StackName}FunctionsGamma-Billing/*');
   }, 120_000);
