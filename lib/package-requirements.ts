@@ -23,6 +23,7 @@ import { isInside, toPosix } from './paths.js';
 import { pipEnvFindLinks, pipSettingsForKey } from './pip-config.js';
 import type { PipOptions } from './python.js';
 import { safeName } from './redact.js';
+import { timed } from './timings.js';
 import { readRequirementInputs, type RequirementInputs } from './requirement-inputs.js';
 import { parseWheelFilename, type LambdaTarget } from './wheel-tags.js';
 import { CorruptWheelError, sha256File, WheelStore, type StoredWheel } from './wheel-store.js';
@@ -149,13 +150,13 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
     // While pip resolves, the wheels earlier builds used are hashed: most will be chosen again.
     const intact = knownWheels(cacheRoot).then((known) => store.intact(known)).catch(() => new Set<string>());
     progress('package', `resolving and installing requirements.txt (${count(inputs.requirements.length, 'requirement')}) for ${request.runtime} ${request.target.architecture} (pip, manylinux wheels up to glibc 2.${request.target.glibcMinor})`);
-    const { wheels: resolved, pip: resolvingPip } = await resolveForLambda({
+    const { wheels: resolved, pip: resolvingPip } = await timed('pip resolve', () => resolveForLambda({
       python: request.python, requirementsFile: request.requirementsFile, requirementsLabel: 'requirements.txt', inputs, target: request.target, runtime: request.runtime,
       pip: request.pip, allowSdist: request.allowSdist, scratch,
-    });
+    }));
     let fetched = 0;
-    const verified = await intact;
-    const wheels = await mapLimited(resolved, 4, async (wheel): Promise<RequirementWheel> => {
+    const verified = await timed('await known wheel hashes', () => intact);
+    const wheels = await timed('store wheels', () => mapLimited(resolved, 4, async (wheel): Promise<RequirementWheel> => {
       const label = path.basename(wheel.file);
       const cached = !wheel.sha256 ? undefined : verified.has(wheel.sha256) ? await store.open(wheel.sha256, label) : await store.get(wheel.sha256, label);
       if (cached) return { filename: label, requested: wheel.requested, stored: cached };
@@ -166,7 +167,7 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
         if (error instanceof CorruptWheelError) throw new ConfigError(`requirements.txt: ${safeName(wheel.name)} ${safeName(wheel.version)}: ${safeName(error.message, 400)}`);
         throw error;
       }
-    });
+    }));
     const pip = resolvingPip ?? (await request.pipVersion());
     progress('package', `resolved ${count(wheels.length, 'wheel')} in ${formatDuration(performance.now() - started)} (${fetched} new to the cache, ${wheels.length - fetched} already there)`);
     const sources = await Promise.all(resolved.map((wheel) => wheelSource(request.root, wheel.file, request.cacheDir)));

@@ -23,6 +23,7 @@ import { CorruptCachedWheels, requirementWheels, StalePipVersion, type Requireme
 import { collectSourceFiles } from '../lib/package-source.js';
 import { pipVersion, type PipOptions } from '../lib/python.js';
 import { RUNTIMES } from '../lib/runtimes.js';
+import { timed } from '../lib/timings.js';
 import { WheelStore } from '../lib/wheel-store.js';
 import type { LambdaTarget } from '../lib/wheel-tags.js';
 import { MAX_ZIP_ENTRIES, compareNames, compressFiles, writeZip, type ZipEntry } from '../lib/zip.js';
@@ -80,9 +81,9 @@ export async function runPackage(options: PackageOptions): Promise<PackageResult
   // The previous zip and manifest no longer describe the sources, whatever happens next
   // (a failure, Ctrl-C, kill -9): none is left to be deployed by mistake.
   const manifestPath = `${options.outFile}.manifest.json`;
-  await discardOutputs([options.outFile, manifestPath]);
+  await timed('discard outputs', () => discardOutputs([options.outFile, manifestPath]));
   // What killed runs left (kill -9, a stopped container), whether or not this run needs pip.
-  await Promise.all([path.dirname(options.outFile), path.join(options.cacheDir, 'package'), path.join(options.cacheDir, 'wheels')].map(removeDeadTemporaries));
+  await timed('remove dead temporaries', () => Promise.all([path.dirname(options.outFile), path.join(options.cacheDir, 'package'), path.join(options.cacheDir, 'wheels')].map(removeDeadTemporaries)));
   for (let attempt = 1; ; attempt++) {
     try {
       return await packageOnce(options, pip, manifestPath);
@@ -102,11 +103,11 @@ async function packageOnce(options: PackageOptions, pip: () => Promise<string>, 
   const limits = { ...LAMBDA_LIMITS, ...Object.fromEntries(Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined)) };
   const target = lambdaTarget(repository);
 
-  const src = await collectSourceFiles(repository.root); // 1
-  const requirements = await requirementWheels({ // 2
+  const src = await timed('collect src/', () => collectSourceFiles(repository.root)); // 1
+  const requirements = await timed('requirement wheels', () => requirementWheels({ // 2
     root: repository.root, requirementsFile: path.join(repository.root, 'requirements.txt'), cacheDir: options.cacheDir, python: options.python, pip: options.pip,
     allowSdist: options.allowSdist, target, runtime: repository.runtime, pipVersion: pip,
-  });
+  }));
   try {
     return await fromWheels(options, manifestPath, started, limits, target, src, requirements, pip);
   } catch (error) {
@@ -118,8 +119,8 @@ async function packageOnce(options: PackageOptions, pip: () => Promise<string>, 
 
 async function fromWheels(options: PackageOptions, manifestPath: string, started: number, limits: typeof LAMBDA_LIMITS, target: LambdaTarget, src: SourceFile[], requirements: Requirements | undefined, pip: () => Promise<string>): Promise<PackageResult> {
   const { repository } = options;
-  const wheels = requirements ? await whatPipWouldPlace(requirements, options.python, target, repository.runtime) : []; // 3
-  const layout = layOut(src, wheels); // 4
+  const wheels = requirements ? await timed('what pip would place', () => whatPipWouldPlace(requirements, options.python, target, repository.runtime)) : []; // 3
+  const layout = await timed('lay out', () => layOut(src, wheels)); // 4
   checkLimits(layout, limits);
 
   const unzipped = formatBytes(layout.unzippedSize);
@@ -127,7 +128,7 @@ async function fromWheels(options: PackageOptions, manifestPath: string, started
   const distributions = wheels.map(({ install }) => ({ name: install.name, version: install.version, wheelTag: install.wheelTag, distInfo: install.distInfo }))
     .sort((a, b) => compareNames(a.distInfo, b.distInfo)).map(({ name, version, wheelTag }) => ({ name, version, wheelTag }));
   const manifest = await writePackage(options, manifestPath, layout, async (written) => { // 5
-    await requirements?.verified;
+    await timed('await wheel hashes', () => requirements?.verified);
     if (requirements?.cacheHit && requirements.pip !== (await pip())) throw new StalePipVersion(requirements.entryDir);
     return {
       file: path.basename(options.outFile), sha256: written.sha256, zipSize: written.size, unzippedSize: layout.unzippedSize, fileCount: layout.fileCount,
@@ -175,15 +176,15 @@ async function writePackage(options: PackageOptions, manifestPath: string, layou
   const release = removeOnInterrupt(work);
   try {
     await mkdir(work, { recursive: true }).catch(() => undefined); // a folder in the way is reported by the zip's own write
-    const compressed = await compressFiles(layout.toCompress, path.join(work, 'blob'), { concurrency: Math.max(2, usableCpus()) }).catch((error: unknown) => {
+    const compressed = await timed('compress', () => compressFiles(layout.toCompress, path.join(work, 'blob'), { concurrency: Math.max(2, usableCpus()) }).catch((error: unknown) => {
       throw (error as NodeJS.ErrnoException).code === 'ENOSPC' ? new EnvironmentError(`${displayPath(path.dirname(options.outFile))}: no space left on the device`) : error;
-    });
+    }));
     const entries: ZipEntry[] = [...compressed, ...layout.ready, ...layout.folders];
     return await replaceOutputPair([options.outFile, manifestPath], async ([zip, manifestFile]) => {
-      const manifest = await describe(await writeZip(zip!, entries));
+      const manifest = await describe(await timed('write zip', () => writeZip(zip!, entries)));
       // Checks on the finished zip, before it replaces anything: the handler must import from it
       // (a failure leaves no zip behind, nor an earlier one).
-      await checkHandler({ zipFile: zip!, repository: options.repository, python: options.python, enabled: options.importCheck !== false });
+      await timed('import check', () => checkHandler({ zipFile: zip!, repository: options.repository, python: options.python, enabled: options.importCheck !== false }));
       await writeFile(manifestFile!, `${JSON.stringify(manifest, null, 2)}\n`);
       return manifest;
     });
