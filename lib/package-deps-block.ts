@@ -169,7 +169,8 @@ export async function keepDepsBlock(entryDir: string, zipFile: string, part: { l
   trailer.writeUInt32LE(part.length, 4);
   trailer.writeUInt32LE(json.length, 8);
   const sha256 = part.hash.copy().update(json).update(trailer).digest('hex');
-  const temporary = path.join(entryDir, temporaryName('tmp'));
+  // Beside the entries (not in one): where the next run removes what a killed run left.
+  const temporary = path.join(path.dirname(entryDir), temporaryName('tmp'));
   const release = removeOnInterrupt(temporary);
   try {
     // The zip's bytes are in the page cache; copyFile lets the kernel copy (or reflink) them.

@@ -256,8 +256,12 @@ async function writePackage(options: PackageOptions, manifestPath: string, plan:
     const entries: ZipEntry[] = [...compressed.slice(depsToCompress.length), ...plan.layout.srcFolders];
     return await replaceOutputPair([options.outFile, manifestPath], async ([zip, manifestFile]) => {
       const written = await timed('write zip', () => writeZip(zip!, entries, { first })).catch((error: unknown) => {
-        // A kept part shorter than its record says (no system error: our own check) is a corrupt one.
-        throw plan.block && !(error as NodeJS.ErrnoException).code ? new CorruptDepsBlock(plan.block) : error;
+        // A kept part shorter than its record says (no system error: our own check) is a corrupt one;
+        // one another run removed meanwhile is just gone.
+        const { code, path: failed } = error as NodeJS.ErrnoException;
+        if (plan.block && !code) throw new CorruptDepsBlock(plan.block);
+        if (plan.block && code === 'ENOENT' && failed === plan.block.prefix.file) throw new BlockUnusable();
+        throw error;
       });
       if (plan.block && !plan.block.verify(written.first.hash)) throw new CorruptDepsBlock(plan.block);
       const manifest = await describe(written);
