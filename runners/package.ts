@@ -7,7 +7,9 @@
  *   4. lay out                           one file per name, clashes refused, Lambda's limits
  *   5. write                             src/ compressed, wheel members copied still deflated,
  *                                        checks on the finished zip, zip + manifest replaced as a pair
- * pip only resolves; no file is unpacked to disk and deflated again.
+ * pip only resolves; no file is unpacked to disk and deflated again. The zip holds what the
+ * wheels place first, then src/: with the requirements unchanged, steps 3 and 4 for the wheels
+ * are skipped and their part of the last zip copied verbatim (lib/package-deps-block.ts).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
