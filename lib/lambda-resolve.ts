@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, EnvironmentError } from './errors.js';
 import { run } from './exec.js';
+import type { PipReport } from './package-pip-identity.js';
 import { lambdaPipTargetArgs, pipFailure, pipSourceArgs, requirementName, type PipOptions } from './python.js';
 import { excerpt, safeName } from './redact.js';
 import type { RequirementInputs, RequirementLine } from './requirement-inputs.js';
@@ -37,7 +38,7 @@ const TARGET_MARKERS_PIP = `
 import sys
 if sys.path and sys.path[0] == "":
     sys.path.pop(0)  # as python -m pip does: a json.py in the repository must not shadow the standard one
-import json, runpy
+import json, os, runpy
 config = json.loads(sys.argv.pop(1))
 target = config["markers"]
 try:
@@ -64,9 +65,13 @@ if config.get("order"):
             result = resolve(self, *args, **kwargs)
             try:
                 import pip as pip_module
+                import site
+                written = json.dumps({"order": [r.name for r in self.get_installation_order(result)],
+                                      "pip": "%s %d.%d" % (pip_module.__version__, sys.version_info[0], sys.version_info[1]),
+                                      "identity": {"executable": sys.executable, "pipFile": os.path.abspath(pip_module.__file__),
+                                                   "userSite": site.getusersitepackages() if site.ENABLE_USER_SITE else None}})
                 with open(config["order"], "w") as out:
-                    json.dump({"order": [r.name for r in self.get_installation_order(result)],
-                               "pip": "%s %d.%d" % (pip_module.__version__, sys.version_info[0], sys.version_info[1])}, out)
+                    out.write(written)
             except Exception:
                 pass
             return result
@@ -125,7 +130,7 @@ interface ReportItem {
  * order, each as a local file: find-links and file:// indexes as they are, remote wheels
  * downloaded by pip, local projects and (with --allow-sdist) sdists and VCS checkouts built.
  */
-export async function resolveForLambda(request: LambdaResolveRequest): Promise<{ wheels: ResolvedWheel[]; pip?: string }> {
+export async function resolveForLambda(request: LambdaResolveRequest): Promise<{ wheels: ResolvedWheel[]; pip?: string; pipReport?: PipReport }> {
   if (request.inputs.vcs.length > 0 && !request.allowSdist) {
     const line = request.inputs.vcs[0]!;
     throw new ConfigError(`${where(line)}: ${safeName(line.text)}: a VCS requirement is built from source; VCS requirements need --allow-sdist (pure Python only) or a wheel (pin the package from an index, or vendor its wheel)`);
@@ -142,7 +147,7 @@ export async function resolveForLambda(request: LambdaResolveRequest): Promise<{
     const result = await run(request.python, args, { cwd: path.dirname(request.requirementsFile) });
     if (result.exitCode === 0) {
       const written = await readOrder(order);
-      return { wheels: await localWheels(request, await readReport(report), written.order), pip: written.pip };
+      return { wheels: await localWheels(request, await readReport(report), written.order), pip: written.pip, pipReport: written.identity };
     }
     const output = `${result.stdout}\n${result.stderr}`;
     const missing = /No matching distribution found for (.+)$/m.exec(output)?.[1]?.trim();
@@ -185,10 +190,10 @@ async function readReport(file: string): Promise<ReportItem[]> {
   }
 }
 
-async function readOrder(file: string): Promise<{ order: string[]; pip?: string }> {
+async function readOrder(file: string): Promise<{ order: string[]; pip?: string; identity?: PipReport }> {
   try {
-    const written = JSON.parse(await readFile(file, 'utf8')) as { order: string[]; pip: string };
-    return { order: written.order.map(normalizeProjectName), pip: typeof written.pip === 'string' ? written.pip : undefined };
+    const written = JSON.parse(await readFile(file, 'utf8')) as { order: string[]; pip: string; identity?: PipReport };
+    return { order: written.order.map(normalizeProjectName), pip: typeof written.pip === 'string' ? written.pip : undefined, identity: typeof written.identity === 'object' && written.identity !== null ? written.identity : undefined };
   } catch {
     return { order: [] }; // an older or newer pip: the report's order stands
   }

@@ -32,11 +32,26 @@ export interface InstalledWheel {
   derived: Map<string, MemberData>;
 }
 
+/**
+ * The zip is written in two parts (lib/zip.ts): first what the wheels place ("deps"), then
+ * what src/ adds. The deps part depends only on the wheels, unless a src/ file replaces one of
+ * their files (`shadowed`), so it can be kept and copied into the next zip when only src/ changed.
+ */
 export interface Layout {
-  /** Compressed by us now: src/ files and the files pip writes itself. */
-  toCompress: SourceFile[];
+  /** Compressed by us now, of the deps part: the files pip writes itself. */
+  depsToCompress: SourceFile[];
   /** Ready to copy: wheel members. */
   ready: ZipEntry[];
+  /** Directory entries for every folder holding an installed file. */
+  depsFolders: ZipEntry[];
+  /** src/ files, compressed now. */
+  srcToCompress: SourceFile[];
+  /** Directory entries for the folders only src/ has. */
+  srcFolders: ZipEntry[];
+  /** How many installed files src/ replaces (then the deps part is not the wheels' alone). */
+  shadowed: number;
+  /** The warnings the layout printed (to repeat when a kept deps part is reused). */
+  warnings: string[];
   unzippedSize: number;
   fileCount: number;
   srcCount: number;
@@ -71,8 +86,10 @@ export function layOut(src: SourceFile[], wheels: InstalledWheel[]): Layout {
       placed.set(file.name, { owner, size: file.data.length, file: { name: file.name, path: file.name, executable: false, data: file.data, size: file.data.length } });
     }
   }
+  const warnings: string[] = [];
   if (conflicts.length > 0) {
-    warn(`${count(conflicts.length, 'file')} installed by two distributions with different content; the one pip installs later is kept, as pip would: ${safeName(conflicts.slice(0, 3).join(', '), 300)}${conflicts.length > 3 ? ', ...' : ''}`);
+    warnings.push(`${count(conflicts.length, 'file')} installed by two distributions with different content; the one pip installs later is kept, as pip would: ${safeName(conflicts.slice(0, 3).join(', '), 300)}${conflicts.length > 3 ? ', ...' : ''}`);
+    warn(warnings[0]!);
   }
   const shadowed = src.filter((file) => placed.has(file.name)).map((file) => file.name);
   if (shadowed.length > 0) warn(`src/ replaces ${count(shadowed.length, 'installed file')} of the same name (${shadowed.slice(0, 3).map((name) => safeName(name)).join(', ')}${shadowed.length > 3 ? ', ...' : ''})`);
@@ -80,19 +97,31 @@ export function layOut(src: SourceFile[], wheels: InstalledWheel[]): Layout {
   const folders = directoryEntries([...placed.keys()]);
   refuseFileFolderClashes(placed, folders);
 
-  const toCompress: SourceFile[] = [];
+  const depsToCompress: SourceFile[] = [];
+  const srcToCompress: SourceFile[] = [];
   const ready: ZipEntry[] = [];
+  const installedNames: string[] = [];
   const totals = new Map<string, number>();
   let unzippedSize = 0;
   for (const item of placed.values()) {
-    if (item.file) toCompress.push(item.file);
-    else ready.push(item.entry!);
+    if (item.owner === 'src/') srcToCompress.push(item.file!);
+    else {
+      installedNames.push(item.file?.name ?? item.entry!.name);
+      if (item.file) depsToCompress.push(item.file);
+      else ready.push(item.entry!);
+    }
     unzippedSize += item.size;
     const label = item.owner === 'src/' ? 'src/ (your code)' : item.owner;
     totals.set(label, (totals.get(label) ?? 0) + item.size);
   }
   const groups = [...totals].map(([label, bytes]) => ({ label, bytes })).sort((a, b) => b.bytes - a.bytes || compareNames(a.label, b.label));
-  return { toCompress, ready, unzippedSize, fileCount: placed.size, srcCount: src.length, folders, groups };
+  const depsFolders = directoryEntries(installedNames);
+  const installedFolders = new Set(depsFolders.map((folder) => folder.name));
+  const srcFolders = folders.filter((folder) => !installedFolders.has(folder.name));
+  return {
+    depsToCompress, ready, depsFolders, srcToCompress, srcFolders, shadowed: shadowed.length, warnings,
+    unzippedSize, fileCount: placed.size, srcCount: src.length, folders, groups,
+  };
 }
 
 /** A name that is a file for one owner and a folder for another cannot be extracted: exit 2 naming both. */

@@ -18,11 +18,14 @@ import path from 'node:path';
 import { cacheFailure, removeOnInterrupt, temporaryName } from './atomic.js';
 import { ConfigError } from './errors.js';
 import { resolveForLambda } from './lambda-resolve.js';
+import { readDepsBlock, type DepsBlock } from './package-deps-block.js';
+import { pipIdentity, samePip, type PipIdentity } from './package-pip-identity.js';
 import { count, displayPath, formatDuration, progress, warn } from './output.js';
 import { isInside, toPosix } from './paths.js';
 import { pipEnvFindLinks, pipSettingsForKey } from './pip-config.js';
 import type { PipOptions } from './python.js';
 import { safeName } from './redact.js';
+import { timed } from './timings.js';
 import { readRequirementInputs, type RequirementInputs } from './requirement-inputs.js';
 import { parseWheelFilename, type LambdaTarget } from './wheel-tags.js';
 import { CorruptWheelError, sha256File, WheelStore, type StoredWheel } from './wheel-store.js';
@@ -43,6 +46,8 @@ export interface RequirementsRequest {
   runtime: string;
   /** pip's version (and Python's) as `python` reports it; asked only when the cache has an entry (pip itself says on a resolve). */
   pipVersion: () => Promise<string>;
+  /** Look for the zip part these wheels place, kept by an earlier build (lib/package-deps-block.ts). */
+  depsBlock?: boolean;
 }
 
 export interface RequirementWheel {
@@ -62,6 +67,12 @@ export interface Requirements {
   store: WheelStore;
   /** Settles when every wheel's hash has been checked; rejects with CorruptCachedWheels. Await it before using the zip. */
   verified: Promise<void>;
+  /** On a cache hit with a kept deps part: that part (then `wheels` is empty: no wheel is opened). */
+  block?: DepsBlock;
+  /** `pip` is known to be the pip `python` runs now (its files unchanged): no need to ask Python. */
+  pipConfirmed?: boolean;
+  /** The wheels as the cache entry records them (sha256, requested), in install order. */
+  recorded: { sha256: string; requested: boolean }[];
 }
 
 /** Cached wheels whose bytes no longer hash to their name: discard them and build again. */
@@ -82,6 +93,8 @@ interface WheelSource {
 interface CacheRecord {
   format: string;
   pip: string;
+  /** Where that pip is (lib/package-pip-identity.ts): when it still checks out, Python is not asked again. */
+  pipIdentity?: PipIdentity;
   wheels: { sha256: string; file: string; requested: boolean; source?: WheelSource }[];
 }
 
@@ -117,7 +130,14 @@ export async function requirementWheels(request: RequirementsRequest): Promise<R
   if (record && !(await sourcesUnchanged(request.root, record))) {
     progress('package', 'a wheel file the requirements were resolved from has changed: resolving them again');
   } else if (record) {
-    void request.pipVersion(); // started now, compared before the zip is committed
+    const pipConfirmed = samePip(request.python, record.pipIdentity);
+    if (!pipConfirmed) void request.pipVersion(); // started now, compared before the zip is committed
+    const recorded = record.wheels.map(({ sha256, requested }) => ({ sha256, requested }));
+    const block = request.depsBlock ? await readDepsBlock(entryDir, recorded) : undefined;
+    if (block) {
+      progress('package', `requirements unchanged: reusing the zip part their ${count(record.wheels.length, 'wheel')} place (no pip run; its hash is checked meanwhile)`);
+      return { wheels: [], cacheHit: true, pip: record.pip, entryDir, store, verified: Promise.resolve(), block, recorded, pipConfirmed };
+    }
     // Hashed on a worker thread from now on, while the zip is planned and written; awaited before anything is committed.
     const hashed = store.intact(record.wheels.map((wheel) => wheel.sha256));
     hashed.catch(() => undefined);
@@ -132,7 +152,7 @@ export async function requirementWheels(request: RequirementsRequest): Promise<R
         if (corrupt.length > 0) throw new CorruptCachedWheels(corrupt.map((wheel) => ({ sha256: wheel.stored.sha256, label: wheel.filename })));
       });
       verified.catch(() => undefined); // awaited by the caller
-      return { wheels: opened, cacheHit: true, pip: record.pip, entryDir, store, verified };
+      return { wheels: opened, cacheHit: true, pip: record.pip, entryDir, store, verified, recorded, pipConfirmed };
     }
   }
   return resolveAndStore(request, inputs, store, cacheRoot, key);
@@ -149,13 +169,13 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
     // While pip resolves, the wheels earlier builds used are hashed: most will be chosen again.
     const intact = knownWheels(cacheRoot).then((known) => store.intact(known)).catch(() => new Set<string>());
     progress('package', `resolving and installing requirements.txt (${count(inputs.requirements.length, 'requirement')}) for ${request.runtime} ${request.target.architecture} (pip, manylinux wheels up to glibc 2.${request.target.glibcMinor})`);
-    const { wheels: resolved, pip: resolvingPip } = await resolveForLambda({
+    const { wheels: resolved, pip: resolvingPip, pipReport } = await timed('pip resolve', () => resolveForLambda({
       python: request.python, requirementsFile: request.requirementsFile, requirementsLabel: 'requirements.txt', inputs, target: request.target, runtime: request.runtime,
       pip: request.pip, allowSdist: request.allowSdist, scratch,
-    });
+    }));
     let fetched = 0;
-    const verified = await intact;
-    const wheels = await mapLimited(resolved, 4, async (wheel): Promise<RequirementWheel> => {
+    const verified = await timed('await known wheel hashes', () => intact);
+    const wheels = await timed('store wheels', () => mapLimited(resolved, 4, async (wheel): Promise<RequirementWheel> => {
       const label = path.basename(wheel.file);
       const cached = !wheel.sha256 ? undefined : verified.has(wheel.sha256) ? await store.open(wheel.sha256, label) : await store.get(wheel.sha256, label);
       if (cached) return { filename: label, requested: wheel.requested, stored: cached };
@@ -166,17 +186,18 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
         if (error instanceof CorruptWheelError) throw new ConfigError(`requirements.txt: ${safeName(wheel.name)} ${safeName(wheel.version)}: ${safeName(error.message, 400)}`);
         throw error;
       }
-    });
+    }));
     const pip = resolvingPip ?? (await request.pipVersion());
     progress('package', `resolved ${count(wheels.length, 'wheel')} in ${formatDuration(performance.now() - started)} (${fetched} new to the cache, ${wheels.length - fetched} already there)`);
     const sources = await Promise.all(resolved.map((wheel) => wheelSource(request.root, wheel.file, request.cacheDir)));
+    const identity = resolvingPip ? pipIdentity(request.python, pipReport) : undefined;
     const record: CacheRecord = {
-      format: CACHE_FORMAT, pip,
+      format: CACHE_FORMAT, pip, ...(identity ? { pipIdentity: identity } : {}),
       wheels: wheels.map((wheel, index) => ({ sha256: wheel.stored.sha256, file: wheel.filename, requested: wheel.requested, ...(sources[index] ? { source: sources[index] } : {}) })),
     };
     await writeRecord(cacheRoot, entryDir, record).catch((error: unknown) => Promise.reject(cacheFailure(request.cacheDir, error)));
     await pruneCache(cacheRoot, key, store);
-    return { wheels, cacheHit: false, pip, entryDir, store, verified: Promise.resolve() };
+    return { wheels, cacheHit: false, pip, entryDir, store, verified: Promise.resolve(), recorded: record.wheels.map(({ sha256, requested }) => ({ sha256, requested })) };
   } finally {
     release();
     await rm(scratch, { recursive: true, force: true });
@@ -252,6 +273,7 @@ function recordProblem(text: string): string | undefined {
   if (typeof record !== 'object' || record === null) return 'not a record';
   if (record.format !== CACHE_FORMAT) return 'older format';
   if (typeof record.pip !== 'string' || !Array.isArray(record.wheels) || record.wheels.length > 100_000) return 'not a record';
+  if (record.pipIdentity !== undefined && (typeof record.pipIdentity !== 'object' || record.pipIdentity === null)) return 'not a record';
   for (const wheel of record.wheels) {
     if (typeof wheel?.sha256 !== 'string' || !SHA256.test(wheel.sha256)) return 'a wheel not named by its sha256';
     if (typeof wheel.file !== 'string' || !/^[^/\\\0]+\.whl$/.test(wheel.file) || !parseWheelFilename(wheel.file)) return `not a wheel file name: ${safeName(String(wheel.file))}`;

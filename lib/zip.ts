@@ -3,16 +3,19 @@
  *
  * 1. `compressFiles` deflates files into "blob" files (one per worker, several at once on
  *    the libuv thread pool), recording each entry's CRC, sizes and where its data lies.
- * 2. `writeZip` writes the archive from those records: entries sorted by name, every
- *    timestamp 1980-01-01 00:00 (the zip epoch), Unix modes 0644 for files, 0755 for
- *    executables and directories, no extra fields, no data descriptors. The bytes depend
- *    only on names, modes and contents: not on umask, mtimes, time zone or order on disk.
+ * 2. `writeZip` writes the archive from those records in two parts, each sorted by name
+ *    (a package zip: first what the wheels place, then src/), with one central directory
+ *    sorted by name; every timestamp 1980-01-01 00:00 (the zip epoch), Unix modes 0644 for
+ *    files, 0755 for executables and directories, no extra fields, no data descriptors. The
+ *    bytes depend only on names, modes and contents: not on umask, mtimes, time zone or
+ *    order on disk. The first part's bytes depend on its entries alone (local headers hold
+ *    no offsets), so they can be kept and copied verbatim into a later zip.
  *
  * Both steps stream through fixed-size buffers, so memory stays flat however large the
  * package. Not archiver: it cannot append entries compressed in an earlier run, and that
  * reuse is what makes a rebuild with only src/ changed cheap.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync, writeSync } from 'node:fs';
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -300,52 +303,102 @@ function writeHeader(buffer: Buffer, at: number, entry: ZipEntry, name: Buffer, 
   return at + name.copy(buffer, at);
 }
 
+/** An entry already written into a zip (or a block of one), with where its local header starts. */
+export interface PlacedEntry {
+  entry: ZipEntry;
+  headerOffset: number;
+}
+
 /**
- * Writes `entries` (sorted here) as a zip at `file`. `resolveBlob` maps an entry's blob to
- * a path on disk. Returns the zip's size and sha256.
+ * The first local entries of a zip, as bytes written before (a cached block): the `length`
+ * bytes at the start of `file` are copied as they are, and `entries` (with their header
+ * offsets in it) enter the central directory.
  */
-export async function writeZip(file: string, entries: ZipEntry[], resolveBlob: (blob: string) => string = (blob) => blob): Promise<ZipWritten> {
-  if (entries.length > MAX_ZIP_ENTRIES) throw new RangeError(`${entries.length} files: more than a zip without zip64 holds (${MAX_ZIP_ENTRIES})`);
-  const sorted = entries.map((entry) => ({ entry, name: Buffer.from(entry.name) })).sort((a, b) => Buffer.compare(a.name, b.name));
+export interface ZipPrefix {
+  file: string;
+  length: number;
+  entries: PlacedEntry[];
+}
+
+export interface ZipWrittenParts extends ZipWritten {
+  /** The first part: its length, entries, and the sha256 state after it (to verify a copied prefix, or hash a block made from it). */
+  first: { length: number; entries: PlacedEntry[]; hash: Hash };
+}
+
+/**
+ * Writes a zip at `file` in two parts: first `options.first` (entries to write, sorted here, or
+ * a prefix copied verbatim), then `entries` (sorted here); the central directory lists all of
+ * them sorted by name. The first part's bytes depend only on its own entries, so it can be kept
+ * and copied into the next zip when only the second part changed. Returns the zip's size and
+ * sha256, and the first part's extent.
+ */
+export async function writeZip(file: string, entries: ZipEntry[], options: { first?: ZipEntry[] | ZipPrefix } = {}): Promise<ZipWrittenParts> {
+  const first = options.first ?? [];
+  const prefix = Array.isArray(first) ? undefined : first;
+  const total = entries.length + (prefix ? prefix.entries.length : (first as ZipEntry[]).length);
+  if (total > MAX_ZIP_ENTRIES) throw new RangeError(`${total} files: more than a zip without zip64 holds (${MAX_ZIP_ENTRIES})`);
+  const named = (list: ZipEntry[]) => list.map((entry) => ({ entry, name: Buffer.from(entry.name) })).sort((a, b) => Buffer.compare(a.name, b.name));
   const fd = openSync(file, 'w');
   const blobs = new Map<string, number>();
   try {
     const out = new Output(fd);
     const chunk = Buffer.allocUnsafe(1024 * 1024);
-    const central = Buffer.alloc(sorted.reduce((sum, { name }) => sum + 46 + name.length, 0));
-    let centralAt = 0;
-    for (const { entry, name } of sorted) {
-      const offset = out.position;
-      if (offset > MAX_OFFSET) throw new RangeError('zip larger than 4 GB (zip64 is not supported)');
-      centralAt = writeHeader(central, centralAt, entry, name, true, offset);
-      const local = out.reserve(30 + name.length)!;
-      out.commit(writeHeader(local, 0, entry, name, false));
-      if (entry.blob === undefined || entry.compressedSize === 0) continue;
-      const blobPath = resolveBlob(entry.blob);
-      let blob = blobs.get(blobPath);
-      if (blob === undefined) blobs.set(blobPath, (blob = openSync(blobPath, 'r')));
-      for (let copied = 0; copied < entry.compressedSize; ) {
-        const length = Math.min(chunk.length, entry.compressedSize - copied);
+    const placed: { entry: ZipEntry; name: Buffer; headerOffset: number }[] = [];
+    const copy = (from: number, length: number, position: number, what: () => string) => {
+      for (let copied = 0; copied < length; ) {
+        const want = Math.min(chunk.length, length - copied);
         // Straight into the output buffer when it fits: one copy from the page cache, not two.
-        const into = out.reserve(length) ?? chunk;
-        const bytesRead = readSync(blob, into, 0, length, entry.offset + copied);
-        if (bytesRead === 0) throw new Error(`${path.basename(blobPath)}: compressed data of ${entry.name} is missing`);
+        const into = out.reserve(want) ?? chunk;
+        const bytesRead = readSync(from, into, 0, want, position + copied);
+        if (bytesRead === 0) throw new Error(what());
         if (into === chunk) out.write(chunk.subarray(0, bytesRead));
         else out.commit(bytesRead);
         copied += bytesRead;
       }
+    };
+    const writeEntries = (list: { entry: ZipEntry; name: Buffer }[]) => {
+      for (const { entry, name } of list) {
+        const headerOffset = out.position;
+        if (headerOffset > MAX_OFFSET) throw new RangeError('zip larger than 4 GB (zip64 is not supported)');
+        placed.push({ entry, name, headerOffset });
+        const local = out.reserve(30 + name.length)!;
+        out.commit(writeHeader(local, 0, entry, name, false));
+        if (entry.blob === undefined || entry.compressedSize === 0) continue;
+        const blobPath = entry.blob;
+        let blob = blobs.get(blobPath);
+        if (blob === undefined) blobs.set(blobPath, (blob = openSync(blobPath, 'r')));
+        copy(blob, entry.compressedSize, entry.offset, () => `${path.basename(blobPath)}: compressed data of ${entry.name} is missing`);
+      }
+    };
+    if (prefix) {
+      const from = openSync(prefix.file, 'r');
+      try {
+        copy(from, prefix.length, 0, () => `${path.basename(prefix.file)}: shorter than its ${prefix.length} bytes`);
+      } finally {
+        closeSync(from);
+      }
+      for (const { entry, headerOffset } of prefix.entries) placed.push({ entry, name: Buffer.from(entry.name), headerOffset });
+    } else {
+      writeEntries(named(first as ZipEntry[]));
     }
+    out.flush();
+    const firstPart = { length: out.position, entries: placed.map(({ entry, headerOffset }) => ({ entry, headerOffset })), hash: out.hash.copy() };
+    writeEntries(named(entries));
+    placed.sort((a, b) => Buffer.compare(a.name, b.name));
+    const central = Buffer.alloc(placed.reduce((sum, { name }) => sum + 46 + name.length, 0));
+    let centralAt = 0;
+    for (const { entry, name, headerOffset } of placed) centralAt = writeHeader(central, centralAt, entry, name, true, headerOffset);
     const centralStart = out.position;
     out.write(central);
     const end = Buffer.alloc(22);
     end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(sorted.length, 8);
-    end.writeUInt16LE(sorted.length, 10);
+    end.writeUInt16LE(placed.length, 8);
+    end.writeUInt16LE(placed.length, 10);
     end.writeUInt32LE(out.position - centralStart, 12);
     end.writeUInt32LE(centralStart, 16);
     out.write(end);
     out.flush();
-    return { sha256: out.hash.digest('hex'), size: out.position };
+    return { sha256: out.hash.digest('hex'), size: out.position, first: firstPart };
   } finally {
     for (const blob of blobs.values()) closeSync(blob);
     closeSync(fd);
