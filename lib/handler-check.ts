@@ -27,6 +27,8 @@ export interface HandlerCheckOptions {
   python: string;
   /** False with --no-import-check. */
   enabled: boolean;
+  /** lambda-cd's cache (Node.js: where the resolve hook lives). */
+  cacheDir?: string;
   timeoutMs?: number;
 }
 
@@ -114,7 +116,7 @@ function judge(failure: ImportFailure, module: string, version: string, interpre
 }
 
 /** What Lambda's runtime sets that a module's top level may read; never credentials. */
-function lambdaEnvironment(repository: RepositoryConfig): Record<string, string> {
+export function lambdaEnvironment(repository: RepositoryConfig): Record<string, string> {
   const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
   return {
     AWS_REGION: region,
