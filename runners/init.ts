@@ -4,11 +4,13 @@ import path from 'node:path';
 import { UsageError } from '../lib/errors.js';
 import { displayPath, progress } from '../lib/output.js';
 import { escapeControl } from '../lib/redact.js';
+import { NODE_RUNTIMES, RUNTIMES, runtimeLanguage } from '../lib/runtimes.js';
+import { didYouMean } from '../lib/suggest.js';
 import { skeletonFiles } from '../generator/skeleton.js';
 import { nameFromFolder, validateName, validateStages } from '../generator/stages.js';
 import { writeAll } from '../generator/write.js';
 
-export interface InitOptions { dir: string; name?: string; stages: string[]; force: boolean }
+export interface InitOptions { dir: string; name?: string; stages: string[]; force: boolean; runtime?: string }
 export interface InitResult { name: string; root: string; files: string[] }
 
 export async function runInit(options: InitOptions): Promise<InitResult> {
@@ -17,7 +19,11 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   const name = options.name ?? nameFromFolder(path.basename(root), options.stages);
   validateName('init', name, options.stages);
 
-  const files = skeletonFiles({ name, stages: options.stages });
+  if (options.runtime !== undefined && runtimeLanguage(options.runtime) === undefined) {
+    const known = [...Object.keys(RUNTIMES), ...Object.keys(NODE_RUNTIMES)];
+    throw new UsageError(`init: --runtime: expected one of ${known.join(', ')}, found ${JSON.stringify(escapeControl(options.runtime))}${didYouMean(options.runtime, known)}`);
+  }
+  const files = skeletonFiles({ name, stages: options.stages, runtime: options.runtime });
   refuseSymlinks(root, Object.keys(files));
   if (!options.force) {
     const existing = Object.keys(files).find((file) => existsSync(path.join(root, file)));

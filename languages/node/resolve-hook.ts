@@ -26,13 +26,15 @@ async function from(bases, specifier, context, next) {
   return undefined;
 }
 export async function resolve(specifier, context, next) {
-  const inside = context.parentURL && own.some((dir) => context.parentURL.startsWith(dir));
+  // Node 20 merges the context of every next() call into one object: each call names its parentURL.
+  const parentURL = context.parentURL;
+  const inside = parentURL && own.some((dir) => parentURL.startsWith(dir));
   if (bare(specifier) && !inside) {
     const found = await from(first, specifier, context, next);
     if (found) return found;
   }
   try {
-    return await next(specifier, context);
+    return await next(specifier, { ...context, parentURL });
   } catch (error) {
     if (!bare(specifier) || !specifier.startsWith('@aws-sdk/')) throw error;
     const found = await from(last, specifier, context, next);

@@ -82,6 +82,7 @@ async function testDependencies(project: NonNullable<ReturnType<typeof readNpmPr
     await stageProject(project, stage);
     progress(step, `npm ci (dev dependencies included) from ${shownLock}`);
     await npmCi({ prefix: stage, args: ['--include=dev'], cacheDir: path.join(cacheDir, 'npm'), shown: shownLock, step, what: `npm ci (${shownLock})` });
+    await mkdir(path.join(stage, 'node_modules'), { recursive: true }); // npm ci of a lock without packages creates none
     const record = recordFolder(path.join(stage, 'node_modules'), '.bin');
     await writeFile(path.join(stage, 'record.json'), JSON.stringify(record));
     await rm(entry, { recursive: true, force: true });
