@@ -22,8 +22,8 @@ RUN node docker/bundle.mjs /out/lambda-cd.mjs && cp docker/entrypoint.mjs /out/ 
 
 # --- runtime
 FROM ${RUNTIME_BASE}
-# nodejs from Alpine's main repository is an LTS line; no npm, no compilers.
-ARG SYSTEM_PACKAGES="nodejs python3 py3-pip ca-certificates"
+# nodejs from Alpine's main repository is an LTS line; npm for Node.js functions (package, tests); no compilers.
+ARG SYSTEM_PACKAGES="nodejs npm python3 py3-pip ca-certificates"
 RUN --mount=type=bind,source=docker/install-system-packages.sh,target=/tmp/install-system-packages.sh \
     sh /tmp/install-system-packages.sh ${SYSTEM_PACKAGES}
 

@@ -38,7 +38,8 @@ describe('a Node.js repository from init to templates', () => {
     await rm(path.join(root, 'config/PROD/env.yaml'));
     await writeFiles(root, {
       'config/Gamma/env.mjs': "export async function getEnv(stage) {\n  console.log('building the env');\n  return { STAGE: stage, TABLE: `orders-${stage.toLowerCase()}`, LIMIT: 12345678901234567890 };\n}\n",
-      'config/PROD/env.js': "exports.getEnv = (stage) => ({ STAGE: stage, TABLE: 'orders' });\n",
+      // A .js file under "type": "module" (what init writes) is ESM.
+      'config/PROD/env.js': "export const getEnv = (stage) => ({ STAGE: stage, TABLE: 'orders' });\n",
     });
     const cf = await runCli(['create-cf', '--path', root, '--stack', 'Pipe']);
     expect(cf.stderr).not.toMatch(/error/);
@@ -51,10 +52,10 @@ describe('a Node.js repository from init to templates', () => {
     const prod = JSON.parse(await readFile(path.join(root, 'dist/stackPROD.json'), 'utf8'));
     expect(JSON.stringify(prod)).toContain('"TABLE":"orders"');
 
-    await writeFiles(root, { 'config/PROD/env.js': 'exports.getEnv = () => { throw new TypeError("no table configured"); };\n' });
+    await writeFiles(root, { 'config/PROD/env.js': 'export function getEnv() {\n  throw new TypeError("no table configured");\n}\n' });
     const thrown = await runCli(['create-cf', '--path', root, '--stack', 'Pipe']);
     expect(thrown.exitCode).toBe(2);
-    expect(thrown.stderr).toMatch(/config\/PROD\/env\.js(:1)?: getEnv\(\) threw TypeError: no table configured/);
+    expect(thrown.stderr).toMatch(/config\/PROD\/env\.js:2: getEnv\(\) threw TypeError: no table configured/);
   });
 
   it('init --runtime refuses a runtime Lambda does not offer', async () => {

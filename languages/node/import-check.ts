@@ -14,6 +14,7 @@ import { run } from '../../lib/exec.js';
 import { IMPORT_CHECK_TIMEOUT_MS, lambdaEnvironment, type HandlerCheckOptions } from '../../lib/handler-check.js';
 import { formatDuration, progress, warn } from '../../lib/output.js';
 import { excerpt, safeName } from '../../lib/redact.js';
+import { npmCpu } from '../../lib/runtimes.js';
 import { readMember, readZipDirectory } from '../../lib/zip-read.js';
 import { resolveEnvironment } from './resolve-hook.js';
 import { nodeProgram } from './tests.js';
@@ -77,13 +78,13 @@ export async function checkNodeHandler(options: HandlerCheckOptions): Promise<vo
       return;
     }
     if (!line) throw new CheckFailedError(`${shown}: loading the handler's module from the zip ended node (exit ${result.exitCode})${result.stderr.trim() ? `: ${excerpt(result.stderr, { maxLines: 2, fromEnd: true })}` : ''}; Lambda could not start it either`);
-    judge(JSON.parse(line.slice('LAMBDA_CD_RESULT '.length)) as LoadReport, shown, repository.handler, took);
+    judge(JSON.parse(line.slice('LAMBDA_CD_RESULT '.length)) as LoadReport, shown, repository.handler, took, npmCpu(repository.architecture));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-function judge(report: LoadReport, shown: string, handler: string, took: string): void {
+function judge(report: LoadReport, shown: string, handler: string, took: string, cpu: string): void {
   const functionName = handler.slice(handler.replace(/\.[^/]*$/, '').length + 1);
   if (report.kind === 'ok') {
     progress('package', `handler ${handler} loads from the zip on Node.js ${process.versions.node} (${took})`);
@@ -93,6 +94,12 @@ function judge(report: LoadReport, shown: string, handler: string, took: string)
   const error = `${safeName(report.type ?? 'Error')}${report.code ? ` ${report.code}` : ''}: ${safeName(report.message ?? '', 240)}`;
   if (report.missing?.startsWith('@aws-sdk/')) {
     progress('package', `handler import check incomplete: the module imports ${safeName(report.missing)}, which Lambda provides, but lambda-cd has no copy of it to stand in; checked up to there`);
+    return;
+  }
+  // Lambda's binaries (linux, its CPU, glibc) need not load here: a native failure on another CPU or C library proves nothing.
+  const native = report.code === 'ERR_DLOPEN_FAILED' || /native binding|\.node\b|ELF/i.test(report.message ?? '');
+  if (native && (cpu !== process.arch || process.platform !== 'linux' || hostIsMusl())) {
+    progress('package', `handler import check incomplete: native code in the zip is built for Lambda (linux ${cpu}, glibc) and cannot load on this machine (${process.platform} ${process.arch}${hostIsMusl() ? ', musl' : ''}); checked up to there`);
     return;
   }
   const loadError = report.type === 'SyntaxError' || LOAD_ERRORS.has(report.code ?? '');
@@ -106,6 +113,12 @@ function judge(report: LoadReport, shown: string, handler: string, took: string)
       ? 'ESM code in a file Lambda loads as CommonJS: name it .mjs, or set "type": "module" in package.json'
       : 'fix the code';
   throw new CheckFailedError(`${shown}: the handler's module does not load from the built zip: ${error}; ${advice} (--no-import-check skips this check)`);
+}
+
+/** Alpine and other musl systems cannot load glibc binaries. */
+function hostIsMusl(): boolean {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return process.platform === 'linux' && !report?.header?.glibcVersionRuntime;
 }
 
 const unpacked = new Set<string>();
