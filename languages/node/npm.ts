@@ -4,6 +4,8 @@
  * package.json or a package no registry offers is the repository's problem (exit 2), a
  * registry npm cannot reach is the environment's (exit 3).
  */
+import { readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
 import { run } from '../../lib/exec.js';
 import { ConfigError, EnvironmentError } from '../../lib/errors.js';
 import { withHeartbeat } from '../../lib/output.js';
@@ -52,8 +54,14 @@ export function npmFailure(shown: string, output: string, exitCode: number): Err
   return new EnvironmentError(`${shown}: npm ci failed (exit ${exitCode})${text ? `: ${excerpt(text, { maxLines: 2, fromEnd: true })}` : ''}`);
 }
 
-/** npm's version (part of what a cache entry records); undefined when npm cannot run. */
+/**
+ * npm's version (part of what a cache entry records); undefined when npm cannot run. Read from
+ * the package.json beside the npm on PATH when there is one (asking `npm --version` starts a
+ * whole Node.js process), else asked.
+ */
 export async function npmVersion(): Promise<string | undefined> {
+  const beside = npmPackageVersion();
+  if (beside) return beside;
   try {
     const result = await run(NPM, ['--version'], { env: QUIET, timeoutMs: 30_000 });
     return result.exitCode === 0 ? result.stdout.trim() : undefined;
@@ -69,4 +77,21 @@ export async function requireNpm(step: string): Promise<string> {
   const major = Number(version.split('.')[0]);
   if (!(major >= 10)) throw new EnvironmentError(`${step}: npm ${version} is too old: lambda-cd needs npm 10 or newer to install for Lambda's platform (--os/--cpu/--libc)`);
   return version;
+}
+
+/** `npm` on PATH is a link to .../npm/bin/npm-cli.js: the version in .../npm/package.json. */
+function npmPackageVersion(): string | undefined {
+  if (NPM !== 'npm') return undefined;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    try {
+      const real = realpathSync(path.join(dir, 'npm'));
+      if (!/[\\/]npm[\\/]bin[\\/]npm-cli\.js$/.test(real)) return undefined;
+      const manifest = JSON.parse(readFileSync(path.join(path.dirname(real), '..', 'package.json'), 'utf8')) as { name?: string; version?: string };
+      return manifest.name === 'npm' && typeof manifest.version === 'string' ? manifest.version : undefined;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
 }
