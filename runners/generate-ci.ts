@@ -10,7 +10,7 @@ import { displayPath, progress, warn } from '../lib/output.js';
 import type { PipOptions } from '../lib/python.js';
 import { RUNTIMES } from '../lib/runtimes.js';
 import { readStageIam } from '../lib/stage-iam.js';
-import { stagePythonTools } from '../lib/stage-python-tools.js';
+import { stagePythonTools } from '../languages/python/stage-python-tools.js';
 import { templateNames } from '../lib/template.js';
 import { version } from '../lib/version.js';
 import { renderBootstrap } from '../generator/ci-bootstrap.js';

@@ -1,11 +1,11 @@
 /**
  * Python (python3.10 ... python3.14): pip resolves requirements.txt for Lambda's platform and the
  * zip is written from the wheels (runners/package.ts, lib/package-*.ts, lib/wheel*.ts); tests run
- * with src/ and the requirements on PYTHONPATH (lib/test-requirements.ts, tests.ts); the handler's
+ * with src/ and the requirements on PYTHONPATH (test-requirements.ts, tests.ts); the handler's
  * module is imported from the zip on the Runtime's Python (lib/handler-check.ts). See DESIGN.md.
  */
 import path from 'node:path';
-import { installTestRequirements } from '../../lib/test-requirements.js';
+import { installTestRequirements } from './test-requirements.js';
 import type { Language } from '../types.js';
 import { PYTHON_TEST_FILES, pythonLauncher } from './tests.js';
 

@@ -1,6 +1,6 @@
 /**
  * How a Python test file runs: `python3 FILE` (Runner: script), pytest or unittest, with src/
- * and the installed requirements on PYTHONPATH (installed by lib/test-requirements.ts).
+ * and the installed requirements on PYTHONPATH (installed by test-requirements.ts).
  */
 import type { TestRunner } from '../../lib/contract.js';
 import { ConfigError } from '../../lib/errors.js';
