@@ -8,7 +8,7 @@ import { PROD_STAGE, type RepositoryConfig } from '../lib/contract.js';
 import { ConfigError } from '../lib/errors.js';
 import { displayPath, progress, warn } from '../lib/output.js';
 import type { PipOptions } from '../lib/python.js';
-import { RUNTIMES } from '../lib/runtimes.js';
+import { NODE_RUNTIMES, RUNTIMES } from '../lib/runtimes.js';
 import { readStageIam } from '../lib/stage-iam.js';
 import { stagePythonTools } from '../languages/python/stage-python-tools.js';
 import { templateNames } from '../lib/template.js';
@@ -36,6 +36,7 @@ function ciSpec(command: string, options: CiFileOptions): CiSpec {
     stages: repository.stages.filter((stage) => stage !== PROD_STAGE),
     branch: options.branch,
     pythonVersion: RUNTIMES[repository.runtime]?.pythonVersion ?? '3.12',
+    nodeVersion: NODE_RUNTIMES[repository.runtime]?.nodeVersion,
     version: version(),
   };
 }

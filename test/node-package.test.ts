@@ -10,7 +10,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
-import { makeNodeRepo, nativePackage, NODE_CONFIG, platformPackages, type LocalPackage } from './helpers/npm-packages.js';
+import { lock, makeNodeRepo, nativePackage, NODE_CONFIG, packLocal, platformPackages, type LocalPackage } from './helpers/npm-packages.js';
 import { tempDir, writeFiles } from './helpers/repo.js';
 
 const ZIP_READER = `
@@ -25,6 +25,8 @@ const sha256 = async (file: string) => createHash('sha256').update(await readFil
 const pkg = (root: string, ...args: string[]) => runCli(['package', '--path', root, ...args], { timeout: 300_000 });
 
 const platforms = platformPackages('@demo/native');
+/** What musl systems (Alpine) get: never Lambda's, whatever machine builds. */
+const musl: LocalPackage = { name: '@demo/native-linux-x64-musl', fields: { os: ['linux'], cpu: ['x64'], libc: ['musl'] } };
 const native = nativePackage('@demo/native', platforms);
 const greeting: LocalPackage = { name: 'greeting', version: '2.1.0', files: { 'index.js': 'module.exports = (name) => `Hello, ${name}!`;\n' } };
 const devOnly: LocalPackage = { name: 'dev-only-tool', version: '0.3.0' };
@@ -35,9 +37,9 @@ import greet from 'greeting';
 export const handler = async (event) => ({ statusCode: 200, body: greet(event?.name ?? 'world'), native });
 `;
 
-describe('package: a Node.js function', () => {
+describe('package: a Node.js function', { timeout: 300_000 }, () => {
   it('zips src/ and production node_modules/ for x86_64 and arm64, chosen by the platform packages\' os/cpu', async () => {
-    const root = await makeNodeRepo({ dependencies: [native, greeting], optionalDependencies: platforms, devDependencies: [devOnly], files: { 'src/index.mjs': ESM_HANDLER } });
+    const root = await makeNodeRepo({ dependencies: [native, greeting], optionalDependencies: [...platforms, musl], devDependencies: [devOnly], files: { 'src/index.mjs': ESM_HANDLER } });
     const x64 = await pkg(root);
     expect(x64.stderr).not.toMatch(/error/i);
     expect(x64.exitCode).toBe(0);
@@ -45,7 +47,7 @@ describe('package: a Node.js function', () => {
     const zip = await readZip(path.join(root, 'dist/function.zip'));
     expect(Object.keys(zip)).toContain('index.mjs');
     expect(Object.keys(zip)).toContain('node_modules/@demo/native-linux-x64/bin/x64.node');
-    expect(Object.keys(zip).some((name) => name.includes('linux-arm64'))).toBe(false);
+    expect(Object.keys(zip).some((name) => name.includes('linux-arm64') || name.includes('-musl'))).toBe(false);
     expect(Object.keys(zip).some((name) => name.includes('dev-only-tool'))).toBe(false);
     expect(Object.keys(zip).some((name) => name.startsWith('node_modules/.bin') || name === 'node_modules/.package-lock.json')).toBe(false);
     expect(zip['index.mjs']!.date).toEqual([1980, 1, 1, 0, 0, 0]);
@@ -155,6 +157,18 @@ describe('package: a Node.js function', () => {
     const pnpm = await pkg(root);
     expect(pnpm.exitCode).toBe(2);
     expect(pnpm.stderr).toMatch(/pnpm-lock\.yaml: lambda-cd installs with npm ci from package-lock\.json only, and a pnpm lock is not one/);
+  });
+
+  it('a lock entry from outside the repository (file:../x.tgz) is exit 2: a build has only the repository', async () => {
+    const root = await makeNodeRepo();
+    const outside = await tempDir();
+    const spec = await packLocal(outside, greeting);
+    const relative = path.relative(root, path.join(outside, spec.slice('file:'.length)));
+    await writeFile(path.join(root, 'package.json'), JSON.stringify({ name: 'demo-node', version: '1.0.0', dependencies: { greeting: `file:${relative}` } }));
+    await lock(root);
+    const result = await pkg(root);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/package-lock\.json: node_modules\/greeting comes from \.\.\/.*greeting-2\.1\.0\.tgz, a path that leaves the repository/);
   });
 
   it('Bundle: esbuild zips one minified ESM file and its source map, @aws-sdk/* left to Lambda', async () => {

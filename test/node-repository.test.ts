@@ -15,7 +15,7 @@ import { startMoto, type MotoServer } from './helpers/moto.js';
 import { makeNodeRepo, NODE_CONFIG } from './helpers/npm-packages.js';
 import { tempDir, writeFiles } from './helpers/repo.js';
 
-describe('a Node.js repository from init to templates', () => {
+describe('a Node.js repository from init to templates', { timeout: 300_000 }, () => {
   it('init --runtime nodejs22.x writes a repository whose unit tests pass and which packages and templates', async () => {
     const root = path.join(await tempDir(), 'orders');
     const init = await runCli(['init', root, '--runtime', 'nodejs22.x']);
@@ -65,7 +65,7 @@ describe('a Node.js repository from init to templates', () => {
   });
 });
 
-describe('integration-test: a Node.js function on moto', () => {
+describe('integration-test: a Node.js function on moto', { timeout: 300_000 }, () => {
   let moto: MotoServer;
   let env: Record<string, string>;
   let functionArn: string;

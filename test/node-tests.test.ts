@@ -30,7 +30,7 @@ test('commonjs', () => assert.strictEqual(greet('cjs'), 'Hello, cjs!'));
 const FAILING = "import test from 'node:test';\nimport assert from 'node:assert/strict';\ntest('wrong sum', () => assert.equal(1 + 1, 3));\n";
 const HANGING = "import test from 'node:test';\ntest('waits forever', () => new Promise(() => setInterval(() => {}, 1000)));\n";
 
-describe('unit-test: a Node.js function', () => {
+describe('unit-test: a Node.js function', { timeout: 300_000 }, () => {
   it('runs each file with node --test against the cached dev install; failures and hangs are per file; the report has node\'s cases', async () => {
     const root = await makeNodeRepo({
       dependencies: [greeting], devDependencies: [testHelper],

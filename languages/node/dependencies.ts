@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheFailure, removeDeadTemporaries, removeOnInterrupt, temporaryName } from '../../lib/atomic.js';
 import type { RepositoryConfig } from '../../lib/contract.js';
@@ -24,6 +24,9 @@ import { compressFiles, type FileToZip, type ZipEntry } from '../../lib/zip.js';
 import { checkInstallScripts } from './install-scripts.js';
 import type { NpmProject } from './lockfile.js';
 import { npmCi, requireNpm } from './npm.js';
+
+/** Entries kept (each an installed tree and its compressed copy): the most recently used. */
+const KEEP_ENTRIES = 4;
 
 /** Bumped when what an entry holds changes: older entries are then simply not found. */
 const FORMAT = 1;
@@ -106,10 +109,12 @@ export async function productionDependencies(options: DependencyOptions): Promis
       format: FORMAT, npm, entries: entries.map((entry) => ({ ...entry, blob: path.basename(entry.blob!) })),
       packages: uniquePackages(installed), blobs, tree: options.keepTree ? recordFolder(path.join(stage, 'node_modules'), '') : {},
     };
-    if (!options.keepTree) await rm(path.join(stage, 'node_modules'), { recursive: true, force: true });
+    // The installed tree stays in the entry (removing thousands of files costs as much as zipping them);
+    // only Bundle: esbuild reads it, after checking it against its record.
     await writeFile(path.join(stage, 'entry.json'), JSON.stringify(record));
     await rm(entryDir, { recursive: true, force: true });
     await rename(stage, entryDir);
+    await evictOldEntries(base, entryDir);
     return fromRecord(entryDir, record, false, options.keepTree);
   } finally {
     release();
@@ -139,7 +144,11 @@ async function readEntry(entryDir: string, keepTree: boolean): Promise<EntryReco
     return undefined;
   }
   const problem = await verifyEntry(entryDir, record, keepTree);
-  if (problem === undefined) return record;
+  if (problem === undefined) {
+    const now = new Date();
+    await utimes(path.join(entryDir, 'entry.json'), now, now).catch(() => undefined); // most recently used (eviction)
+    return record;
+  }
   warn(`${displayPath(entryDir)}: cached node_modules/ discarded (${problem}); installing again`);
   await rm(entryDir, { recursive: true, force: true });
   return undefined;
@@ -200,4 +209,12 @@ function uniquePackages(installed: { name: string; version: string }[]): NpmPack
   const seen = new Map<string, NpmPackage>();
   for (const pkg of installed) seen.set(`${pkg.name}@${pkg.version}`, { name: pkg.name, version: pkg.version });
   return [...seen.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : 1));
+}
+
+/** Removes all but the KEEP_ENTRIES most recently used entries (never `current`). */
+async function evictOldEntries(base: string, current: string): Promise<void> {
+  const names = (await readdir(base).catch(() => [] as string[])).filter((name) => /^[0-9a-f]{32}$/.test(name));
+  const used = await Promise.all(names.map(async (name) => ({ name, time: (await stat(path.join(base, name, 'entry.json')).catch(() => undefined))?.mtimeMs ?? 0 })));
+  const old = used.filter(({ name }) => path.join(base, name) !== current).sort((a, b) => b.time - a.time).slice(KEEP_ENTRIES - 1);
+  await Promise.all(old.map(({ name }) => rm(path.join(base, name), { recursive: true, force: true })));
 }
