@@ -112,8 +112,10 @@ export interface LoadOptions {
 const KNOWN_KEYS = [
   'Name', 'Handler', 'Runtime', 'Architecture', 'MemorySize', 'Timeout', 'Unittests', 'Integrationtests',
   'Stages', 'Description', 'Layers', 'Vpc', 'Tracing', 'ReservedConcurrency', 'LogRetentionInDays', 'Tags',
-  'StageOverrides', 'AllowWildcardActions', 'Deployment', 'Bundle',
+  'StageOverrides', 'AllowWildcardActions', 'Deployment',
 ];
+/** Keys only a Node.js function's config knows. */
+const NODE_KEYS = ['Bundle'];
 /** Keys the 2018 system wrote, and the key each meant. */
 const LEGACY_KEYS: Record<string, string> = { Memory: 'MemorySize', TestFolder: 'Integrationtests' };
 const SUITE_KEYS = ['Folder', 'Files', 'Runner'];
@@ -189,13 +191,14 @@ class ConfigReader {
   read(): RepositoryConfig {
     const document = this.parse();
     const keys = this.renameLegacyKeys(document);
-    this.warnUnknown(keys, KNOWN_KEYS, []);
+    // The Runtime decides the language, hence the handler's file and the keys; an unknown Runtime is reported after Handler.
+    const runtimeText = typeof keys.Runtime === 'string' ? keys.Runtime : '';
+    const language = runtimeLanguage(runtimeText) ?? (runtimeText.startsWith('nodejs') ? 'node' : 'python');
+    this.warnUnknown(keys, language === 'node' ? [...KNOWN_KEYS, ...NODE_KEYS] : KNOWN_KEYS, []);
 
     const name = this.requiredString(keys, 'Name');
     if (!NAME_PATTERN.test(name)) this.fail(['Name'], `expected letters, digits, '-' or '_', found ${quoted(name)}`);
     const handler = this.requiredString(keys, 'Handler');
-    // The Runtime decides the language, hence the handler's file; an unknown Runtime is reported after Handler, as before.
-    const language = (typeof keys.Runtime === 'string' ? runtimeLanguage(keys.Runtime) : undefined) ?? 'python';
     const handlerFile = language === 'node' ? this.nodeHandlerFile(handler) : this.handlerFile(handler);
     const runtime = this.runtime(keys.Runtime);
     const bundle = this.choice(keys, ['Bundle'], keys.Bundle, BUNDLERS, 'none');
