@@ -29,10 +29,10 @@ RUN node docker/bundle.mjs /out/lambda-cd.mjs && cp docker/entrypoint.mjs /out/ 
 
 # --- runtime: Alpine unless PYTHON_VERSION (or RUNTIME_BASE) says otherwise
 FROM ${RUNTIME_BASE:-alpine:${ALPINE_VERSION}}
-# nodejs from Alpine's main repository (Debian's in a Python variant) is an LTS line; no npm, no compilers.
+# nodejs from Alpine's main repository (Debian's in a Python variant) is an LTS line; npm for Node.js functions (package, tests); no compilers.
 # With PYTHON_VERSION the script leaves out the distribution's python3/pip: the base's Python is the one.
 ARG PYTHON_VERSION
-ARG SYSTEM_PACKAGES="nodejs python3 py3-pip ca-certificates"
+ARG SYSTEM_PACKAGES="nodejs npm python3 py3-pip ca-certificates"
 RUN --mount=type=bind,source=docker/install-system-packages.sh,target=/tmp/install-system-packages.sh \
     PYTHON_VERSION="${PYTHON_VERSION}" sh /tmp/install-system-packages.sh ${SYSTEM_PACKAGES}
 # A variant must carry the Python it is named after, and a Node.js lambda-cd runs on (engines: >= 20).

@@ -30,6 +30,8 @@ await build({
   define: { __LAMBDA_CD_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies call require() for Node's built-ins; an ESM file has no require.
   banner: { js: "import { createRequire as __lambdaCdRequire } from 'node:module'; const require = __lambdaCdRequire(import.meta.url);" },
+  // Bundle: esbuild loads esbuild at run time (its JS API finds its own binary and cannot be bundled).
+  external: ['esbuild'],
   logLevel: 'warning',
 });
 

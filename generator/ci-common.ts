@@ -22,6 +22,8 @@ export interface CiSpec {
   branch: string;
   /** python3.12 -> "3.12": the interpreter the tests run with. */
   pythonVersion: string;
+  /** nodejs24.x -> "24": the Node.js the tests of a Node.js function run on (undefined for Python). */
+  nodeVersion?: string;
   /** The lambda-cd release the jobs install or run. */
   version: string;
 }

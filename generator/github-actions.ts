@@ -100,7 +100,7 @@ export function renderWorkflow(spec: CiSpec): string {
 function setup(spec: CiSpec, python: boolean): Step[] {
   return [
     { uses: ACTIONS.checkout },
-    { uses: ACTIONS.node, with: { 'node-version': NODE_VERSION } },
+    { uses: ACTIONS.node, with: { 'node-version': spec.nodeVersion ?? NODE_VERSION } },
     ...(python ? [{ uses: ACTIONS.python, with: { 'python-version': spec.pythonVersion } }] : []),
     { name: 'Install lambda-cd', run: `npm install --global lambda-cd@${spec.version}` },
   ];

@@ -4,7 +4,7 @@
  */
 import yaml from 'js-yaml';
 import { PROD_STAGE } from '../lib/contract.js';
-import { DEFAULT_RUNTIME } from '../lib/runtimes.js';
+import { DEFAULT_RUNTIME, runtimeLanguage } from '../lib/runtimes.js';
 import { renderBuildspecs } from './buildspecs.js';
 import { dumpYaml, yamlComments } from './cfn-yaml.js';
 import { BUILDSPEC_DIR } from './constants.js';
@@ -13,11 +13,15 @@ export interface SkeletonSpec {
   name: string;
   /** Pre-production stages; PROD is added last. */
   stages: string[];
+  /** The Runtime (its language decides the files); default python3.12. */
+  runtime?: string;
 }
 
 /** Repository-relative path -> content. */
 export function skeletonFiles(spec: SkeletonSpec): Record<string, string> {
   const allStages = [...spec.stages, PROD_STAGE];
+  const runtime = spec.runtime ?? DEFAULT_RUNTIME;
+  if (runtimeLanguage(runtime) === 'node') return nodeSkeleton(spec.name, allStages, runtime);
   const files: Record<string, string> = {
     'config/config.yaml': configYaml(spec.name, allStages),
     ...Object.fromEntries(allStages.map((stage) => [`config/${stage}/env.yaml`, envYaml(stage)])),
@@ -62,16 +66,16 @@ export function workspaceSkeletonFiles(functions: string[], stages: string[]): R
  * The values are written by the YAML writer, never spliced into the text: a Name such as 2048
  * or a stage such as 0x1F comes back as the text it was, not as a number.
  */
-function configYaml(name: string, allStages: string[]): string {
+function configYaml(name: string, allStages: string[], runtime = DEFAULT_RUNTIME, handler = 'app.handler'): string {
   return [
     yamlComments([
       "The function's configuration, read by every lambda-cd runner (`lambda-cd check` shows what they use).",
-      'Name: the functions are Name+Stage. Handler: module.function under src/.',
+      `Name: the functions are Name+Stage. Handler: ${handler === 'app.handler' ? 'module.function under src/' : 'file.function under src/ (src/index.mjs)'}.`,
     ]),
     dumpYaml({
       Name: name,
-      Handler: 'app.handler',
-      Runtime: DEFAULT_RUNTIME,
+      Handler: handler,
+      Runtime: runtime,
       MemorySize: 128,
       Timeout: 30,
       Unittests: { Folder: 'tests/unittests' },
@@ -140,4 +144,57 @@ dist/
 .lambda-cd/
 __pycache__/
 *.pyc
+`;
+
+/** A Node.js function: ESM handler, node --test tests, package.json without dependencies (no lock needed yet). */
+function nodeSkeleton(name: string, allStages: string[], runtime: string): Record<string, string> {
+  const files: Record<string, string> = {
+    'config/config.yaml': configYaml(name, allStages, runtime, 'index.handler'),
+    ...Object.fromEntries(allStages.map((stage) => [`config/${stage}/env.yaml`, envYaml(stage)])),
+    'src/index.mjs': NODE_HANDLER,
+    'package.json': `${JSON.stringify({ name: name.toLowerCase().replace(/[^a-z0-9-]/g, '-'), version: '1.0.0', private: true, type: 'module', scripts: { test: 'node --test tests/unittests/' }, dependencies: {}, devDependencies: {} }, null, 2)}\n`,
+    'tests/unittests/handler.test.mjs': NODE_UNIT_TEST,
+    'tests/integrationtests/invoke.test.mjs': NODE_INTEGRATION_TEST,
+    '.gitignore': `${GITIGNORE}node_modules/\n`,
+  };
+  for (const [file, content] of Object.entries(renderBuildspecs())) files[`${BUILDSPEC_DIR}/${file}`] = content;
+  return files;
+}
+
+const NODE_HANDLER = `// The Lambda function: config/config.yaml names it as Handler: index.handler.
+export const handler = async (event) => {
+  const name = event?.name ?? 'world';
+  return { statusCode: 200, body: JSON.stringify({ message: \`Hello, \${name}!\`, stage: process.env.STAGE ?? 'local' }) };
+};
+`;
+
+const NODE_UNIT_TEST = `// Unit tests: \`lambda-cd unit-test\` runs each file here with \`node --test FILE\`.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { handler } from '../../src/index.mjs';
+
+test('greets by name', async () => {
+  const response = await handler({ name: 'Ada' });
+  assert.equal(response.statusCode, 200);
+  assert.equal(JSON.parse(response.body).message, 'Hello, Ada!');
+});
+
+test('greets the world without a name', async () => {
+  assert.equal(JSON.parse((await handler({})).body).message, 'Hello, world!');
+});
+`;
+
+const NODE_INTEGRATION_TEST = `// Integration test: \`lambda-cd integration-test\` runs it with \`node --test FILE\` against a deployed
+// stage; FUNCTION_ARN (and FUNCTION_ALIAS_ARN) name it. The AWS SDK v3 is what Lambda provides.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
+
+test('the deployed function answers', async () => {
+  const arn = process.env.FUNCTION_ALIAS_ARN ?? process.env.FUNCTION_ARN;
+  const response = await new LambdaClient({}).send(new InvokeCommand({ FunctionName: arn, Payload: JSON.stringify({ name: 'pipeline' }) }));
+  const payload = JSON.parse(Buffer.from(response.Payload ?? []).toString() || 'null');
+  assert.equal(response.FunctionError, undefined, JSON.stringify(payload));
+  assert.equal(payload.statusCode, 200);
+});
 `;

@@ -16,12 +16,16 @@ import { ConfigError } from './errors.js';
 import { displayPath } from './output.js';
 import { isInside, resolveInside, toPosix } from './paths.js';
 import { escapeControl, safeName } from './redact.js';
-import { ARCHITECTURES, DEFAULT_RUNTIME, RUNTIMES, type Architecture } from './runtimes.js';
+import { ARCHITECTURES, DEFAULT_RUNTIME, NODE_RUNTIMES, RUNTIMES, runtimeLanguage, type Architecture, type LanguageId } from './runtimes.js';
 import { didYouMean } from './suggest.js';
 
 export const PROD_STAGE = 'PROD';
-export const TEST_RUNNERS = ['script', 'pytest', 'unittest'] as const;
+export const TEST_RUNNERS = ['script', 'pytest', 'unittest', 'node', 'npm'] as const;
 export type TestRunner = (typeof TEST_RUNNERS)[number];
+/** The runners each language offers, the default first. */
+export const LANGUAGE_TEST_RUNNERS: Record<LanguageId, readonly TestRunner[]> = { python: ['script', 'pytest', 'unittest'], node: ['node', 'npm', 'script'] };
+/** How the function's code is built for the zip (Node.js): installed as it is, or bundled by esbuild. */
+export const BUNDLERS = ['none', 'esbuild'] as const;
 export const TRACING_MODES = ['Active', 'PassThrough'] as const;
 /** The values CloudWatch Logs accepts for RetentionInDays. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -77,9 +81,13 @@ export interface RepositoryConfig {
   configFile: string;
   name: string;
   handler: string;
-  /** Repository-relative path of the handler's module file, e.g. `src/app.py`. */
+  /** Repository-relative path of the handler's module file, e.g. `src/app.py` or `src/index.mjs`. */
   handlerFile: string;
   runtime: string;
+  /** Which language module (languages/<id>/) builds and tests it; decided by Runtime. */
+  language: LanguageId;
+  /** Node.js: `Bundle: esbuild` bundles the handler; 'none' (the default) zips src/ and node_modules/. */
+  bundle: (typeof BUNDLERS)[number];
   architecture: Architecture;
   /** Function-wide settings; use `stageSettings(stage)` for a stage's effective values. */
   settings: StageSettings;
@@ -106,6 +114,8 @@ const KNOWN_KEYS = [
   'Stages', 'Description', 'Layers', 'Vpc', 'Tracing', 'ReservedConcurrency', 'LogRetentionInDays', 'Tags',
   'StageOverrides', 'AllowWildcardActions', 'Deployment',
 ];
+/** Keys only a Node.js function's config knows. */
+const NODE_KEYS = ['Bundle'];
 /** Keys the 2018 system wrote, and the key each meant. */
 const LEGACY_KEYS: Record<string, string> = { Memory: 'MemorySize', TestFolder: 'Integrationtests' };
 const SUITE_KEYS = ['Folder', 'Files', 'Runner'];
@@ -181,13 +191,18 @@ class ConfigReader {
   read(): RepositoryConfig {
     const document = this.parse();
     const keys = this.renameLegacyKeys(document);
-    this.warnUnknown(keys, KNOWN_KEYS, []);
+    // The Runtime decides the language, hence the handler's file and the keys; an unknown Runtime is reported after Handler.
+    const runtimeText = typeof keys.Runtime === 'string' ? keys.Runtime : '';
+    const language = runtimeLanguage(runtimeText) ?? (runtimeText.startsWith('nodejs') ? 'node' : 'python');
+    this.warnUnknown(keys, language === 'node' ? [...KNOWN_KEYS, ...NODE_KEYS] : KNOWN_KEYS, []);
 
     const name = this.requiredString(keys, 'Name');
     if (!NAME_PATTERN.test(name)) this.fail(['Name'], `expected letters, digits, '-' or '_', found ${quoted(name)}`);
     const handler = this.requiredString(keys, 'Handler');
-    const handlerFile = this.handlerFile(handler);
+    const handlerFile = language === 'node' ? this.nodeHandlerFile(handler) : this.handlerFile(handler);
     const runtime = this.runtime(keys.Runtime);
+    const bundle = this.choice(keys, ['Bundle'], keys.Bundle, BUNDLERS, 'none');
+    if (bundle !== 'none' && language !== 'node') this.fail(['Bundle'], `bundling applies to Node.js runtimes (${Object.keys(NODE_RUNTIMES).join(', ')}), found Runtime ${runtime}; remove Bundle`);
     const architecture = this.choice(keys, ['Architecture'], keys.Architecture, ARCHITECTURES, 'x86_64');
     const settings = this.settings(keys, []);
     const stages = this.stages(keys.Stages, name);
@@ -197,8 +212,8 @@ class ConfigReader {
       this.fail(['AllowWildcardActions'], `expected true or false, found ${describe(keys.AllowWildcardActions)}`);
     }
 
-    const unittests = this.suite(keys.Unittests, 'Unittests', ['tests/unittests']);
-    const integrationtests = this.suite(keys.Integrationtests, 'Integrationtests', ['tests/integrationtests', 'test']);
+    const unittests = this.suite(keys.Unittests, 'Unittests', ['tests/unittests'], language);
+    const integrationtests = this.suite(keys.Integrationtests, 'Integrationtests', ['tests/integrationtests', 'test'], language);
     if (this.unlistedUnknown > 0) this.warnings.push({ message: `${this.shown}: ${this.unlistedUnknown.toLocaleString('en-US')} more unknown keys, not listed` });
     return {
       root: this.root,
@@ -207,6 +222,8 @@ class ConfigReader {
       handler,
       handlerFile,
       runtime,
+      language,
+      bundle,
       architecture,
       settings: settings as StageSettings,
       stageOverrides,
@@ -273,18 +290,41 @@ class ConfigReader {
     return relative;
   }
 
+  /**
+   * Node.js handlers as Lambda's runtime reads them: `index.handler` is function `handler` of
+   * src/index.js, .mjs or .cjs (tried in that order, as Lambda does); `lib/app.handler` is under src/lib/.
+   */
+  private nodeHandlerFile(handler: string): string {
+    const match = /^((?:[A-Za-z0-9_$-]+\/)*)([A-Za-z0-9_$-]+)\.([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)$/.exec(handler);
+    if (!match) this.fail(['Handler'], `expected file.function for Node.js (e.g. index.handler for src/index.mjs, or lib/app.handler), found ${quoted(handler)}`);
+    const module = `${match[1]}${match[2]}`;
+    const candidates = NODE_HANDLER_EXTENSIONS.map((extension) => `src/${module}${extension}`);
+    for (const relative of candidates) {
+      const inside = resolveInside(this.root, relative);
+      if (!inside.ok) this.fail(['Handler'], `module ${relative} is ${inside.reason}`);
+    }
+    const present = candidates.filter((relative) => existsSync(path.join(this.root, relative)));
+    if (present.length === 0) {
+      this.fail(['Handler'], `expected the module file ${candidates.slice(0, -1).join(', ')} or ${candidates.at(-1)} to exist (Handler ${quoted(handler)} names module ${quoted(module)} under src/), found no such file`);
+    }
+    if (present.length > 1) this.warn(['Handler'], `${present.join(' and ')} both exist; Lambda loads ${present[0]} (it tries .js, .mjs, .cjs in that order)`);
+    return present[0]!;
+  }
+
   private runtime(value: unknown): string {
     if (value === undefined) {
       // Configs written for the 2018 system have no Runtime: it deployed python3.6, which Lambda no longer runs.
       this.notes.push({ message: `${this.shown}: no Runtime: lambda-cd builds and deploys for ${DEFAULT_RUNTIME} (the 2018 system deployed python3.6, which Lambda no longer runs); set Runtime to choose another` });
       return DEFAULT_RUNTIME;
     }
-    const supported = Object.keys(RUNTIMES);
-    if (typeof value !== 'string' || !(value in RUNTIMES)) {
+    const supported = [...Object.keys(RUNTIMES), ...Object.keys(NODE_RUNTIMES)];
+    if (typeof value !== 'string' || runtimeLanguage(value) === undefined) {
       const hint = typeof value === 'string' ? didYouMean(value, supported) : '';
-      this.fail(['Runtime'], `expected a Python runtime Lambda supports (${supported.join(', ')}), found ${typeof value === 'string' ? quoted(value) : describe(value)}${hint}`);
+      const python = Object.keys(RUNTIMES).join(', ');
+      this.fail(['Runtime'], `expected a Python runtime Lambda supports (${python}) or a Node.js one (${Object.keys(NODE_RUNTIMES).join(', ')}), found ${typeof value === 'string' ? quoted(value) : describe(value)}${hint}`);
     }
-    if (RUNTIMES[value]!.deprecated) this.warn(['Runtime'], `${value} is deprecated by Lambda; move to ${DEFAULT_RUNTIME} or newer`);
+    if (RUNTIMES[value]?.deprecated) this.warn(['Runtime'], `${value} is deprecated by Lambda; move to ${DEFAULT_RUNTIME} or newer`);
+    if (NODE_RUNTIMES[value]?.deprecated) this.warn(['Runtime'], `${value} is deprecated by Lambda; move to a newer Node.js runtime`);
     return value;
   }
 
@@ -408,19 +448,20 @@ class ConfigReader {
   }
 
   /** A test folder: `path`, `{Folder, Files, Runner}`, or the first default folder that exists. */
-  private suite(value: unknown, key: string, defaults: string[]): TestSuite | undefined {
+  private suite(value: unknown, key: string, defaults: string[], language: LanguageId): TestSuite | undefined {
+    const runners = LANGUAGE_TEST_RUNNERS[language];
     if (value === undefined || value === null) {
       const folder = defaults.find((candidate) => existsSync(path.join(this.root, candidate)));
-      return folder === undefined ? undefined : { folder, absoluteFolder: path.join(this.root, folder), runner: 'script' };
+      return folder === undefined ? undefined : { folder, absoluteFolder: path.join(this.root, folder), runner: runners[0]! };
     }
     let folderValue: unknown = value;
     let files: string[] | undefined;
-    let runner: TestRunner = 'script';
+    let runner: TestRunner = runners[0]!;
     if (isMapping(value)) {
       this.warnUnknown(value, SUITE_KEYS, [key]);
       folderValue = value.Folder;
       if (folderValue === undefined) this.fail([key, 'Folder'], 'expected the test folder (e.g. Folder: tests/unittests), found no Folder key');
-      runner = this.choice(value, [key, 'Runner'], value.Runner, TEST_RUNNERS, 'script');
+      runner = this.choice(value, [key, 'Runner'], value.Runner, runners, runners[0]!);
       if (value.Files !== undefined) {
         if (!Array.isArray(value.Files) || value.Files.length === 0 || !value.Files.every((f) => typeof f === 'string' && f !== '')) {
           this.fail([key, 'Files'], `expected a non-empty list of file names in the folder, found ${describe(value.Files)}`);
@@ -559,6 +600,9 @@ class ConfigReader {
     this.warnings.push({ message: `${this.where(keyPath)}: ${message}` });
   }
 }
+
+/** The files a Node.js handler module may be, in the order Lambda's runtime tries them. */
+export const NODE_HANDLER_EXTENSIONS = ['.js', '.mjs', '.cjs'];
 
 /** `key:`, `- key:`, `"key":` or `'key':` at the start of a line: its indentation and key. */
 const KEY_LINE = /^(\s*)(?:- )?(?:"([^"]*)"|'([^']*)'|([^\s"'#][^:#]*?))\s*:(?:\s|$)/;

@@ -6,13 +6,13 @@
  * top level, so it runs in a child process with a timeout and no AWS credentials.
  *
  * This file decides what a result means and how to say it; the language-specific part (finding
- * an interpreter, unpacking, importing) is in lib/python-import-check.ts.
+ * an interpreter, unpacking, importing) is in languages/python/python-import-check.ts.
  */
 import path from 'node:path';
 import type { RepositoryConfig } from './contract.js';
 import { CheckFailedError } from './errors.js';
 import { formatDuration, progress, warn } from './output.js';
-import { importHandler, LAMBDA_PROVIDED, type ImportFailure } from './python-import-check.js';
+import { importHandler, LAMBDA_PROVIDED, type ImportFailure } from '../languages/python/python-import-check.js';
 import { excerpt, safeName } from './redact.js';
 import { RUNTIMES, wheelMachine } from './runtimes.js';
 
@@ -27,6 +27,8 @@ export interface HandlerCheckOptions {
   python: string;
   /** False with --no-import-check. */
   enabled: boolean;
+  /** lambda-cd's cache (Node.js: where the resolve hook lives). */
+  cacheDir?: string;
   timeoutMs?: number;
 }
 
@@ -114,7 +116,7 @@ function judge(failure: ImportFailure, module: string, version: string, interpre
 }
 
 /** What Lambda's runtime sets that a module's top level may read; never credentials. */
-function lambdaEnvironment(repository: RepositoryConfig): Record<string, string> {
+export function lambdaEnvironment(repository: RepositoryConfig): Record<string, string> {
   const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
   return {
     AWS_REGION: region,

@@ -148,9 +148,12 @@ export async function readFrameworkCases(xml: string): Promise<JUnitCase[] | und
   const document = parser.parse(xml) as XmlNode;
   // pytest >= 5.1 writes <testsuites><testsuite>; older ones a bare <testsuite>.
   const root = (document.testsuites as XmlNode | undefined) ?? document;
+  // node --test writes top-level tests straight under <testsuites>, and nests a describe() as a <testsuite>.
   const suites = (root.testsuite as XmlNode[] | undefined) ?? [];
-  if (suites.length === 0) return undefined;
-  return suites.flatMap((suite) => ((suite.testcase as XmlNode[] | undefined) ?? []).map(frameworkCase));
+  const top = (root.testcase as XmlNode[] | undefined) ?? [];
+  if (suites.length === 0 && (top.length === 0 || root === document)) return undefined;
+  const collect = (suite: XmlNode): JUnitCase[] => [...((suite.testcase as XmlNode[] | undefined) ?? []).map(frameworkCase), ...((suite.testsuite as XmlNode[] | undefined) ?? []).flatMap(collect)];
+  return [...top.map(frameworkCase), ...suites.flatMap(collect)];
 }
 
 function text(node: unknown): string {

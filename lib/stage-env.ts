@@ -1,14 +1,16 @@
 /**
- * A stage's environment variables: `config/<Stage>/env.yaml|yml|json` (a flat map) or the
- * 2018 `env.py` whose `get_env(stage)` or `get_env()` returns a dict. Validated against
+ * A stage's environment variables: `config/<Stage>/env.yaml|yml|json` (a flat map), the
+ * 2018 `env.py` whose `get_env(stage)` or `get_env()` returns a dict, or its Node.js form
+ * `env.mjs|js|cjs` exporting `getEnv(stage)` (languages/node/stage-script.ts). Validated against
  * Lambda's rules here, so a bad name fails the build, not the deployment.
  */
 import { isMapping, type RepositoryConfig } from './contract.js';
 import { ConfigError } from './errors.js';
 import { isIntrinsic, type Intrinsic } from './intrinsics.js';
+import { callNodeStageFunction } from '../languages/node/stage-script.js';
 import { callStageFunction, findStageFile, readDataFile, type PythonCallOptions } from './stage-files.js';
 
-export const ENV_EXTENSIONS = ['yaml', 'yml', 'json', 'py'];
+export const ENV_EXTENSIONS = ['yaml', 'yml', 'json', 'py', 'mjs', 'js', 'cjs'];
 
 /** Lambda's pattern for variable names. */
 const NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]+$/;
@@ -44,8 +46,11 @@ export async function readStageEnv(config: RepositoryConfig, stage: string, pyth
   const fromPython = stageFile.kind === 'python';
   const raw = fromPython
     ? await callStageFunction(stageFile, 'get_env', [stage], 'get_env(stage) or get_env() returning a dict', { ...python, cwd: config.root, numbersAsText: true })
-    : readDataFile(stageFile, { numbersAsText: true });
-  const what = fromPython ? 'get_env() to return a flat dict of names to text, numbers or booleans' : 'a flat mapping of variable names to text, numbers or booleans';
+    : stageFile.kind === 'node'
+      ? await callNodeStageFunction(stageFile, 'getEnv', [stage], 'getEnv(stage) returning an object', { cwd: config.root, timeoutMs: python.timeoutMs })
+      : readDataFile(stageFile, { numbersAsText: true });
+  const what = fromPython ? 'get_env() to return a flat dict of names to text, numbers or booleans'
+    : stageFile.kind === 'node' ? 'getEnv() to return a flat object of names to text, numbers or booleans' : 'a flat mapping of variable names to text, numbers or booleans';
   if (raw === null || raw === undefined) {
     // An empty env.yaml means no variables; a get_env() returning None is a forgotten return.
     if (fromPython) throw new ConfigError(`${stageFile.shown}: get_env() returned None; expected it to return a dict of variables (a missing return statement?), {} for none`);

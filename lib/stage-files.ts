@@ -27,7 +27,7 @@ export interface StageFile {
   file: string;
   /** As shown in messages. */
   shown: string;
-  kind: 'data' | 'python';
+  kind: 'data' | 'python' | 'node';
 }
 
 /** The stage's file among `base.{extensions}`; none is fine, two are an error. */
@@ -41,7 +41,7 @@ export function findStageFile(config: RepositoryConfig, stage: string, base: str
   if (file === undefined) return undefined;
   const shown = displayPath(file);
   checkReadable(config.root, file, shown);
-  return { file, shown, kind: file.endsWith('.py') ? 'python' : 'data' };
+  return { file, shown, kind: file.endsWith('.py') ? 'python' : /\.(m|c)?js$/.test(file) ? 'node' : 'data' };
 }
 
 /** A stage file must be a readable file inside the repository (a symlink to a host file is not configuration). */

@@ -1,35 +1,47 @@
 /**
- * Running a suite of Python test files: shared by `unit-test` and `integration-test`.
- * Finds the files, runs them in parallel (each in its own process group, stopped with its
- * whole tree at the timeout), prints each file's output as one block under a header, and
- * writes the JUnit report. A suite with no test files runs nothing and passes, as in 2018.
+ * Running a suite of test files: shared by `unit-test` and `integration-test`, and by every
+ * language. Finds the files, runs them in parallel (each in its own process group, stopped with
+ * its whole tree at the timeout), prints each file's output as one block under a header, and
+ * writes the JUnit report. A suite with no test files runs nothing and passes, as in 2018. How
+ * one file runs and what its exit means is the language's TestLauncher (languages/<id>/tests.ts).
  */
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TestRunner, TestSuite } from './contract.js';
-import { ConfigError, EXIT } from './errors.js';
-import { killRunningGroups, run, runInProcessGroup } from './exec.js';
+import type { TestSuite } from './contract.js';
+import { EXIT } from './errors.js';
+import { killRunningGroups, runInProcessGroup, type GroupRunResult } from './exec.js';
 import { readFrameworkCases, writeJUnit, type CaseStatus, type JUnitCase } from './junit.js';
 import { count, displayPath, formatDuration, progress, style } from './output.js';
 import { toPosix } from './paths.js';
-import { prependPythonPath, type PipOptions } from './python.js';
+import type { PipOptions } from './python.js';
 
-/** Files that are never test scripts even though they end in .py. */
-const NOT_TESTS = new Set(['__init__.py', 'conftest.py']);
+/** Which files of a test folder are test files, per language. */
+export interface TestFileKind {
+  extensions: string[];
+  /** Names that are never test files although their extension says so (conftest.py). */
+  exclude: string[];
+  /** For messages: `*.py files`. */
+  describe: string;
+}
 
 /**
  * The test files of a suite, repository-relative (POSIX): the listed `Files` in their order,
- * or every `*.py` file directly in the folder, sorted by name (none is possible: nothing to run).
+ * or every test file directly in the folder, sorted by name (none is possible: nothing to run).
  */
-export function discoverTestFiles(root: string, suite: TestSuite): string[] {
+export function discoverTestFiles(root: string, suite: TestSuite, kind: TestFileKind): string[] {
   if (suite.files) return suite.files.map((file) => toPosix(path.relative(root, path.join(suite.absoluteFolder, file))));
   return readdirSync(suite.absoluteFolder, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.py') && !NOT_TESTS.has(entry.name))
+    .filter((entry) => entry.isFile() && kind.extensions.some((extension) => entry.name.endsWith(extension)) && !kind.exclude.includes(entry.name))
     .map((entry) => entry.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     .map((name) => toPosix(path.join(suite.folder, name)));
+}
+
+/** The files a suite runs: the test files, or the one `npm test` of Runner: npm. */
+export function suiteFiles(root: string, suite: TestSuite, kind: TestFileKind): string[] {
+  return suite.runner === 'npm' ? ['npm test'] : discoverTestFiles(root, suite, kind);
 }
 
 /**
@@ -37,9 +49,9 @@ export function discoverTestFiles(root: string, suite: TestSuite): string[] {
  * files: `no unit tests configured: nothing to run`, `no integration tests in test/ (no *.py
  * files in it): nothing to run`.
  */
-export function nothingToRunReason(suite: TestSuite | undefined, files: string[], kind: string): string | undefined {
+export function nothingToRunReason(suite: TestSuite | undefined, files: string[], kind: string, fileKind: TestFileKind): string | undefined {
   if (!suite) return `no ${kind} tests configured: nothing to run`;
-  if (files.length === 0) return `no ${kind} tests in ${suite.folder}/ (no *.py files in it): nothing to run`;
+  if (files.length === 0) return `no ${kind} tests in ${suite.folder}/ (no ${fileKind.describe} in it): nothing to run`;
   return undefined;
 }
 
@@ -88,14 +100,12 @@ export interface RunSuiteOptions {
   suiteName: string;
   root: string;
   files: string[];
-  runner: TestRunner;
-  python: string;
+  /** How a file runs (the language's runner, its interpreter and environment). */
+  launcher: TestLauncher;
   /** Arguments after the file (integration tests: the function ARN). */
   args: string[];
   /** Variables added to ours for every test process. */
   env: Record<string, string>;
-  /** Folders put before the existing PYTHONPATH. */
-  pythonPath: string[];
   jobs: number;
   timeoutSeconds: number;
   reportPath: string;
@@ -106,38 +116,33 @@ export interface RunSuiteOptions {
   blocks: NodeJS.WriteStream;
 }
 
-interface Invocation {
+export interface Invocation {
   args: string[];
-  /** pytest's own JUnit file for this test file. */
+  /** The framework's own JUnit file for this test file (pytest, node --test). */
   junitFile?: string;
 }
 
-/** How one file runs under each runner: a bare script, pytest, or unittest. */
-function invocation(runner: TestRunner, file: string, extraArgs: string[], scratch: string, index: number): Invocation {
-  switch (runner) {
-    case 'script':
-      return { args: [file, ...extraArgs] };
-    // The frameworks take no extra arguments: their tests read FUNCTION_ARN from the environment.
-    case 'pytest': {
-      const junitFile = path.join(scratch, `${index}.xml`);
-      return { args: ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junitFile}`, '-o', `junit_suite_name=${file}`, file], junitFile };
-    }
-    case 'unittest': {
-      const dir = path.posix.dirname(file);
-      return { args: ['-m', 'unittest', 'discover', '-v', '-s', dir, '-t', dir, '-p', path.posix.basename(file)] };
-    }
-  }
+/** What a test process left: its exit, output, and the cases its framework reported. */
+export type TestProcessResult = Pick<GroupRunResult, 'exitCode' | 'signal' | 'timedOut' | 'output'> & { frameworkCases?: JUnitCase[] };
+
+/** One language's way of running a test file (languages/<id>/tests.ts). */
+export interface TestLauncher {
+  /** Shown in the progress line: `script`, `pytest`, `node --test`. */
+  runner: string;
+  /** The program every file runs with (python3, node, npm). */
+  program: string;
+  /** The whole environment of a test process, given the variables the suite adds. */
+  environment(extra: Record<string, string>): NodeJS.ProcessEnv;
+  invocation(file: string, extraArgs: string[], scratch: string, index: number): Invocation;
+  /** What the result means; timeouts are judged before (the same for every language). */
+  judge(result: TestProcessResult): { status: CaseStatus; detail: string };
+  /** Checks before any file runs (the framework can be imported). */
+  check?(env: NodeJS.ProcessEnv): Promise<void>;
 }
 
-/** pytest and unittest exit 5 when a file holds no tests: that file is skipped, not failed. */
-const NO_TESTS_EXIT = 5;
-
-function judge(runner: TestRunner, result: { exitCode: number | null; signal: string | null; timedOut: boolean; output: string }, timeoutSeconds: number): { status: CaseStatus; detail: string } {
-  if (result.timedOut) return { status: 'failed', detail: `timed out after ${timeoutSeconds} s (process tree stopped)` };
-  // unittest before Python 3.12 exits 0 when a file holds no tests.
-  if (result.exitCode === 0 && runner === 'unittest' && /^Ran 0 tests in /m.test(result.output)) return { status: 'skipped', detail: 'no tests in file' };
+/** The verdicts every language shares: a timeout, a signal, exit 0, another exit. */
+export function judgeExit(result: TestProcessResult): { status: CaseStatus; detail: string } {
   if (result.exitCode === 0) return { status: 'passed', detail: 'exit 0' };
-  if (runner !== 'script' && result.exitCode === NO_TESTS_EXIT) return { status: 'skipped', detail: 'no tests in file' };
   if (result.exitCode === null) return { status: 'failed', detail: `killed by ${result.signal}` };
   return { status: 'failed', detail: `exit ${result.exitCode}` };
 }
@@ -157,26 +162,17 @@ export function formatOutcome(outcome: TestOutcome, stream: NodeJS.WriteStream =
   return `${header}\n${body ? `${body}\n` : ''}`;
 }
 
-/** The runner must import pytest (from the interpreter or the installed requirements). */
-async function checkFramework(runner: TestRunner, python: string, env: NodeJS.ProcessEnv, requirements: string): Promise<void> {
-  if (runner !== 'pytest') return;
-  const probe = await run(python, ['-c', 'import pytest'], { env });
-  if (probe.exitCode !== 0) {
-    throw new ConfigError(`Runner pytest: pytest cannot be imported by ${python}; add pytest to ${requirements}`);
-  }
-}
-
 /** Runs `files` with at most `jobs` at once and returns their outcomes in file order. */
 export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
   const start = performance.now();
   const timestamp = new Date();
-  const pythonPath = prependPythonPath(options.pythonPath);
-  const env = { ...process.env, ...options.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' };
-  await checkFramework(options.runner, options.python, env, 'the test folder\'s requirements.txt');
+  const { launcher } = options;
+  const env = launcher.environment(options.env);
+  await launcher.check?.(env);
 
   const scratch = await mkdtemp(path.join(tmpdir(), 'lambda-cd-junit-'));
   const jobs = Math.max(1, Math.min(options.jobs, options.files.length));
-  progress(options.step, `running ${count(options.files.length, 'test file')} (${options.runner}, ${jobs} at a time, timeout ${options.timeoutSeconds} s each)`);
+  progress(options.step, `running ${count(options.files.length, 'test file')} (${launcher.runner}, ${jobs} at a time, timeout ${options.timeoutSeconds} s each)`);
 
   // Test processes lead their own process groups, so a Ctrl-C or a CodeBuild stop reaches them only through us.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -195,11 +191,12 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
     while (next < options.files.length) {
       const index = next++;
       const file = options.files[index]!;
-      const call = invocation(options.runner, file, options.args, scratch, index);
-      const result = await runInProcessGroup(options.python, call.args, { cwd: options.root, env, timeoutMs: options.timeoutSeconds * 1000 });
-      const verdict = judge(options.runner, result, options.timeoutSeconds);
+      const call = launcher.invocation(file, options.args, scratch, index);
+      const result = await runInProcessGroup(launcher.program, call.args, { cwd: options.root, env, timeoutMs: options.timeoutSeconds * 1000 });
+      const frameworkCases = call.junitFile ? await readFile(call.junitFile, 'utf8').then(readFrameworkCases, () => undefined) : undefined;
+      const verdict = result.timedOut ? { status: 'failed' as const, detail: `timed out after ${options.timeoutSeconds} s (process tree stopped)` } : launcher.judge({ ...result, frameworkCases });
       const outcome: TestOutcome = { name: file, kind: 'file', ...verdict, durationMs: result.durationMs, output: result.output };
-      if (call.junitFile) outcome.frameworkCases = await readFile(call.junitFile, 'utf8').then(readFrameworkCases, () => undefined);
+      if (frameworkCases) outcome.frameworkCases = frameworkCases;
       outcomes[index] = outcome;
       // One write per file: blocks of parallel files never interleave.
       stream.write(formatOutcome(outcome, stream));

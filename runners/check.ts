@@ -7,7 +7,8 @@ import { stageSettings, type RepositoryConfig, type StageSettings, type TestSuit
 import { ConfigError } from '../lib/errors.js';
 import type { PipOptions } from '../lib/python.js';
 import { policyLabel } from '../lib/stage-iam.js';
-import { discoverTestFiles } from '../lib/test-execution.js';
+import { suiteFiles } from '../lib/test-execution.js';
+import { languageOf } from '../languages/index.js';
 import { releasePlan, type ReleasePlan } from '../lib/release-template.js';
 import { renderStages } from './create-cf.js';
 
@@ -86,7 +87,7 @@ function suite(repository: RepositoryConfig, configured: TestSuite | undefined, 
   if (!configured) return undefined;
   let files: string[];
   try {
-    files = discoverTestFiles(repository.root, configured);
+    files = suiteFiles(repository.root, configured, languageOf(repository).testFiles);
   } catch (error) {
     // A folder without test files runs nothing; a listed file that is missing is the contract's error already.
     if (!(error instanceof ConfigError)) throw error;

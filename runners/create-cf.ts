@@ -13,7 +13,7 @@ import { BOUNDARY_SUFFIX, MAX_BOUNDARY_NAME } from '../lib/function-boundary.js'
 import { count, note, progress, warn } from '../lib/output.js';
 import { readStageEnv, type StageEnv } from '../lib/stage-env.js';
 import { readStageIam, type StageIam } from '../lib/stage-iam.js';
-import { stagePythonTools } from '../lib/stage-python-tools.js';
+import { stagePythonTools } from '../languages/python/stage-python-tools.js';
 import type { PipOptions } from '../lib/python.js';
 import { didYouMean } from '../lib/suggest.js';
 import { buildTemplate, serializeTemplate, templateNames } from '../lib/template.js';

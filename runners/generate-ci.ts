@@ -8,9 +8,9 @@ import { PROD_STAGE, type RepositoryConfig } from '../lib/contract.js';
 import { actionsBeyondBoundary, EXTRA_ACTIONS_PARAMETER } from '../lib/function-boundary.js';
 import { displayPath, progress, warn } from '../lib/output.js';
 import type { PipOptions } from '../lib/python.js';
-import { RUNTIMES } from '../lib/runtimes.js';
+import { NODE_RUNTIMES, RUNTIMES } from '../lib/runtimes.js';
 import { readStageIam } from '../lib/stage-iam.js';
-import { stagePythonTools } from '../lib/stage-python-tools.js';
+import { stagePythonTools } from '../languages/python/stage-python-tools.js';
 import { templateNames } from '../lib/template.js';
 import { version } from '../lib/version.js';
 import { renderBootstrap } from '../generator/ci-bootstrap.js';
@@ -36,6 +36,7 @@ function ciSpec(command: string, options: CiFileOptions): CiSpec {
     stages: repository.stages.filter((stage) => stage !== PROD_STAGE),
     branch: options.branch,
     pythonVersion: RUNTIMES[repository.runtime]?.pythonVersion ?? '3.12',
+    nodeVersion: NODE_RUNTIMES[repository.runtime]?.nodeVersion,
     version: version(),
   };
 }

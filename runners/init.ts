@@ -4,6 +4,8 @@ import path from 'node:path';
 import { UsageError } from '../lib/errors.js';
 import { displayPath, progress } from '../lib/output.js';
 import { escapeControl } from '../lib/redact.js';
+import { NODE_RUNTIMES, RUNTIMES, runtimeLanguage } from '../lib/runtimes.js';
+import { didYouMean } from '../lib/suggest.js';
 import { skeletonFiles, workspaceSkeletonFiles } from '../generator/skeleton.js';
 import { MAX_NAME, NAME_PATTERN } from '../lib/workspace.js';
 import { nameFromFolder, validateName, validateStages } from '../generator/stages.js';
@@ -13,6 +15,8 @@ export interface InitOptions {
   dir: string; name?: string; stages: string[]; force: boolean;
   /** A multi-function repository with these functions (lambda-cd.yaml at DIR). */
   functions?: string[];
+  /** The Lambda runtime (python3.x or nodejsNN.x); the skeleton follows its language. */
+  runtime?: string;
 }
 export interface InitResult { name: string; root: string; files: string[] }
 
@@ -29,7 +33,12 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   const name = options.functions ? options.functions.join(', ') : options.name ?? nameFromFolder(path.basename(root), options.stages);
   if (!options.functions) validateName('init', name, options.stages);
 
-  const files = options.functions ? workspaceSkeletonFiles(options.functions, options.stages) : skeletonFiles({ name, stages: options.stages });
+  if (options.runtime !== undefined && runtimeLanguage(options.runtime) === undefined) {
+    const known = [...Object.keys(RUNTIMES), ...Object.keys(NODE_RUNTIMES)];
+    throw new UsageError(`init: --runtime: expected one of ${known.join(', ')}, found ${JSON.stringify(escapeControl(options.runtime))}${didYouMean(options.runtime, known)}`);
+  }
+  if (options.functions && options.runtime !== undefined) throw new UsageError('init: --runtime and --functions: give one (init --functions writes Python functions; change Runtime in each function\'s config/config.yaml)');
+  const files = options.functions ? workspaceSkeletonFiles(options.functions, options.stages) : skeletonFiles({ name, stages: options.stages, runtime: options.runtime });
   refuseSymlinks(root, Object.keys(files));
   if (!options.force) {
     const existing = Object.keys(files).find((file) => existsSync(path.join(root, file)));

@@ -13,8 +13,8 @@ import { UsageError } from '../lib/errors.js';
 import { outputTail } from '../lib/junit.js';
 import { displayPath, progress, warn } from '../lib/output.js';
 import { safeName } from '../lib/redact.js';
-import { discoverTestFiles, formatOutcome, nothingToRun, nothingToRunReason, runSuite, type SuiteRun, type TestOutcome, type TestRunOptions } from '../lib/test-execution.js';
-import { installTestRequirements } from '../lib/test-requirements.js';
+import { formatOutcome, nothingToRun, nothingToRunReason, runSuite, suiteFiles, type SuiteRun, type TestOutcome, type TestRunOptions } from '../lib/test-execution.js';
+import { languageOf } from '../languages/index.js';
 
 export interface IntegrationTestOptions extends TestRunOptions {
   repository: RepositoryConfig;
@@ -89,10 +89,11 @@ async function smokeTest(arn: string, event: { file: string; body: Buffer }, fun
 
 export async function runIntegrationTest(options: IntegrationTestOptions): Promise<IntegrationTestResult> {
   const { repository } = options;
+  const language = languageOf(repository);
   const suite = repository.integrationtests;
-  const files = suite ? discoverTestFiles(repository.root, suite) : [];
+  const files = suite ? suiteFiles(repository.root, suite, language.testFiles) : [];
   const events = readEvents(options.invokeEvents);
-  const nothing = nothingToRunReason(suite, files, 'integration');
+  const nothing = nothingToRunReason(suite, files, 'integration', language.testFiles);
   // Nothing to test and nothing to invoke: no reason to look the function up.
   if (nothing !== undefined && events.length === 0) return nothingToRun('integration-tests', options.reportPath, nothing);
   const blocks = options.blocks ?? process.stdout;
@@ -117,22 +118,13 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
     const result = await nothingToRun('integration-tests', options.reportPath, nothing!.replace(/: nothing to run$/, ': only the --invoke events ran'), invoked);
     return { ...result, functionArn: deployed.arn, ...(release ? { aliasArn: release.aliasArn, functionVersion: release.version } : {}) };
   }
-  const requirements = await installTestRequirements({
-    python: options.python,
-    requirementFiles: [path.join(suite.absoluteFolder, 'requirements.txt')],
-    cacheDir: options.cacheDir,
-    pip: options.pip,
-    cwd: repository.root,
-    step: STEP,
-    lambda: { runtime: repository.runtime, functionFirst: false },
-  });
+  const launcher = await language.prepareTests({ repository, suite, kind: 'integration', options, step: STEP });
   const result = await runSuite({
     suiteName: 'integration-tests',
     step: STEP,
     root: repository.root,
     files,
-    runner: suite.runner,
-    python: options.python,
+    launcher,
     args: [deployed.arn],
     // Stack outputs first: the names we set must not be shadowed by an output of the same name.
     env: {
@@ -145,7 +137,6 @@ export async function runIntegrationTest(options: IntegrationTestOptions): Promi
       AWS_REGION: deployed.region,
       AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? deployed.region,
     },
-    pythonPath: [path.join(repository.root, 'src'), ...requirements.dirs],
     jobs: options.jobs,
     timeoutSeconds: options.timeoutSeconds,
     reportPath: options.reportPath,

@@ -17,7 +17,7 @@ import { discardOutputs, removeDeadTemporaries, removeOnInterrupt, replaceOutput
 import type { RepositoryConfig } from '../lib/contract.js';
 import { usableCpus } from '../lib/cpus.js';
 import { CheckFailedError, ConfigError, EnvironmentError } from '../lib/errors.js';
-import { checkHandler } from '../lib/handler-check.js';
+import { languageOf } from '../languages/index.js';
 import { count, displayPath, formatBytes, formatDuration, progress, thousands, warn } from '../lib/output.js';
 import { keepDepsBlock, type DepsBlock } from '../lib/package-deps-block.js';
 import { whatPipWouldPlace } from '../lib/package-install.js';
@@ -51,7 +51,10 @@ export interface PackageOptions {
 export interface ManifestDistribution {
   name: string;
   version: string;
-  wheelTag: string;
+  /** Python: the wheel's tags (which platform it was built for). */
+  wheelTag?: string;
+  /** Node.js with Bundle: esbuild: whether the bundle holds the package. */
+  bundled?: boolean;
 }
 
 export interface PackageManifest {
@@ -73,7 +76,13 @@ export interface PackageResult {
   cacheHit: boolean;
 }
 
+/** The zip of the repository's language (languages/; Python's steps are below). */
 export async function runPackage(options: PackageOptions): Promise<PackageResult> {
+  return languageOf(options.repository).package(options);
+}
+
+/** Python: requirements.txt installed for Lambda from the wheels, plus src/. */
+export async function packagePython(options: PackageOptions): Promise<PackageResult> {
   // pip's version is part of what the cache records, but asking Python costs a process start:
   // on a cache hit it is asked in parallel and checked before finishing; a resolve reports it.
   let asked: Promise<string> | undefined;
@@ -225,7 +234,7 @@ function lambdaTarget(repository: RepositoryConfig): LambdaTarget {
 // 4. Lambda's limits
 // ---------------------------------------------------------------------------------------
 
-function checkLimits(layout: { unzippedSize: number; entries: number; groups: { label: string; bytes: number }[] }, limits: typeof LAMBDA_LIMITS): void {
+export function checkLimits(layout: { unzippedSize: number; entries: number; groups: { label: string; bytes: number }[] }, limits: typeof LAMBDA_LIMITS): void {
   if (layout.unzippedSize > limits.maxUnzippedBytes) {
     throw new CheckFailedError(`the function would be ${formatBytes(layout.unzippedSize)} unzipped, over Lambda's limit of ${formatBytes(limits.maxUnzippedBytes)} (function and layers together); largest: ${largest(layout.groups, formatBytes)}`);
   }
@@ -245,7 +254,10 @@ function checkLimits(layout: { unzippedSize: number; entries: number; groups: { 
  * checked on the way), runs the checks on the finished temporary zip, and replaces the zip and
  * manifest as a pair.
  */
-async function writePackage(options: PackageOptions, manifestPath: string, plan: ZipPlan, describe: (written: { sha256: string; size: number }) => Promise<PackageManifest>): Promise<PackageManifest> {
+/** What writePackage needs of a plan: the deps part (to compress and copy, or kept whole) and src/. */
+export type ZipWritePlan = Pick<ZipPlan, 'first' | 'block' | 'keep'> & { layout: Pick<ZipPlan['layout'], 'srcToCompress' | 'srcFolders'> };
+
+export async function writePackage(options: PackageOptions, manifestPath: string, plan: ZipWritePlan, describe: (written: { sha256: string; size: number }) => Promise<PackageManifest>): Promise<PackageManifest> {
   const work = path.join(path.dirname(options.outFile), temporaryName('work'));
   const release = removeOnInterrupt(work);
   try {
@@ -273,7 +285,7 @@ async function writePackage(options: PackageOptions, manifestPath: string, plan:
           manifest = await describe(written);
           // Checks on the finished zip, before it replaces anything: the handler must import from it
           // (a failure leaves no zip behind, nor an earlier one).
-          await timed('import check', () => checkHandler({ zipFile: zip, repository: options.repository, python: options.python, enabled: options.importCheck !== false }));
+          await timed('import check', () => languageOf(options.repository).checkHandler({ zipFile: zip, repository: options.repository, python: options.python, enabled: options.importCheck !== false, cacheDir: options.cacheDir }));
           if (plan.keep) await timed('keep deps part', () => plan.keep!(zip, written.first));
         },
       },

@@ -1,13 +1,12 @@
 /**
- * `lambda-cd unit-test`: installs the function's requirements and the tests' own, each in its
- * own pip run (the function's first on PYTHONPATH, plus the AWS SDK its Runtime carries), into
- * an isolated cached folder, then runs every unit test file (see lib/test-execution.ts). No
- * unit tests is not an error: the run says so and passes.
+ * `lambda-cd unit-test`: the language installs what the tests import, isolated and cached
+ * (Python: the function's requirements and the tests' own, each in its own pip run, plus the AWS
+ * SDK its Runtime carries; Node.js: npm ci with dev dependencies), then every unit test file runs
+ * (see lib/test-execution.ts). No unit tests is not an error: the run says so and passes.
  */
-import path from 'node:path';
 import type { RepositoryConfig } from '../lib/contract.js';
-import { discoverTestFiles, nothingToRun, nothingToRunReason, runSuite, type SuiteRun, type TestRunOptions } from '../lib/test-execution.js';
-import { installTestRequirements } from '../lib/test-requirements.js';
+import { nothingToRun, nothingToRunReason, runSuite, suiteFiles, type SuiteRun, type TestRunOptions } from '../lib/test-execution.js';
+import { languageOf } from '../languages/index.js';
 
 export interface UnitTestOptions extends TestRunOptions {
   repository: RepositoryConfig;
@@ -16,29 +15,20 @@ export type UnitTestResult = SuiteRun;
 
 export async function runUnitTest(options: UnitTestOptions): Promise<UnitTestResult> {
   const { repository } = options;
+  const language = languageOf(repository);
   const suite = repository.unittests;
-  const files = suite ? discoverTestFiles(repository.root, suite) : [];
-  const nothing = nothingToRunReason(suite, files, 'unit');
+  const files = suite ? suiteFiles(repository.root, suite, language.testFiles) : [];
+  const nothing = nothingToRunReason(suite, files, 'unit', language.testFiles);
   if (nothing !== undefined || !suite) return nothingToRun('unit-tests', options.reportPath, nothing!);
-  const requirements = await installTestRequirements({
-    python: options.python,
-    requirementFiles: [path.join(repository.root, 'requirements.txt'), path.join(suite.absoluteFolder, 'requirements.txt')],
-    cacheDir: options.cacheDir,
-    pip: options.pip,
-    cwd: repository.root,
-    step: 'unit-test',
-    lambda: { runtime: repository.runtime, functionFirst: true },
-  });
+  const launcher = await language.prepareTests({ repository, suite, kind: 'unit', options, step: 'unit-test' });
   return runSuite({
     suiteName: 'unit-tests',
     step: 'unit-test',
     root: repository.root,
     files,
-    runner: suite.runner,
-    python: options.python,
+    launcher,
     args: [],
     env: {},
-    pythonPath: [path.join(repository.root, 'src'), ...requirements.dirs],
     jobs: options.jobs,
     timeoutSeconds: options.timeoutSeconds,
     reportPath: options.reportPath,

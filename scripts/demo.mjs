@@ -1,13 +1,16 @@
-// `npm run demo`: runs the offline runners on the bundled example and shows what each produced.
-// pip resolves the example's requirement (python-dateutil) through pip's own configuration.
+// `npm run demo`: runs the offline runners on the bundled examples and shows what each produced:
+// examples/hello-python (pip resolves python-dateutil through pip's own configuration), then
+// examples/hello-node (npm ci from its package-lock.json: @node-rs/crc32 and its platform package
+// for Lambda, from npm's registry). `npm run demo -- node` (or `npm run demo:node`) runs only one.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const example = path.join(root, 'examples/hello-python');
 const cli = path.join(root, 'build/cli/main.js');
+const EXAMPLES = { python: 'examples/hello-python', node: 'examples/hello-node' };
+const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(EXAMPLES);
 
 function step(title, args) {
   console.log(`\n=== lambda-cd ${args.join(' ')}   (${title})`);
@@ -18,15 +21,23 @@ function step(title, args) {
   }
 }
 
-step('unit tests', ['unit-test', '--path', example]);
-step('deployment zip', ['package', '--path', example]);
-step('one template per stage', ['create-cf', '--path', example, '--stack', 'DemoPipeline']);
+for (const language of chosen) {
+  const relative = EXAMPLES[language];
+  if (!relative) {
+    console.error(`demo: expected one of ${Object.keys(EXAMPLES).join(', ')}, found ${language}`);
+    process.exit(2);
+  }
+  const example = path.join(root, relative);
+  step('unit tests', ['unit-test', '--path', example]);
+  step('deployment zip', ['package', '--path', example]);
+  step('one template per stage', ['create-cf', '--path', example, '--stack', 'DemoPipeline']);
 
-console.log('\n=== what was produced in examples/hello-python:');
-for (const dir of ['dist', '.lambda-cd/reports']) {
-  const full = path.join(example, dir);
-  for (const name of readdirSync(full).sort()) {
-    console.log(`  ${path.join(dir, name).padEnd(44)} ${statSync(path.join(full, name)).size} bytes`);
+  console.log(`\n=== what was produced in ${relative}:`);
+  for (const dir of ['dist', '.lambda-cd/reports']) {
+    const full = path.join(example, dir);
+    for (const name of readdirSync(full).sort()) {
+      console.log(`  ${path.join(dir, name).padEnd(44)} ${statSync(path.join(full, name)).size} bytes`);
+    }
   }
 }
 

@@ -76,8 +76,8 @@ describe.skipIf(unavailable !== undefined)(unavailable ? `container image (skipp
     }
   }, 900_000);
 
-  it('has the CLI on PATH for sh (as CodeBuild runs it), no npm, the OCI labels, and our layers within 15 MB', async () => {
-    const onPath = await podman(['run', '--rm', '--network', 'none', '--entrypoint', 'sh', image(), '-c', 'lambda-cd --version && command -v python3 pip3 >/dev/null && ! command -v npm']);
+  it('has the CLI on PATH for sh (as CodeBuild runs it), the OCI labels, and our layers within 15 MB', async () => {
+    const onPath = await podman(['run', '--rm', '--network', 'none', '--entrypoint', 'sh', image(), '-c', 'lambda-cd --version && command -v python3 pip3 >/dev/null']);
     expect(onPath.stderr).toBe('');
     expect(onPath.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
     expect(onPath.exitCode).toBe(0);

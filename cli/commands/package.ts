@@ -28,6 +28,7 @@ export const command: CommandSpec = {
     'Not packed: bin/ scripts and *.data/scripts|headers|data of installed packages, __pycache__/ and *.pyc, .git/ and other VCS folders, tool caches, requirements*.txt.',
     'The cache (--cache-dir) keeps wheels by sha256 and which wheels pip chose for the requirements\' content; everything read from it is verified (hashes, CRCs) and rebuilt when it does not check out.',
     "Before the zip is written, the handler's module is imported from it alone (plus boto3/botocore, as Lambda provides them) on --python when it has the Runtime's Python version, else on python3.X from PATH, in a child process without AWS credentials; an import error fails the build (exit 1) naming the distribution it came from. Without such a Python the check is skipped, with a line saying so.",
+    'Node.js functions (Runtime nodejs22.x, nodejs24.x): npm ci --omit=dev from package-lock.json for linux, the Architecture\'s CPU and glibc, no install scripts run (one that would compile native code without a prebuilt linux binary is exit 2); Bundle: esbuild in config.yaml bundles the handler (minified, source map, @aws-sdk/* external).',
     'LAMBDA_CD_MAX_UNZIPPED_BYTES lowers the 250 MB unzipped limit (to leave room for layers); LAMBDA_CD_WARN_ZIP_BYTES the 50 MB warning.',
   ],
   async run({ options }) {

@@ -25,6 +25,7 @@ export const command: CommandSpec = {
     'Without Unittests.Files every *.py file of the folder runs, sorted by name. Unittests.Runner: pytest or unittest runs that framework instead (pytest reports each test in the JUnit file).',
     "requirements.txt and the test folder's requirements.txt install in separate pip runs, the function's first on PYTHONPATH; boto3 and botocore come as the function's Runtime carries them unless your requirements name them.",
     'No Unittests (or a folder with no *.py files) runs nothing and passes: "no unit tests configured: nothing to run".',
+    'Node.js functions (Runtime nodejs22.x, nodejs24.x): package-lock.json is installed with npm ci (dev dependencies included) into the cache, and each *.js, *.mjs or *.cjs file runs with `node --test FILE` (Runner: script runs `node FILE`, Runner: npm the package\'s test script).',
     'Exit 1 when a test failed or timed out; 2 when the configuration names a file or folder that does not exist, or a requirement no index offers; 3 when pip or the package index cannot be reached.',
   ],
   async run({ options }) {

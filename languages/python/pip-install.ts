@@ -11,11 +11,11 @@
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EnvironmentError, type LambdaCdError } from './errors.js';
-import { run } from './exec.js';
-import { withHeartbeat } from './output.js';
-import { pipFailure } from './python.js';
-import { escapeControl, safeName } from './redact.js';
+import { EnvironmentError, type LambdaCdError } from '../../lib/errors.js';
+import { run } from '../../lib/exec.js';
+import { withHeartbeat } from '../../lib/output.js';
+import { pipFailure } from '../../lib/python.js';
+import { escapeControl, safeName } from '../../lib/redact.js';
 
 /** An index URL and where it came from, for the message when it cannot be reached. */
 export interface IndexSource {

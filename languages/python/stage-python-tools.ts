@@ -9,13 +9,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cacheFailure } from './atomic.js';
-import type { RepositoryConfig } from './contract.js';
-import { EnvironmentError, LambdaCdError } from './errors.js';
-import { run } from './exec.js';
-import { displayPath, progress } from './output.js';
-import type { PipOptions } from './python.js';
-import { findStageFile } from './stage-files.js';
+import { cacheFailure } from '../../lib/atomic.js';
+import type { RepositoryConfig } from '../../lib/contract.js';
+import { EnvironmentError, LambdaCdError } from '../../lib/errors.js';
+import { run } from '../../lib/exec.js';
+import { displayPath, progress } from '../../lib/output.js';
+import type { PipOptions } from '../../lib/python.js';
+import { findStageFile } from '../../lib/stage-files.js';
 import { installTestRequirements } from './test-requirements.js';
 
 const TOOLS = ['troposphere', 'awacs'];

@@ -12,10 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EnvironmentError } from './errors.js';
-import { removeAbandonedTemporaries } from './atomic.js';
-import { runInProcessGroup } from './exec.js';
-import { excerpt } from './redact.js';
+import { EnvironmentError } from '../../lib/errors.js';
+import { removeAbandonedTemporaries } from '../../lib/atomic.js';
+import { runInProcessGroup } from '../../lib/exec.js';
+import { excerpt } from '../../lib/redact.js';
 
 /**
  * Packages the Lambda Python runtime provides (boto3 and what it needs), by import name: taken from

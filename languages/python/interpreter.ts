@@ -2,10 +2,10 @@
  * What a Python interpreter is, asked once in one process: its version, implementation, CPU,
  * C library and pip. Whether it can load the wheels that ship to Lambda follows from that.
  */
-import { EnvironmentError } from './errors.js';
-import { runQuick } from './exec.js';
-import { excerpt } from './redact.js';
-import { RUNTIMES } from './runtimes.js';
+import { EnvironmentError } from '../../lib/errors.js';
+import { runQuick } from '../../lib/exec.js';
+import { excerpt } from '../../lib/redact.js';
+import { RUNTIMES } from '../../lib/runtimes.js';
 
 export interface Interpreter {
   /** `3.12.4` */
