@@ -1,3 +1,4 @@
+import { WORKSPACE_COMMANDS } from './workspace.js';
 import { version } from '../lib/version.js';
 import type { OptionSpec } from './args.js';
 import type { CommandSpec } from './command.js';
@@ -36,6 +37,11 @@ export function commandHelp(command: CommandSpec): string {
   for (const option of options) {
     const flag = `--${option.name}${option.type === 'boolean' ? '' : ` ${option.valueName ?? 'VALUE'}`}`;
     lines.push(`  ${flag.padEnd(24)}${option.description}${describeDefault(option)}`);
+  }
+  if (WORKSPACE_COMMANDS.includes(command.name)) {
+    lines.push('', 'At a multi-function root (lambda-cd.yaml), for every function unless one is named:',
+      `  ${'--function NAME'.padEnd(24)}Only this function (LAMBDA_CD_FUNCTION); an unknown name lists the known ones.`,
+      `  ${'--jobs N'.padEnd(24)}Functions at once (default: the CPUs available); outputs go under dist/<Function>/.`);
   }
   lines.push('', 'Examples:', ...command.examples.map((e) => `  ${e}`));
   if (command.notes?.length) lines.push('', ...command.notes);

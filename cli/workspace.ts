@@ -10,13 +10,13 @@ import { UsageError } from '../lib/errors.js';
 import { findRepositoryRoot } from './repository.js';
 
 const ROOT_FILE = 'lambda-cd.yaml';
-const COMMANDS = ['check', 'unit-test', 'package', 'create-cf', 'publish', 'deploy', 'integration-test', 'rollback'];
+export const WORKSPACE_COMMANDS = ['check', 'unit-test', 'package', 'create-cf', 'publish', 'deploy', 'integration-test', 'rollback'];
 /** Commands whose own --jobs runs test files at once: at the root it also bounds the functions at once, and goes on to each. */
 const OWN_JOBS = ['unit-test', 'integration-test'];
 
 /** Runs `command` at a multi-function root and returns its exit code, or undefined when this is no such root (or --help). */
 export async function runAtWorkspaceRoot(command: string, args: string[]): Promise<number | undefined> {
-  if (!COMMANDS.includes(command) || args.includes('--help') || args.includes('-h')) return undefined;
+  if (!WORKSPACE_COMMANDS.includes(command) || args.includes('--help') || args.includes('-h')) return undefined;
   // The same discovery as every command (cli/repository.ts): --path, LAMBDA_CD_PATH, or the nearest marker up from here.
   const givenPath = givenOption(args, 'path') ?? process.env.LAMBDA_CD_PATH;
   const root = givenPath !== undefined ? path.resolve(givenPath) : (findRepositoryRoot(process.cwd()) ?? process.cwd());

@@ -175,3 +175,14 @@ describe('generate pipeline at a multi-function root', () => {
     expect(result).toMatchObject({ file: out, stages: ['Gamma', 'PROD'] });
   }, 120_000);
 });
+
+describe('--help of the runners that work per function', () => {
+  it('names --function and --jobs for a multi-function root; generate and init do not', async () => {
+    for (const command of ['package', 'unit-test', 'deploy']) {
+      const help = await runCli([command, '--help']);
+      expect(help.exitCode).toBe(0);
+      expect(help.stdout).toMatch(/At a multi-function root \(lambda-cd\.yaml\)[^\n]*\n {2}--function NAME +Only this function \(LAMBDA_CD_FUNCTION\)/);
+    }
+    expect((await runCli(['init', '--help'])).stdout).not.toContain('--function NAME');
+  });
+});
