@@ -42,7 +42,7 @@ export function skeletonFiles(spec: SkeletonSpec): Record<string, string> {
  * function's folder, every folder a function repository as above, and the buildspecs at the root
  * (batch builds, one build per function).
  */
-export function workspaceSkeletonFiles(functions: string[], stages: string[]): Record<string, string> {
+export function workspaceSkeletonFiles(functions: string[], stages: string[], runtime?: string): Record<string, string> {
   const folder = (name: string) => `functions/${name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`;
   const files: Record<string, string> = {
     'lambda-cd.yaml': `${yamlComments([
@@ -53,7 +53,7 @@ export function workspaceSkeletonFiles(functions: string[], stages: string[]): R
     '.gitignore': GITIGNORE,
   };
   for (const name of functions) {
-    for (const [file, content] of Object.entries(skeletonFiles({ name, stages }))) {
+    for (const [file, content] of Object.entries(skeletonFiles({ name, stages, runtime }))) {
       if (file === '.gitignore' || file.startsWith(`${BUILDSPEC_DIR}/`)) continue;
       files[`${folder(name)}/${file}`] = content;
     }

@@ -37,8 +37,7 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
     const known = [...Object.keys(RUNTIMES), ...Object.keys(NODE_RUNTIMES)];
     throw new UsageError(`init: --runtime: expected one of ${known.join(', ')}, found ${JSON.stringify(escapeControl(options.runtime))}${didYouMean(options.runtime, known)}`);
   }
-  if (options.functions && options.runtime !== undefined) throw new UsageError('init: --runtime and --functions: give one (init --functions writes Python functions; change Runtime in each function\'s config/config.yaml)');
-  const files = options.functions ? workspaceSkeletonFiles(options.functions, options.stages) : skeletonFiles({ name, stages: options.stages, runtime: options.runtime });
+  const files = options.functions ? workspaceSkeletonFiles(options.functions, options.stages, options.runtime) : skeletonFiles({ name, stages: options.stages, runtime: options.runtime });
   refuseSymlinks(root, Object.keys(files));
   if (!options.force) {
     const existing = Object.keys(files).find((file) => existsSync(path.join(root, file)));

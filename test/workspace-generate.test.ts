@@ -186,3 +186,16 @@ describe('--help of the runners that work per function', () => {
     expect((await runCli(['init', '--help'])).stdout).not.toContain('--function NAME');
   });
 });
+
+describe('init --functions --runtime', () => {
+  it('writes each function in the Runtime\'s language (Node.js: package.json, src/index.mjs)', async () => {
+    const dir = path.join(await tempDir(), 'shop');
+    const created = await runCli(['init', dir, '--functions', 'Orders,Billing', '--runtime', 'nodejs22.x']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    for (const folder of ['functions/orders', 'functions/billing']) {
+      expect(await readFile(path.join(dir, folder, 'config/config.yaml'), 'utf8')).toContain('Runtime: nodejs22.x');
+      expect(JSON.parse(await readFile(path.join(dir, folder, 'package.json'), 'utf8'))).toMatchObject({ type: 'module' });
+      await readFile(path.join(dir, folder, 'src/index.mjs'), 'utf8');
+    }
+  });
+});
