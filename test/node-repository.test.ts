@@ -116,14 +116,14 @@ test('invokes the deployed function with the SDK Lambda provides', async () => {
   const SCRIPT = "if (process.argv[2] !== process.env.FUNCTION_ARN) { console.error('argv', process.argv); process.exit(1); }\nconsole.log('checked', process.argv[2]);\n";
 
   it('runs node --test files (and Runner: script with the ARN as argument) against the stage\'s function', async () => {
-    const root = await makeNodeRepo({ files: { 'tests/integrationtests/invoke.test.mjs': INVOKE } });
+    const root = await makeNodeRepo({ files: { 'config/Gamma/.keep': '', 'tests/integrationtests/invoke.test.mjs': INVOKE } });
     const result = await runCli(['integration-test', '--path', root, '--stack', 'Pipe', '--stage', 'Gamma'], { env });
     expect(result.stderr).not.toMatch(/error/);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/==== PASS tests\/integrationtests\/invoke\.test\.mjs/);
     expect(result.stdout).toMatch(/\n1 passed, 0 failed$/);
 
-    const script = await makeNodeRepo({ files: { 'config/config.yaml': `${NODE_CONFIG}Integrationtests: {Folder: tests/integrationtests, Runner: script}\n`, 'tests/integrationtests/check.mjs': SCRIPT } });
+    const script = await makeNodeRepo({ files: { 'config/Gamma/.keep': '', 'config/config.yaml': `${NODE_CONFIG}Integrationtests: {Folder: tests/integrationtests, Runner: script}\n`, 'tests/integrationtests/check.mjs': SCRIPT } });
     const byScript = await runCli(['integration-test', '--path', script, '--stack', 'Pipe', '--stage', 'Gamma'], { env });
     expect(byScript.exitCode).toBe(0);
     expect(byScript.stdout).toContain(`checked ${functionArn}`);
