@@ -172,7 +172,8 @@ describe('generate pipeline at a multi-function root', () => {
     const generated = await runCli(['generate', 'pipeline', '--json'], { cwd: path.join(root, 'docs') });
     expect(generated.exitCode, generated.stderr).toBe(0);
     const result = JSON.parse(generated.stdout) as { file: string; stages: string[] };
-    expect(result).toMatchObject({ file: out, stages: ['Gamma', 'PROD'] });
+    expect(result).toMatchObject({ file: out, stages: ['Gamma', 'PROD'], functions: ['Orders', 'Billing'] });
+    expect(result).not.toHaveProperty('functionName');
   }, 120_000);
 });
 

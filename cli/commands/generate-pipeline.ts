@@ -62,7 +62,9 @@ export const command: CommandSpec = {
       outFile: outputPath(options, 'out', root ?? process.cwd(), 'pipeline.yaml'),
       root,
     });
-    if (options.json) printJson({ file: path.resolve(result.file), stages: [...inputs.stages, 'PROD'], functionName: inputs.functionName ?? null, image: result.image });
+    // At a multi-function root the result names its functions, not one FunctionName.
+    const functionNames = workspace ? { functions: (await import('../../lib/workspace.js')).loadWorkspace(root!).functions.map((fn) => fn.name) } : { functionName: inputs.functionName ?? null };
+    if (options.json) printJson({ file: path.resolve(result.file), stages: [...inputs.stages, 'PROD'], ...functionNames, image: result.image });
     else process.stdout.write(`${result.file}\n`);
     return 0;
   },
