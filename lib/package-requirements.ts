@@ -29,6 +29,7 @@ import { timed } from './timings.js';
 import { readRequirementInputs, type RequirementInputs } from './requirement-inputs.js';
 import { parseWheelFilename, type LambdaTarget } from './wheel-tags.js';
 import { CorruptWheelError, sha256File, WheelStore, type StoredWheel } from './wheel-store.js';
+import { mapLimited } from './map-limited.js';
 
 /** Bump when the cache layout or what goes into it changes. */
 const CACHE_FORMAT = 'package-cache-v2';
@@ -228,17 +229,6 @@ async function sourcesUnchanged(root: string, record: CacheRecord): Promise<bool
   return results.every(Boolean);
 }
 
-async function mapLimited<T, R>(items: T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await map(items[index]!);
-    }
-  }));
-  return results;
-}
 
 /** The entry's record when it is one we wrote; a damaged one is removed (with a warning). */
 async function readRecord(entryDir: string): Promise<CacheRecord | undefined> {

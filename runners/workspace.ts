@@ -23,6 +23,7 @@ import { escapeControl } from '../lib/redact.js';
 import { buildEnvironment, digestFolder, digestInputs, recordFile, whyRebuild, writeBuildRecord } from '../lib/workspace-inputs.js';
 import type { Workspace, WorkspaceFunction } from '../lib/workspace.js';
 import { attachLayers, buildLayers, publishLayers, withoutLayerPackages } from './workspace-layers.js';
+import { mapLimited } from '../lib/map-limited.js';
 
 /** The commands that run per function at the root. */
 export const WORKSPACE_COMMANDS = ['check', 'unit-test', 'package', 'create-cf', 'publish', 'deploy', 'integration-test', 'rollback'] as const;
@@ -78,7 +79,7 @@ export async function runWorkspace(options: WorkspaceRunOptions): Promise<Worksp
   const bucket = givenOption(options.args, 'bucket') ?? process.env.LAMBDA_CD_ARTIFACT_BUCKET;
   const layersPublished = options.command === 'publish' || (options.command === 'deploy' && bucket) ? await publishLayers(options) : EXIT.ok;
   if (layersPublished !== EXIT.ok) return { exitCode: layersPublished, functions: [] };
-  const outcomes = await inParallel(functions, options.jobs, (fn) => runOne(options, fn));
+  const outcomes = await mapLimited(functions, options.jobs, (fn) => runOne(options, fn));
   const exitCode = Math.max(EXIT.ok, ...outcomes.map((outcome) => outcome.exitCode));
   if (options.json) {
     const parsed = outcomes.map((outcome) => ({ function: outcome.function, exitCode: outcome.exitCode, ...(outcome.changed === undefined ? {} : { changed: outcome.changed, reason: outcome.reason }), result: parseJson(outcome.stdout) }));
@@ -95,17 +96,6 @@ export async function runWorkspace(options: WorkspaceRunOptions): Promise<Worksp
   return { exitCode, functions: outcomes };
 }
 
-async function inParallel<T, R>(items: T[], jobs: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  }));
-  return results;
-}
 
 function parseJson(text: string): unknown {
   try {
