@@ -19,13 +19,18 @@ export interface ParsedVersion {
 }
 type PreLabel = 'a' | 'b' | 'rc';
 
-// Python's `\s` on ASCII: space, \t\n\v\f\r and the four separators \x1c-\x1f.
-export const PY_SPACE = '[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f ]';
+// Python's `\s` (str.isspace): JavaScript's `\s` lacks \x1c-\x1f and \x85 and adds \ufeff.
+export const PY_SPACE = '[\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const NOT_SPACE = PY_SPACE.replace('[', '[^');
 const TRIM = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, 'g');
+const SPACES = new RegExp(PY_SPACE, 'g');
 export function pyStrip(text: string): string {
   return text.replace(TRIM, '');
 }
-const ASCII = /^[\x00-\x7f]*$/;
+/** Non-ASCII apart from whitespace: Python's case-insensitive regexes fold `ſ` into `s` and `K` into `k`, JavaScript's do not. */
+export function hasForeign(text: string): boolean {
+  return /[^\x00-\x7f]/.test(text.replace(SPACES, ''));
+}
 
 // packaging 26's pattern uses possessive quantifiers (on CPython >= 3.11.5), which accept a subset
 // of what 21.3's plain pattern accepts (e.g. "1.0a-1"); the subset is what both accept. JavaScript
@@ -42,7 +47,7 @@ const VERSION_RE = new RegExp(
 );
 
 export function parseVersion(text: string): ParsedVersion | undefined {
-  if (typeof text !== 'string' || !ASCII.test(text)) return undefined;
+  if (typeof text !== 'string' || hasForeign(text)) return undefined;
   const m = VERSION_RE.exec(pyStrip(text));
   if (!m) return undefined;
   const preLabel = m[7]?.toLowerCase();
@@ -152,7 +157,6 @@ export interface Specifier {
   readonly wildcard: boolean;
 }
 
-const NOT_SPACE = '[^\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f ]';
 const VER_CORE = 'v?(?:\\d+!)?\\d+(?:\\.\\d+)*';
 const PRE = '(?:[-_.]?(?:alpha|beta|preview|pre|a|b|c|rc)[-_.]?\\d*)?';
 const POST = '(?:-\\d+|[-_.]?(?:post|rev|r)[-_.]?\\d*)?';
@@ -169,7 +173,7 @@ const SPEC_RE = new RegExp(
 );
 
 export function parseSpecifier(text: string): Specifier | undefined {
-  if (!ASCII.test(text)) return undefined;
+  if (hasForeign(text)) return undefined;
   const m = SPEC_RE.exec(pyStrip(text));
   if (!m) return undefined;
   const operator = (m[1] ?? m[3] ?? m[5] ?? m[7]) as Operator;
@@ -348,6 +352,7 @@ export function parseSpecifierList(text: string): Specifier[] | undefined {
 function makeSet(text: string, specifiers: readonly Specifier[]): SpecifierSet {
   const mentionsPrerelease = specifiers.some(specMentionsPrerelease);
   const decide = (version: string, options?: ContainsOptions): boolean | undefined => {
+    if (typeof version !== 'string' || hasForeign(version)) return undefined; // 21.3 may read it, 26 does not
     const pre = options?.prereleases ?? mentionsPrerelease;
     const legacy = matchAll('legacy', specifiers, version, pre);
     return legacy === matchAll('modern', specifiers, version, pre) ? legacy : undefined;
