@@ -20,7 +20,7 @@ export interface Pep508Requirement {
   name: string;
   key: string; // PEP 503 normalized
   extras: string[]; // normalized (PEP 685), first occurrence order, no duplicates
-  specifier: string; // '' = any; the specifiers joined with ','
+  specifier: string; // '' = any; each specifier as packaging's str(Specifier), joined with ','
   url?: string;
   marker?: Marker;
 }
@@ -66,8 +66,10 @@ class Cursor {
   ws(): boolean {
     return this.match(WS) !== undefined;
   }
+  // 26's END token is Python's `$`, which also matches before one final "\n" (21.3 skips it as whitespace).
   get done(): boolean {
-    return this.position === this.source.length;
+    const rest = this.source.length - this.position;
+    return rest === 0 || (rest === 1 && this.source.endsWith('\n'));
   }
 }
 
@@ -153,7 +155,7 @@ export function parseMarker(text: string): Marker | undefined {
 const URL_CHARS = /[!-~]+/y; // printable ASCII without space: 26 stops at space or tab, 21.3 at space
 
 export function parseRequirement(text: string): Pep508Requirement | undefined {
-  if (typeof text !== 'string' || !/^[\x20-\x7e\t]*$/.test(markerless(text))) return undefined;
+  if (typeof text !== 'string' || !/^[\x20-\x7e\t]*\n?$/.test(markerless(text))) return undefined;
   const c = new Cursor(text);
   try {
     c.ws();
@@ -224,8 +226,10 @@ function parseSpecifierText(c: Cursor): string {
   const parts: string[] = [];
   let token = c.match(SPEC_TOKEN);
   while (token !== undefined) {
-    if (!parseSpecifier(token)) fail();
-    parts.push(token.trim());
+    const spec = parseSpecifier(token) ?? fail();
+    // 21.3's `===` runs to the next whitespace, past `;` and `)`; 26 stops there: read alike only without them.
+    if (spec.operator === '===' && /[;)]/.test(/^[^ \t\n]*/.exec(c.source.slice(c.position))![0])) fail();
+    parts.push(spec.operator + spec.version); // packaging's str(Specifier)
     c.ws();
     if (!c.match(/,/y)) break;
     c.ws();
@@ -331,8 +335,8 @@ function evaluateItem(gen: Generation, item: MarkerItem, env: MarkerEnvironment)
   const op = item.op;
   const triesVersion = gen === 'legacy' || VERSION_KEYS.has(key);
   if (triesVersion && op !== 'in' && op !== 'not in') {
-    // Python's case-insensitive version regexes fold some non-ASCII letters; JavaScript's do not.
-    if (!/^[\x00-\x7f]*$/.test(lhs + rhs)) return 'unsure';
+    // Python's case-insensitive regexes fold İ ı ſ K into ASCII letters (21.3 everywhere, 26 in parts); JavaScript's do not.
+    if (/[\u0130\u0131\u017f\u212a]/.test(lhs + rhs)) return 'unsure';
     const spec = parseSpecifier(op + rhs);
     if (spec) {
       // 26 builds the Specifier without parsing its version and asserts later; covered by parseSpecifier.

@@ -1,0 +1,352 @@
+/**
+ * PEP 508 requirements and markers, and wheel METADATA, in TypeScript
+ * (languages/python/resolver/pep508.ts, metadata.ts) against Python's own packaging: one python3
+ * process parses and evaluates a corpus with pip's vendored packaging (21.3 in pip < 24.1) and the
+ * current packaging; ours must equal them where they agree and say undefined where they do not.
+ */
+import { execFileSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseCoreMetadata } from '../languages/python/resolver/metadata.js';
+import {
+  type MarkerEnvironment,
+  evaluateMarker,
+  markerVariables,
+  parseMarker,
+  parseRequirement,
+} from '../languages/python/resolver/pep508.js';
+
+const LAMBDA: MarkerEnvironment = {
+  python_version: '3.11', python_full_version: '3.11.7', implementation_name: 'cpython',
+  implementation_version: '3.11.7', platform_python_implementation: 'CPython', platform_machine: 'x86_64',
+  platform_system: 'Linux', sys_platform: 'linux', os_name: 'posix', platform_release: '5.10.0-1057-aws',
+  platform_version: '#1 SMP Thu Jan 1 00:00:00 UTC 2024', extra: '',
+};
+const ENVIRONMENTS: MarkerEnvironment[] = [
+  LAMBDA,
+  { ...LAMBDA, python_full_version: '3.11.0rc1', implementation_version: '3.11.0rc1', extra: 'socks' },
+  { ...LAMBDA, python_version: '3.13', python_full_version: '3.13.0a1', platform_machine: 'aarch64', extra: 'Foo_Bar' },
+  { ...LAMBDA, python_version: '3.8', python_full_version: '3.8.10', platform_release: '6.1', extra: 'foo-bar' },
+  {
+    ...LAMBDA, sys_platform: 'win32', os_name: 'nt', platform_system: 'Windows', platform_machine: 'AMD64',
+    platform_release: '10', platform_version: '10.0.19041', extra: 'FOO.bar',
+  },
+  {
+    ...LAMBDA, implementation_name: 'pypy', platform_python_implementation: 'PyPy', implementation_version: '7.3.13',
+    python_full_version: '3.11.7+', sys_platform: 'darwin', platform_system: 'Darwin', platform_machine: 'arm64',
+  },
+];
+
+const VARIABLES = [
+  'python_version', 'python_full_version', 'implementation_version', 'platform_release', 'os_name', 'sys_platform',
+  'platform_system', 'platform_machine', 'platform_python_implementation', 'implementation_name', 'platform_version',
+  'os.name', 'sys.platform', 'platform.version', 'platform.machine', 'platform.python_implementation',
+  'python_implementation', 'extra',
+];
+const OPERATORS = ['==', '!=', '<', '<=', '>', '>=', '~=', '===', 'in', 'not in'];
+const VERSION_VALUES = ['3.11', '3.11.0', '3.10', '3.12', '3', '3.11.*', '3.11.0rc1', '3.13.0a1', '5.10', 'abc', '3.11.7+local'];
+const STRING_VALUES = ['linux', 'Linux', 'x86_64', 'posix', 'CPython', 'cpython', 'lin', 'win32', '1.0', '', 'Foo_Bar', 'socks', 'a b'];
+
+function markerCorpus(): string[] {
+  const out: string[] = [];
+  for (const variable of VARIABLES)
+    for (const op of OPERATORS)
+      for (const value of [...VERSION_VALUES, ...STRING_VALUES]) {
+        out.push(`${variable} ${op} "${value}"`);
+        if (value === '3.11' || value === 'linux' || value === 'socks') out.push(`'${value}' ${op} ${variable}`);
+      }
+  out.push(
+    'python_version < "3.11"', "python_version<'3.11'", 'python_version<"3.11"and os_name=="posix"',
+    'os_name == "posix" and python_version >= "3.8" or sys_platform == "win32"',
+    'os_name == "nt" or python_version >= "3.8" and sys_platform == "win32"',
+    '(os_name == "nt" or python_version >= "3.8") and sys_platform == "win32"',
+    'os_name == "posix" and (python_version < "3" or (sys_platform == "linux" and extra == "socks"))',
+    '((python_version >= "3.11"))', '( python_version >= "3.11" )', 'extra == "Foo_Bar"', '(extra == "Foo_Bar")',
+    'extra == "foo-bar"', '(extra == "foo-bar")', 'extra == "foo_bar" or extra == "socks"', '"socks" == extra',
+    '"Foo_Bar" == extra', 'extra != "socks"', 'extra in "socks,security"', 'extra == "SOCKS"', 'extra == ""',
+    'os_name == sys_platform', 'sys_platform == os_name', '"posix" == "python_version"', '"3.11" == "python_version"',
+    '"a" == "b"', 'os_name=="posix"andos_name=="nt"', 'os_name == "posix"and(python_version>"3")',
+    'os_name not  in "posix"', 'os_name not\tin "posix"', 'os_name not in "posix"', 'os_name notin "posix"',
+    'os_namein "posix"', 'os_name in"posix"', 'python_version\t>=\t"3.8"', ' python_version >= "3.8" ',
+    'python_version >= "3.8"\n', '\npython_version >= "3.8"', 'python_version >= "3\\.8"', 'os_name == "a\\nb"',
+    'os_name == "it\'s"', "os_name == 'say \"hi\"'", 'os_name == "unterminated', 'os_name ==', 'os_name', '',
+    '()', '(os_name == "posix"', 'os_name == "posix")', 'os_name == "posix" and', 'and os_name == "posix"',
+    'os_name == "posix" or or os_name == "nt"', 'os_name === "posix"', 'os_name ~= "posix"', 'extras == "x"',
+    'dependency_groups == "x"', 'python_versions == "3"', 'Python_Version == "3.11"', 'os_name == "pösix"',
+    'python_version >= "３.８"', 'python_version >= "3.8ſ"', 'platform_release >= "5"', 'platform_release < "6"',
+    'python_full_version >= "3.11"', 'python_full_version < "3.11"', 'python_full_version >= "3.10"',
+    'python_full_version == "3.11.*"', 'python_full_version ~= "3.11.0"', 'python_full_version === "3.11.7"',
+    'python_version == "3.11" and python_version != "3.11"', 'python_version > "3.11.0rc1"',
+    'implementation_name == "cpython" and platform_python_implementation != "PyPy"',
+    'platform_machine in "x86_64 aarch64"', 'platform_machine not in "arm64"', '"x86" in platform_machine',
+    'sys_platform < "win32"', 'sys_platform >= "linux"', 'platform_version > "#1"', 'os_name <= "posix"',
+    'python_version == "3.11" or', 'python_version == "3.11"or python_version == "3.12"',
+    'python_version == "3.11"\tor\tpython_version == "3.12"', 'python_version==\'3.11\'',
+  );
+  return out;
+}
+const MARKERS = markerCorpus();
+
+const REQUIREMENTS = [
+  'exceptiongroup; python_version < "3.11"', 'pywin32; sys_platform == "win32"', 'requests[socks]>=2',
+  'typing-extensions>=4.6; python_version<"3.13"', 'idna (>=2.5,<4)', 'idna(>=2.5,<4)', 'idna ( >=2.5 , <4 )',
+  'requests', 'Requests', 'zope.interface', 'Foo_Bar.baz-Qux', 'a', '1', 'a1', 'a-', 'a_', 'a.', '-a', '_a', '.a',
+  'a..b', 'a--b', 'a__b', 'requests [security,tests] >= 2.8.1, == 2.8.* ; python_version < "2.7"',
+  'requests[ security , tests ]', 'requests[]', 'requests[ ]', 'requests[,]', 'requests[a,]', 'requests[a b]',
+  'requests[Foo_Bar,foo-bar]', 'requests[a_]', 'requests[a', 'requests]', 'name>=1.0', 'name >= 1.0', 'name>= 1.0',
+  'name>=1.0,<2', 'name>=1.0 ,<2', 'name>=1.0, <2', 'name>=1.0,', 'name>=1.0,,<2', 'name,>=1', 'name>=1.0 <2',
+  'name==1.0.*', 'name==1.*,!=1.5', 'name===1.0', 'name===foo', 'name===1.0;python_version>"3"', 'name~=1.4.2',
+  'name~=1', 'name>=1.0.*', 'name>=1.0+local', 'name==1.0+local', 'name==1.0a1.*', 'name>=1.0a1', 'name<2.0b1',
+  'name>1.0a1', 'name>=foo', 'name=1.0', 'name>=', 'name ()', 'name (>=1', 'name >=1)', 'name (>=1) ; os_name=="nt"',
+  'name;os_name=="posix"', 'name ; os_name=="posix"', 'name;', 'name ; ', 'name; os_name', 'name extra',
+  'name @ https://example.com/name-1.0-py3-none-any.whl', 'name@https://example.com/x.whl',
+  'name @ https://example.com/x.whl ; python_version >= "3"', 'name @ https://example.com/x.whl; python_version >= "3"',
+  'name @ https://example.com/x.whl\t; python_version >= "3"', 'name [extra] @ git+https://github.com/a/b.git@v1',
+  'name @ file:///tmp/name-1.0-py3-none-any.whl', 'name @ file://localhost/tmp/x.whl', 'name @ file:/tmp/x.whl',
+  'name @ file:tmp/x.whl', 'name @ FILE:///tmp/x.whl', 'name @ file:///tmp/x.whl?', 'name @ file:///tmp/x.whl#',
+  'name @ file:///tmp/x.whl#sha256=abc', 'name @ file:////tmp/x.whl', 'name @ /tmp/x.whl', 'name @ x.whl',
+  'name @ https://', 'name @ https:///x', 'name @ https://[::1]/x.whl', 'name @ https://h/x y', 'name @ ',
+  'name @', 'name @ https://h/x.whl extra', 'name>=1 @ https://h/x.whl', ' name', '\tname', 'name ', 'name\t',
+  'name\n', '\nname', 'name>=1.0\t;\tos_name=="posix"', 'name # comment', 'name>=1.0 # comment', '',
+  ' ', 'névé', 'name>=1.0ſ', 'name ; os_name == "pösix"', 'name;python_version>="3.8" and extra=="Foo_Bar"',
+  'name ; (extra == "Foo_Bar")', 'name>=1.0;python_version>"3"', 'name (>=1.0);python_version>"3"', '-e .', '.',
+  './dir', 'https://example.com/x.whl', 'name[extra]>=1; extra == "test"', 'name>=1,<2,!=1.5.*,~=1.4;os_name!="nt"',
+];
+
+const SCRIPT = String.raw`
+import json, sys, warnings
+warnings.simplefilter("ignore")
+from pip._vendor.packaging import markers as lm, requirements as lr, utils as lu
+try:
+    from packaging import markers as mm, requirements as mr
+except ImportError:
+    mm = mr = None
+data = json.load(sys.stdin)
+envs = data["environments"]
+
+def attempt(f):
+    try:
+        return f()
+    except Exception:
+        return None
+
+def evaluate(marker):
+    cells = []
+    for env in envs:
+        cells.append("".join("E" if r is None else "T" if r else "F" for r in (
+            attempt(lambda: marker[0].evaluate(env)), attempt(lambda: marker[1].evaluate(env)))))
+    return cells
+
+out = {"markers": [], "requirements": []}
+for text in data["markers"]:
+    L = attempt(lambda: lm.Marker(text))
+    M = attempt(lambda: mm.Marker(text)) if mm else L
+    out["markers"].append({"legacy": L is not None, "modern": M is not None,
+                           "evaluations": evaluate((L, M)) if L and M else None})
+for text in data["requirements"]:
+    L = attempt(lambda: lr.Requirement(text))
+    M = attempt(lambda: mr.Requirement(text)) if mr else L
+    entry = {"legacy": L is not None, "modern": M is not None}
+    if L and M:
+        same = lambda f: f(L) if f(L) == f(M) else "<generations differ>"
+        entry.update(
+            name=same(lambda r: r.name), url=same(lambda r: r.url),
+            extras=same(lambda r: sorted({lu.canonicalize_name(e) for e in r.extras})),
+            specifiers=same(lambda r: sorted(str(s) for s in r.specifier)),
+            evaluations=evaluate((L.marker, M.marker)) if L.marker and M.marker else None,
+            marker=(L.marker is not None, M.marker is not None))
+    out["requirements"].append(entry)
+print(json.dumps(out))
+`;
+
+interface Evaluated {
+  legacy: boolean;
+  modern: boolean;
+  evaluations: string[] | null;
+}
+interface Reference {
+  markers: Evaluated[];
+  requirements: (Evaluated & { name?: string; url?: string | null; extras?: string[]; specifiers?: string[]; marker?: [boolean, boolean] })[];
+}
+
+let ref: Reference;
+beforeAll(() => {
+  const input = JSON.stringify({ markers: MARKERS, requirements: REQUIREMENTS, environments: ENVIRONMENTS });
+  ref = JSON.parse(execFileSync('python3', ['-c', SCRIPT], { input, encoding: 'utf8', maxBuffer: 64 << 20 }));
+});
+
+const show = (text: string): string => JSON.stringify(text);
+function report(mismatches: string[]): void {
+  expect(mismatches.slice(0, 25), `${mismatches.length} mismatches with packaging`).toEqual([]);
+}
+// "TT": both generations True, "FF": both False; anything else (an error, or a disagreement) must be undefined.
+const agreed = (cell: string): boolean | undefined => (cell === 'TT' ? true : cell === 'FF' ? false : undefined);
+
+// Refusing what both accept is allowed only for text Python reads differently from its look: a
+// backslash (26 unescapes it with ast.literal_eval, 21.3 does not), non-ASCII outside quotes, or
+// an IPv6 host in a URL (urllib validates it, or raises ValueError from Requirement()).
+const conservative = (text: string): boolean =>
+  /\\/.test(text) || /[^\x00-\x7f]/.test(text.replace(/"[^"]*"|'[^']*'/g, '')) || /@.*\[/.test(text);
+
+describe('PEP 508 markers against packaging', () => {
+  it('parses what both generations parse and evaluates as both do, undefined where they differ', () => {
+    const mismatches: string[] = [];
+    let evaluated = 0;
+    MARKERS.forEach((text, i) => {
+      const expected = ref.markers[i]!;
+      const ours = parseMarker(text);
+      const both = expected.legacy && expected.modern;
+      if (!both) {
+        if (ours) mismatches.push(`${show(text)}: we parse it; 21.3=${expected.legacy} 26=${expected.modern}`);
+        return;
+      }
+      if (!ours) {
+        if (!conservative(text)) mismatches.push(`${show(text)}: we refuse a marker both generations parse`);
+        return;
+      }
+      ENVIRONMENTS.forEach((env, e) => {
+        const cell = expected.evaluations![e]!;
+        const got = evaluateMarker(ours, env);
+        evaluated++;
+        // İ ı ſ K fold into ASCII letters in Python's case-insensitive regexes only: left to pip.
+        if (got === undefined && /[\u0130\u0131\u017f\u212a]/.test(text)) return;
+        if (got !== agreed(cell)) mismatches.push(`${show(text)} in environment ${e}: ${got}, packaging 21.3/26: ${cell}`);
+      });
+    });
+    report(mismatches);
+    expect(evaluated).toBeGreaterThan(5_000);
+  });
+
+  it('says undefined when the marker names a variable the environment lacks, and lists what it reads', () => {
+    const marker = parseMarker('python_version >= "3.8" and (sys_platform == "win32" or extra == "socks")')!;
+    const { extra: _extra, ...noExtra } = LAMBDA;
+    expect(evaluateMarker(marker, noExtra)).toBeUndefined(); // packaging evaluates every comparison
+    expect(evaluateMarker(marker, { ...LAMBDA, extra: 'socks' })).toBe(true);
+    expect([...markerVariables(marker)].sort()).toEqual(['extra', 'python_version', 'sys_platform']);
+    expect([...markerVariables(parseMarker('python_implementation == "CPython" and os.name == "posix"')!)].sort()).toEqual([
+      'os_name',
+      'platform_python_implementation',
+    ]);
+    expect(evaluateMarker(parseMarker('platform_release >= "5"')!, { platform_release: '5.10' })).toBe(true);
+    expect(evaluateMarker(parseMarker('platform_release >= "5"')!, {})).toBeUndefined();
+  });
+});
+
+describe('PEP 508 requirements against packaging', () => {
+  it('parses exactly what both generations parse, with the same name, extras, specifiers, URL and marker', () => {
+    const mismatches: string[] = [];
+    REQUIREMENTS.forEach((text, i) => {
+      const expected = ref.requirements[i]!;
+      const ours = parseRequirement(text);
+      const differ = JSON.stringify(expected).includes('<generations differ>') || expected.marker?.[0] !== expected.marker?.[1];
+      const both = expected.legacy && expected.modern && !differ;
+      if (!both) {
+        if (ours) mismatches.push(`${show(text)}: we parse it; 21.3=${expected.legacy} 26=${expected.modern} differ=${differ}`);
+        return;
+      }
+      if (!ours) {
+        if (!conservative(text)) mismatches.push(`${show(text)}: we refuse a requirement both generations parse alike`);
+        return;
+      }
+      const specifiers = ours.specifier === '' ? [] : ours.specifier.split(',').sort();
+      const fields: [string, unknown, unknown][] = [
+        ['name', ours.name, expected.name],
+        ['url', ours.url ?? null, expected.url],
+        ['extras', [...ours.extras].sort(), expected.extras],
+        ['specifiers', specifiers, expected.specifiers],
+        ['marker', !!ours.marker, expected.marker![0] && expected.marker![1]],
+      ];
+      for (const [field, got, want] of fields)
+        if (JSON.stringify(got) !== JSON.stringify(want)) mismatches.push(`${show(text)}: ${field} ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
+      if (ours.marker && expected.evaluations)
+        ENVIRONMENTS.forEach((env, e) => {
+          const got = evaluateMarker(ours.marker!, env);
+          if (got !== agreed(expected.evaluations![e]!)) mismatches.push(`${show(text)} in environment ${e}: ${got}`);
+        });
+    });
+    report(mismatches);
+  });
+
+  it('reads the requirements a user writes', () => {
+    const exceptiongroup = parseRequirement('exceptiongroup; python_version < "3.11"')!;
+    expect(exceptiongroup).toMatchObject({ name: 'exceptiongroup', key: 'exceptiongroup', specifier: '', extras: [] });
+    expect(evaluateMarker(exceptiongroup.marker!, LAMBDA)).toBe(false);
+    expect(evaluateMarker(exceptiongroup.marker!, { ...LAMBDA, python_version: '3.10' })).toBe(true);
+    expect(evaluateMarker(parseRequirement('pywin32; sys_platform == "win32"')!.marker!, LAMBDA)).toBe(false);
+    expect(parseRequirement('requests[socks]>=2')).toEqual({ name: 'requests', key: 'requests', extras: ['socks'], specifier: '>=2' });
+    const typing = parseRequirement('typing-extensions>=4.6; python_version<"3.13"')!;
+    expect(typing).toMatchObject({ key: 'typing-extensions', specifier: '>=4.6' });
+    expect(evaluateMarker(typing.marker!, LAMBDA)).toBe(true);
+    expect(parseRequirement('idna (>=2.5,<4)')).toMatchObject({ key: 'idna', specifier: '>=2.5,<4' });
+    expect(parseRequirement('Zope.Interface[Test_Extra]')).toMatchObject({ key: 'zope-interface', extras: ['test-extra'] });
+    expect(parseRequirement('name @ https://h/name-1.0-py3-none-any.whl')).toMatchObject({ url: 'https://h/name-1.0-py3-none-any.whl' });
+    for (const bad of ['', 'requests>=', 'requests >=1,', '-e .', 'requests # comment', 'requests;']) expect(parseRequirement(bad)).toBeUndefined();
+  });
+});
+
+describe('wheel METADATA', () => {
+  const METADATA = [
+    'Metadata-Version: 2.1',
+    'Name: requests',
+    'Version: 2.31.0',
+    'Summary: Python HTTP for Humans.',
+    'Home-page: https://requests.readthedocs.io',
+    'License: Apache 2.0',
+    '        ',
+    '        Copyright 2019 Kenneth Reitz',
+    'Requires-Python: >=3.7',
+    'Classifier: Programming Language :: Python :: 3',
+    'Description-Content-Type: text/markdown',
+    'requires-dist: charset-normalizer <4,>=2',
+    'Requires-Dist: idna <4,>=2.5',
+    'Requires-Dist: urllib3 <3,>=1.21.1',
+    'Requires-Dist: certifi >=2017.4.17',
+    'Provides-Extra: security',
+    'Provides-Extra: socks',
+    'Requires-Dist: PySocks !=1.5.7,>=1.5.6 ; extra == \'socks\'',
+    'Provides-Extra: use_chardet_on_py3',
+    'Requires-Dist: chardet <6,>=3.0.2 ;',
+    "  extra == 'use_chardet_on_py3'",
+    '',
+    '# Requests',
+    '',
+    'Requires-Dist: not-a-header',
+    'Name: not-the-name',
+  ].join('\r\n');
+
+  it('reads the header fields up to the blank line: repeated, folded, any case', () => {
+    const metadata = parseCoreMetadata(METADATA)!;
+    expect(metadata).toEqual({
+      name: 'requests',
+      version: '2.31.0',
+      requiresPython: '>=3.7',
+      requiresDist: [
+        'charset-normalizer <4,>=2',
+        'idna <4,>=2.5',
+        'urllib3 <3,>=1.21.1',
+        'certifi >=2017.4.17',
+        "PySocks !=1.5.7,>=1.5.6 ; extra == 'socks'",
+        "chardet <6,>=3.0.2 ;  extra == 'use_chardet_on_py3'",
+      ],
+      providesExtra: ['security', 'socks', 'use_chardet_on_py3'],
+    });
+    for (const line of metadata.requiresDist) expect(parseRequirement(line), line).toBeDefined();
+    const socks = parseRequirement(metadata.requiresDist[4]!)!;
+    expect(evaluateMarker(socks.marker!, { ...LAMBDA, extra: '' })).toBe(false);
+    expect(evaluateMarker(socks.marker!, { ...LAMBDA, extra: 'socks' })).toBe(true);
+  });
+
+  it('reads Metadata-Version 1.0 and 2.4 files and refuses one without Name or Version', () => {
+    expect(parseCoreMetadata('Metadata-Version: 1.0\nName: old\nVersion: 0.1\nSummary: x\n')).toEqual({
+      name: 'old', version: '0.1', requiresDist: [], providesExtra: [],
+    });
+    const modern = parseCoreMetadata(
+      'Metadata-Version: 2.4\nName: new_pkg\nVersion: 1.0\nLicense-Expression: MIT\nLicense-File: LICENSE\n' +
+        'Requires-Dist: tomli>=1.1; python_version < "3.11"\nProvides-Extra: Dev\n\nlong description\n',
+    );
+    expect(modern).toMatchObject({ name: 'new_pkg', requiresDist: ['tomli>=1.1; python_version < "3.11"'], providesExtra: ['Dev'] });
+    expect(parseCoreMetadata('Metadata-Version: 2.1\nName: x\n')).toBeUndefined();
+    expect(parseCoreMetadata('Metadata-Version: 2.1\nVersion: 1.0\n')).toBeUndefined();
+    expect(parseCoreMetadata('\nName: x\nVersion: 1\n')).toBeUndefined(); // the headers ended at once
+    expect(parseCoreMetadata('\ufeffName: x\nVersion: 1\n')).toMatchObject({ name: 'x' });
+  });
+});
