@@ -34,7 +34,35 @@ const ODD = [
   '1!', '!1.0', '1.0-a-1', '1.0.post-1', '1.0-r-1', '1.0a.-1', '1.0a-.1', '1.0-dev-', '1.0.dev.',
   '1.0.99999999999999999999999', '99999999999999999999.0', 'foo', 'FOO', '1.0.0-1',
 ];
-const VERSIONS = [...RELEASES, ...PYTHONS, ...PRE_POST_DEV, ...LOCAL_EPOCH, ...ODD];
+// Generated from the grammar's pieces (fixed seed), some with one character mutated, so spellings
+// nobody listed above are checked too.
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const next = random(440);
+const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+const maybe = (piece: () => string, odds = 0.5): string => (next() < odds ? piece() : '');
+const SEP = ['', '', '.', '-', '_'];
+function generatedVersion(): string {
+  const release = Array.from({ length: 1 + Math.floor(next() * 3) }, () => pick(['0', '1', '2', '10', '01', '00']));
+  let text = maybe(() => 'v', 0.1) + maybe(() => `${pick(['0', '1', '2'])}!`, 0.15) + release.join('.');
+  text += maybe(() => pick(SEP) + pick(['a', 'b', 'c', 'rc', 'alpha', 'beta', 'pre', 'preview', 'A', 'RC']) + pick(SEP) + pick(['', '0', '1', '2']), 0.4);
+  text += maybe(() => pick(['-1', '-0', `${pick(SEP)}${pick(['post', 'r', 'rev', 'POST'])}${pick(SEP)}${pick(['', '0', '1', '2'])}`]), 0.3);
+  text += maybe(() => `${pick(SEP)}${pick(['dev', 'DEV'])}${pick(SEP)}${pick(['', '0', '1'])}`, 0.3);
+  text += maybe(() => `+${pick(['local', 'abc.1', '1.abc', 'x-y_z', '5', 'ABC'])}`, 0.2);
+  if (next() < 0.25) {
+    const at = Math.floor(next() * (text.length + 1));
+    text = text.slice(0, at) + pick(['.', '-', '_', '+', '!', '*', ' ', 'a', '1', '']) + text.slice(at + (next() < 0.5 ? 1 : 0));
+  }
+  return text;
+}
+const GENERATED_VERSIONS = Array.from({ length: 120 }, generatedVersion);
+const VERSIONS = [...new Set([...RELEASES, ...PYTHONS, ...PRE_POST_DEV, ...LOCAL_EPOCH, ...ODD, ...GENERATED_VERSIONS])];
 
 const SPECIFIERS = [
   '', ' ', ',', '==1.0', '==1.0.*', '==1.*', '==1.0.0.*', '==2.*', '!=1.0', '!=1.*', '!=1.0.*', '<1.0', '<=1.0',
@@ -47,6 +75,11 @@ const SPECIFIERS = [
   '==1.0rc1', '>=v1.0', '>=V1.0', '==1.0-1', '>=1.0a-1', '<1.0.0', '>1.0+l', '>=3.11', '<3.11', '>=3.10', '<3.13',
   '==3.11.*', '!=3.11.*', '~=3.11.0', '>=1.0ſ', '==1.0\t', '>=\x0c1.0', '<=1.0.post1', '>=1.0.post1.dev1',
   '>1.0,<1.0.post2', '==1.0.*,!=1.0.5', '~=0.9,>=0.9.5', 'foo', '>=foo', '==1.0;', '===1.0;x', '==1.0)', '>=1 <2',
+  ...Array.from({ length: 70 }, () => {
+    const one = (): string => pick(['==', '!=', '<', '<=', '>', '>=', '~=', '===']) + maybe(() => ' ', 0.2) +
+      generatedVersion() + maybe(() => '.*', 0.2);
+    return [one(), ...(next() < 0.4 ? [one()] : [])].join(pick([',', ', ', ' ,']));
+  }),
 ];
 
 const SCRIPT = String.raw`
@@ -100,6 +133,8 @@ for text in versions:
     parsed.append(lv.Version(text) if l and m else None)
 for a in parsed:
     out["order"].append("".join("." if a is None or b is None else "<" if a < b else ">" if a > b else "=" for b in parsed))
+legacy_parsed = [lv.parse(t) for t in versions]
+modern_parsed = [attempt(lambda: mv.Version(t)) or t for t in versions] if mv else versions
 for text in specs:
     L = attempt(lambda: legacy_set(text))
     M = attempt(lambda: modern_set(text)) if ms else L
@@ -107,9 +142,12 @@ for text in specs:
     if L is not None and M is not None:
         entry["mentions"] = [bool(L.prereleases), bool(M.prereleases)]
         cells = []
-        for v in versions:
+        # Parsed once (the same answers: 21.3 parses a string the same way; 26 compares === against
+        # the string as written, so a set with === gets the strings).
+        modern_items = versions if "===" in text else modern_parsed
+        for v, lv_item, mv_item in zip(versions, legacy_parsed, modern_items):
             for p in (bool(L.prereleases), True, False):
-                cells.append(pair(attempt(lambda: L.contains(v, prereleases=p)), attempt(lambda: M.contains(v, prereleases=p))))
+                cells.append(pair(attempt(lambda: L.contains(lv_item, prereleases=p)), attempt(lambda: M.contains(mv_item, prereleases=p))))
         entry["contains"] = "".join(cells)
     out["specifiers"].append(entry)
 print(json.dumps(out))

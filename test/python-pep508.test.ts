@@ -82,7 +82,34 @@ function markerCorpus(): string[] {
     'python_version == "3.11" or', 'python_version == "3.11"or python_version == "3.12"',
     'python_version == "3.11"\tor\tpython_version == "3.12"', 'python_version==\'3.11\'',
   );
+  // Generated: random and/or/parenthesis trees over atoms, with random spacing (fixed seed).
+  const next = random(508);
+  const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const space = (): string => pick(['', ' ', ' ', '  ', '\t']);
+  const atom = (): string => {
+    const variable = pick(VARIABLES);
+    const value = pick(variable.includes('version') || variable === 'platform_release' ? VERSION_VALUES : STRING_VALUES);
+    const quoted = pick(['"', "'"]);
+    const op = pick(OPERATORS);
+    const sides = [variable, `${quoted}${value}${quoted}`];
+    if (next() < 0.2) sides.reverse();
+    return `${sides[0]}${space() || (/^\w/.test(op) ? ' ' : '')}${op}${space() || ' '}${sides[1]}`;
+  };
+  const tree = (depth: number): string => {
+    if (depth === 0 || next() < 0.3) return atom();
+    const joined = `${tree(depth - 1)}${space() || ' '}${pick(['and', 'or'])}${space() || ' '}${tree(depth - 1)}`;
+    return next() < 0.4 ? `(${space()}${joined}${space()})` : joined;
+  };
+  for (let i = 0; i < 250; i++) out.push(tree(3));
   return out;
+}
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 const MARKERS = markerCorpus();
 
@@ -110,7 +137,26 @@ const REQUIREMENTS = [
   ' ', 'névé', 'name>=1.0ſ', 'name ; os_name == "pösix"', 'name;python_version>="3.8" and extra=="Foo_Bar"',
   'name ; (extra == "Foo_Bar")', 'name>=1.0;python_version>"3"', 'name (>=1.0);python_version>"3"', '-e .', '.',
   './dir', 'https://example.com/x.whl', 'name[extra]>=1; extra == "test"', 'name>=1,<2,!=1.5.*,~=1.4;os_name!="nt"',
+  ...mutations(),
 ];
+// Each well-formed requirement above with one character inserted, replaced or deleted (fixed seed).
+function mutations(): string[] {
+  const next = random(685);
+  const seeds = [
+    'requests [security,tests] >= 2.8.1, == 2.8.* ; python_version < "2.7"', 'name @ https://example.com/x.whl ; os_name == "nt"',
+    'idna (>=2.5,<4)', 'Foo_Bar.baz[a,b]~=1.4.2;extra=="Test_Extra"', 'name===1.0 ; python_version >= "3"',
+  ];
+  const chars = [' ', '\t', ',', ';', '(', ')', '[', ']', '@', '=', '<', '>', '~', '!', '*', '.', '-', '_', '"', "'", 'a', '1', '#', '/', ':'];
+  return Array.from({ length: 300 }, () => {
+    const text = seeds[Math.floor(next() * seeds.length)]!;
+    const at = Math.floor(next() * (text.length + 1));
+    const kind = next();
+    const char = chars[Math.floor(next() * chars.length)]!;
+    if (kind < 0.4) return text.slice(0, at) + char + text.slice(at);
+    if (kind < 0.7) return text.slice(0, at) + char + text.slice(at + 1);
+    return text.slice(0, at) + text.slice(at + 1);
+  });
+}
 
 const SCRIPT = String.raw`
 import json, sys, warnings
@@ -325,11 +371,12 @@ describe('wheel METADATA', () => {
         'urllib3 <3,>=1.21.1',
         'certifi >=2017.4.17',
         "PySocks !=1.5.7,>=1.5.6 ; extra == 'socks'",
-        "chardet <6,>=3.0.2 ;  extra == 'use_chardet_on_py3'",
+        "chardet <6,>=3.0.2 ;\n  extra == 'use_chardet_on_py3'", // folded: kept as Python keeps it
       ],
       providesExtra: ['security', 'socks', 'use_chardet_on_py3'],
     });
-    for (const line of metadata.requiresDist) expect(parseRequirement(line), line).toBeDefined();
+    for (const line of metadata.requiresDist.slice(0, 5)) expect(parseRequirement(line), line).toBeDefined();
+    expect(parseRequirement(metadata.requiresDist[5]!)).toBeUndefined(); // packaging 26 refuses the line break: pip decides
     const socks = parseRequirement(metadata.requiresDist[4]!)!;
     expect(evaluateMarker(socks.marker!, { ...LAMBDA, extra: '' })).toBe(false);
     expect(evaluateMarker(socks.marker!, { ...LAMBDA, extra: 'socks' })).toBe(true);
@@ -347,6 +394,35 @@ describe('wheel METADATA', () => {
     expect(parseCoreMetadata('Metadata-Version: 2.1\nName: x\n')).toBeUndefined();
     expect(parseCoreMetadata('Metadata-Version: 2.1\nVersion: 1.0\n')).toBeUndefined();
     expect(parseCoreMetadata('\nName: x\nVersion: 1\n')).toBeUndefined(); // the headers ended at once
-    expect(parseCoreMetadata('\ufeffName: x\nVersion: 1\n')).toMatchObject({ name: 'x' });
+    expect(parseCoreMetadata('\ufeffName: x\nVersion: 1\n')).toBeUndefined(); // Python reads no Name either
+  });
+
+  it("reads the fields Python's email parser reads (pip and importlib.metadata use it)", () => {
+    const samples = [
+      METADATA,
+      'Name: a\nVersion: 1\nRequires-Dist: b\n\tc\nFoo Bar: not a header\nRequires-Dist: d\n',
+      'Name: a\r\nVersion: 1\r\n:broken\r\nRequires-Dist: b ; extra == "x"\r\n  and os_name == "nt"\r\nProvides-Extra: x\r\n',
+      '  orphan continuation\nName: a\nVERSION: 2\nrequires-dist: b>=1\nRequires-Dist:\nRequires-Python: >=3.8 \n\nName: body\n',
+      'Name:a\rVersion:1\rRequires-Dist:c\r\rRequires-Dist: body',
+    ];
+    const script = String.raw`
+import email, json, sys
+out = []
+for text in json.load(sys.stdin):
+    msg = email.message_from_string(text)
+    get = lambda name: [v.strip().replace("\r\n", "\n").replace("\r", "\n") for v in (msg.get_all(name) or [])]
+    out.append({"name": get("Name")[:1], "version": get("Version")[:1], "requiresDist": [v for v in get("Requires-Dist") if v],
+                "requiresPython": get("Requires-Python")[:1], "providesExtra": [v for v in get("Provides-Extra") if v]})
+print(json.dumps(out))
+`;
+    const expected = JSON.parse(execFileSync('python3', ['-c', script], { input: JSON.stringify(samples), encoding: 'utf8' }));
+    samples.forEach((text, i) => {
+      const ours = parseCoreMetadata(text)!;
+      expect(ours, show(text)).toBeDefined();
+      expect({
+        name: [ours.name], version: [ours.version], requiresDist: ours.requiresDist,
+        requiresPython: ours.requiresPython === undefined ? [] : [ours.requiresPython], providesExtra: ours.providesExtra,
+      }).toEqual(expected[i]);
+    });
   });
 });

@@ -184,10 +184,11 @@ export function parseSpecifier(text: string): Specifier | undefined {
   return { operator, version, wildcard, ...(parsed ? { parsed } : {}) };
 }
 
-/** packaging's Specifier.prereleases: does this specifier on its own admit pre-releases? */
-function specMentionsPrerelease(s: Specifier): boolean {
-  if (s.operator === '!=' || s.wildcard || !s.parsed) return false;
-  return isPre(s.parsed);
+/** packaging's Specifier.prereleases, per generation: does this specifier admit pre-releases by default? */
+function specMentionsPrerelease(gen: Generation, s: Specifier): boolean {
+  if (!s.parsed || !isPre(s.parsed)) return false;
+  // 21.3: only the inclusive operators count; 26: every operator but != (and a wildcard has no pre-release).
+  return gen === 'legacy' ? ['==', '>=', '<=', '~=', '==='].includes(s.operator) : s.operator !== '!=' && !s.wildcard;
 }
 
 // ---- the two generations' operator rules (item is a valid version) ----
@@ -327,14 +328,15 @@ export interface SpecifierSet {
 
 /**
  * A comma-separated specifier set ('' = any version); undefined when invalid or when the
- * packaging generations would read it differently (`<V`/`>V` with V a pre-release: 21.3 does not
- * admit pre-releases for it by default, 26 does).
+ * packaging generations would admit pre-releases differently by default (a set whose only
+ * pre-release is named by `<` or `>`: 26 admits them, 21.3 does not).
  */
 export function parseSpecifierSet(text: string): SpecifierSet | undefined {
   const specifiers = parseSpecifierList(text);
   if (!specifiers) return undefined;
-  if (specifiers.some((s) => (s.operator === '<' || s.operator === '>') && isPre(s.parsed!))) return undefined;
-  return makeSet(text, specifiers);
+  const legacy = specifiers.some((s) => specMentionsPrerelease('legacy', s));
+  if (legacy !== specifiers.some((s) => specMentionsPrerelease('modern', s))) return undefined;
+  return makeSet(text, specifiers, legacy);
 }
 
 export function parseSpecifierList(text: string): Specifier[] | undefined {
@@ -349,8 +351,7 @@ export function parseSpecifierList(text: string): Specifier[] | undefined {
   return out;
 }
 
-function makeSet(text: string, specifiers: readonly Specifier[]): SpecifierSet {
-  const mentionsPrerelease = specifiers.some(specMentionsPrerelease);
+function makeSet(text: string, specifiers: readonly Specifier[], mentionsPrerelease: boolean): SpecifierSet {
   const decide = (version: string, options?: ContainsOptions): boolean | undefined => {
     if (typeof version !== 'string' || hasForeign(version)) return undefined; // 21.3 may read it, 26 does not
     const pre = options?.prereleases ?? mentionsPrerelease;
@@ -386,11 +387,6 @@ export function isLegacySpecifierText(text: string): boolean {
  * (==, >=, <=, ~=, ===) names one.
  */
 export function markerVersionMatch(gen: Generation, spec: Specifier, lhs: string): boolean {
-  let pre = true;
-  if (gen === 'legacy') {
-    const named = ['==', '>=', '<=', '~=', '==='].includes(spec.operator);
-    pre = named && spec.parsed !== undefined && isPre(spec.parsed);
-  }
-  return matchAll(gen, [spec], lhs, pre);
+  return matchAll(gen, [spec], lhs, gen === 'modern' || specMentionsPrerelease('legacy', spec));
 }
 export type { Generation };
