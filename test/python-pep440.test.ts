@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   compareVersions,
+  containsBy,
+  generationOf,
   isPrerelease,
   isValidVersion,
   normalizeVersion,
@@ -82,36 +84,29 @@ const SPECIFIERS = [
   }),
 ];
 
-const SCRIPT = String.raw`
-import json, sys, warnings
+// The reference generations: pip's vendored packaging and the installed one, plus any extra
+// packaging source trees named in LAMBDA_CD_EXTRA_PACKAGING (directories holding `packaging/`, to
+// check another release by hand, e.g. the 24.1 that pip 24.2 vendors).
+const LOAD_GENERATIONS = String.raw`
+import importlib, importlib.util, json, os, sys, warnings
 warnings.simplefilter("ignore")
-from pip._vendor.packaging import version as lv, specifiers as ls
+names = ["pip._vendor.packaging"]
 try:
-    from packaging import version as mv, specifiers as ms
+    import packaging
+    names.append("packaging")
 except ImportError:
-    mv = ms = None
-data = json.load(sys.stdin)
-versions, specs = data["versions"], data["specifiers"]
-
-def ver(module, text):
-    try:
-        v = module.Version(text)
-    except Exception:
-        return None
-    return [str(v), v.is_prerelease]
-
-def legacy_set(text):
-    s = ls.SpecifierSet(text)
-    if any(isinstance(x, ls.LegacySpecifier) for x in s):
-        raise ValueError("legacy")
-    return s
-
-def modern_set(text):
-    s = ms.SpecifierSet(text)
-    for x in s:  # packaging 26 parses a specifier's version lazily (and asserts on a bad one)
-        if x.operator != "===":
-            mv.Version(x.version[:-2] if x.version.endswith(".*") else x.version)
-    return s
+    pass
+for index, path in enumerate(p for p in os.environ.get("LAMBDA_CD_EXTRA_PACKAGING", "").split(os.pathsep) if p):
+    name = "packaging_reference%d" % index
+    init = os.path.join(path, "packaging", "__init__.py")
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[os.path.dirname(init)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    names.append(name)
+gens = [{"release": importlib.import_module(n).__version__,
+         **{part: importlib.import_module(n + "." + part) for part in ("version", "specifiers", "markers", "requirements", "utils")}}
+        for n in names]
 
 def attempt(f):
     try:
@@ -119,57 +114,82 @@ def attempt(f):
     except Exception:
         return None
 
-def pair(a, b):
-    if a is None or b is None:
-        return "e"
-    return {(False, False): "0", (True, True): "1", (True, False): "a", (False, True): "b"}[(a, b)]
+def cell(answer):
+    return "E" if answer is None else "T" if answer else "F"
+`;
 
-out = {"modern": ms is not None, "versions": [], "order": [], "specifiers": []}
+const SCRIPT = LOAD_GENERATIONS + String.raw`
+data = json.load(sys.stdin)
+versions, specs = data["versions"], data["specifiers"]
+
+def ver(g, text):
+    try:
+        v = g["version"].Version(text)
+    except Exception:
+        return None
+    return [str(v), v.is_prerelease]
+
+def make_set(g, text):
+    s = g["specifiers"].SpecifierSet(text)
+    if any(type(x).__name__ == "LegacySpecifier" for x in s):
+        raise ValueError("legacy")
+    for x in s:  # packaging 26 parses a specifier's version lazily (and asserts on a bad one)
+        if x.operator != "===":
+            g["version"].Version(x.version[:-2] if x.version.endswith(".*") else x.version)
+    return s
+
+def modern(g):
+    return int(g["release"].split(".")[0]) >= 26
+
+out = {"generations": [g["release"] for g in gens], "versions": [], "order": [], "specifiers": []}
 parsed = []
 for text in versions:
-    l = ver(lv, text)
-    m = ver(mv, text) if mv else l
-    out["versions"].append([l, m])
-    parsed.append(lv.Version(text) if l and m else None)
+    out["versions"].append([ver(g, text) for g in gens])
+    parsed.append(gens[0]["version"].Version(text) if all(out["versions"][-1]) else None)
 for a in parsed:
     out["order"].append("".join("." if a is None or b is None else "<" if a < b else ">" if a > b else "=" for b in parsed))
-legacy_parsed = [lv.parse(t) for t in versions]
-modern_parsed = [attempt(lambda: mv.Version(t)) or t for t in versions] if mv else versions
+# Parsed once per generation (the same answers: a string is parsed the same way inside), except
+# for sets with ===, which 26 compares against the string as written.
+items = [[attempt(lambda: g["version"].Version(t)) or t for t in versions] for g in gens]
 for text in specs:
-    L = attempt(lambda: legacy_set(text))
-    M = attempt(lambda: modern_set(text)) if ms else L
-    entry = {"legacy": L is not None, "modern": M is not None}
-    if L is not None and M is not None:
-        entry["mentions"] = [bool(L.prereleases), bool(M.prereleases)]
+    sets = [attempt(lambda: make_set(g, text)) for g in gens]
+    entry = {"valid": [s is not None for s in sets]}
+    if all(entry["valid"]):
+        entry["mentions"] = [attempt(lambda: bool(s.prereleases)) for s in sets]
         cells = []
-        # Parsed once (the same answers: 21.3 parses a string the same way; 26 compares === against
-        # the string as written, so a set with === gets the strings).
-        modern_items = versions if "===" in text else modern_parsed
-        for v, lv_item, mv_item in zip(versions, legacy_parsed, modern_items):
-            for p in (bool(L.prereleases), True, False):
-                cells.append(pair(attempt(lambda: L.contains(lv_item, prereleases=p)), attempt(lambda: M.contains(mv_item, prereleases=p))))
+        for i, v in enumerate(versions):
+            for mode in ("default", True, False):
+                for g, s, parsed_items in zip(gens, sets, items):
+                    item = v if "===" in text else parsed_items[i]
+                    if mode != "default":
+                        p = mode
+                    else:  # before 26, None means the set's own rule; 26 treats None as "if nothing else matches"
+                        p = attempt(lambda: bool(s.prereleases)) if modern(g) else None
+                    cells.append(cell(attempt(lambda: s.contains(item, prereleases=p))))
         entry["contains"] = "".join(cells)
     out["specifiers"].append(entry)
 print(json.dumps(out))
 `;
 
 interface Reference {
-  modern: boolean;
+  generations: string[];
   versions: ([string, boolean] | null)[][];
   order: string[];
-  specifiers: { legacy: boolean; modern: boolean; mentions?: [boolean, boolean]; contains?: string }[];
+  specifiers: { valid: boolean[]; mentions?: (boolean | null)[]; contains?: string }[];
 }
 
 let ref: Reference;
 beforeAll(() => {
   const input = JSON.stringify({ versions: VERSIONS, specifiers: SPECIFIERS });
   ref = JSON.parse(execFileSync('python3', ['-c', SCRIPT], { input, encoding: 'utf8', maxBuffer: 64 << 20 }));
+  expect(ref.generations.length, 'pip._vendor.packaging and packaging (pytest needs it)').toBeGreaterThanOrEqual(2);
 });
 
 // Refusing what Python accepts is allowed only for non-ASCII text (Python's case-insensitive
 // regexes fold `ſ` into `s`; no real version depends on that).
 const nonAscii = (text: string): boolean => /[^\x00-\x7f]/.test(text);
 const show = (text: string): string => JSON.stringify(text);
+const answer = (c: string): boolean | undefined => (c === 'T' ? true : c === 'F' ? false : undefined);
 
 function report(mismatches: string[]): void {
   expect(mismatches.slice(0, 25), `${mismatches.length} mismatches with packaging`).toEqual([]);
@@ -179,20 +199,20 @@ describe('PEP 440 versions against packaging', () => {
   it('accepts exactly the versions both packaging generations accept, normalized as str(Version)', () => {
     const mismatches: string[] = [];
     VERSIONS.forEach((text, i) => {
-      const [legacy, modern] = ref.versions[i]!;
-      const both = legacy && modern;
+      const answers = ref.versions[i]!;
       const ours = parseVersion(text);
-      if (!both) {
-        if (ours) mismatches.push(`${show(text)}: we accept, packaging 21.3=${!!legacy} 26=${!!modern}`);
+      if (!answers.every(Boolean)) {
+        if (ours) mismatches.push(`${show(text)}: we accept, packaging ${ref.generations.map((g, k) => `${g}=${!!answers[k]}`)}`);
         return;
       }
       if (!ours) {
         if (!nonAscii(text)) mismatches.push(`${show(text)}: we refuse a valid version`);
         return;
       }
-      if (normalizeVersion(ours) !== legacy[0] || legacy[0] !== modern[0])
-        mismatches.push(`${show(text)}: normalized ${normalizeVersion(ours)} vs ${legacy[0]}/${modern[0]}`);
-      if (isPrerelease(text) !== legacy[1]) mismatches.push(`${show(text)}: isPrerelease ${!legacy[1]}`);
+      for (const [normalized, prerelease] of answers as [string, boolean][]) {
+        if (normalizeVersion(ours) !== normalized) mismatches.push(`${show(text)}: normalized ${normalizeVersion(ours)} vs ${normalized}`);
+        if (isPrerelease(text) !== prerelease) mismatches.push(`${show(text)}: isPrerelease ${!prerelease}`);
+      }
       if (!isValidVersion(text)) mismatches.push(`${show(text)}: isValidVersion false`);
     });
     report(mismatches);
@@ -213,34 +233,40 @@ describe('PEP 440 versions against packaging', () => {
 });
 
 describe('PEP 440 specifier sets against packaging', () => {
-  it('parses the sets both generations read alike, and contains() answers as packaging does', () => {
+  it('parses the sets every generation reads alike, and answers contains() as each generation does', () => {
     const mismatches: string[] = [];
+    const n = ref.generations.length;
     let checked = 0;
     SPECIFIERS.forEach((text, i) => {
       const expected = ref.specifiers[i]!;
       const ours = parseSpecifierSet(text);
-      const readAlike = expected.legacy && expected.modern && expected.mentions![0] === expected.mentions![1];
+      const mentions = expected.mentions?.filter((m) => m !== null);
+      const readAlike = expected.valid.every(Boolean) && mentions!.every((m) => m === mentions![0]);
       if (!readAlike) {
-        if (ours) mismatches.push(`${show(text)}: we parse it; 21.3=${expected.legacy} 26=${expected.modern} mentions=${expected.mentions}`);
+        if (ours) mismatches.push(`${show(text)}: we parse it; valid=${expected.valid} mentions=${expected.mentions}`);
         return;
       }
       if (!ours) {
-        if (!nonAscii(text)) mismatches.push(`${show(text)}: we refuse a set both generations read alike`);
+        if (!nonAscii(text)) mismatches.push(`${show(text)}: we refuse a set every generation reads alike`);
         return;
       }
-      if (ours.mentionsPrerelease !== expected.mentions![0]) mismatches.push(`${show(text)}: mentionsPrerelease`);
+      if (ours.mentionsPrerelease !== mentions![0]) mismatches.push(`${show(text)}: mentionsPrerelease`);
       VERSIONS.forEach((version, v) => {
         ['default', 'true', 'false'].forEach((mode, k) => {
           const options = mode === 'default' ? undefined : { prereleases: mode === 'true' };
-          const cell = expected.contains![v * 3 + k]!;
-          const agreed = cell === '1' ? true : cell === '0' ? false : undefined;
-          const modern = cell === '1' || cell === 'b' ? true : cell === '0' || cell === 'a' ? false : undefined;
-          const decided = ours.decide(version, options);
+          const cells = expected.contains!.slice((v * 3 + k) * n, (v * 3 + k + 1) * n);
+          const where = `${show(text)}.contains(${show(version)}, prereleases=${mode})`;
           checked++;
-          if (decided !== agreed && !(decided === undefined && nonAscii(version)))
-            mismatches.push(`${show(text)}.decide(${show(version)}, prereleases=${mode}) = ${decided}, packaging 21.3/26: ${cell}`);
-          if (modern !== undefined && ours.contains(version, options) !== modern)
-            mismatches.push(`${show(text)}.contains(${show(version)}, prereleases=${mode}) != packaging 26 (${cell})`);
+          // Each generation as we model it, against that generation itself.
+          ref.generations.forEach((release, g) => {
+            const got = containsBy(generationOf(release), ours.specifiers, version, options);
+            if (got !== answer(cells[g]!) && !nonAscii(version)) mismatches.push(`${where}: packaging ${release} says ${cells[g]}, our model ${got}`);
+          });
+          // decide(): a definite answer only where every generation gives it.
+          const decided = ours.decide(version, options);
+          if (decided !== undefined && [...cells].some((c) => answer(c) !== decided)) mismatches.push(`${where}: decide ${decided} but packaging ${cells}`);
+          const newest = answer(cells[1]!);
+          if (newest !== undefined && ours.contains(version, options) !== newest) mismatches.push(`${where}: contains != packaging ${ref.generations[1]}`);
         });
       });
     });

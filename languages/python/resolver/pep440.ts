@@ -1,10 +1,9 @@
 // PEP 440 versions and specifier sets, exact to Python's `packaging`.
 //
-// Two generations of `packaging` decide what pip does: 21.3 (vendored by pip < 24.1, the pip on
-// many build hosts) and the current one (26.x: pip >= 24.1 vendors 24+, and new releases move
-// towards it). They agree almost everywhere; where they do not (a handful of edge rules listed in
-// legacyMatch/modernMatch), `decide()` returns undefined so the resolver hands the case to pip
-// instead of guessing. Anything outside ASCII is refused: Python's case-insensitive regexes match
+// Three generations of `packaging` decide what pip does: 21.3 (vendored by pip < 24.1: 'legacy'),
+// 22-25 (pip 24.1-25.x: 'middle') and 26 (the current release, pip's next: 'modern'). They agree
+// almost everywhere; where they do not (the few rules matchOne switches on `gen`), `decide()`
+// returns undefined so the resolver hands the case to pip instead of guessing. Anything outside ASCII is refused: Python's case-insensitive regexes match
 // some non-ASCII letters (`ſ`, `K`) that JavaScript's do not, and no real version uses them.
 // Written here rather than wrapping @renovatebot/pep440: that port follows one older packaging
 // and cannot say "the pips disagree here".
@@ -184,11 +183,20 @@ export function parseSpecifier(text: string): Specifier | undefined {
   return { operator, version, wildcard, ...(parsed ? { parsed } : {}) };
 }
 
-/** packaging's Specifier.prereleases, per generation: does this specifier admit pre-releases by default? */
-function specMentionsPrerelease(gen: Generation, s: Specifier): boolean {
-  if (!s.parsed || !isPre(s.parsed)) return false;
-  // 21.3: only the inclusive operators count; 26: every operator but != (and a wildcard has no pre-release).
-  return gen === 'legacy' ? ['==', '>=', '<=', '~=', '==='].includes(s.operator) : s.operator !== '!=' && !s.wildcard;
+/**
+ * packaging's Specifier.prereleases, per generation: does this specifier admit pre-releases by
+ * default? undefined: the middle generation raises (it parses a `===` non-version as a Version).
+ */
+function specMentionsPrerelease(gen: Generation, s: Specifier): boolean | undefined {
+  if (!s.parsed) return gen === 'middle' && s.operator === '===' ? undefined : false;
+  if (!isPre(s.parsed)) return false;
+  // 21.3-25: only the inclusive operators count; 26: every operator but != (a wildcard has no pre-release).
+  if (gen === 'modern') return s.operator !== '!=' && !s.wildcard;
+  return ['==', '>=', '<=', '~=', '==='].includes(s.operator);
+}
+function setMentions(gen: Generation, specifiers: readonly Specifier[]): boolean | undefined {
+  const each = specifiers.map((s) => specMentionsPrerelease(gen, s));
+  return each.includes(undefined) ? undefined : each.includes(true);
 }
 
 // ---- the two generations' operator rules (item is a valid version) ----
@@ -254,14 +262,15 @@ function compatiblePrefix(version: string, withEpoch: boolean): string {
   return withEpoch ? `${kept[0]}!${kept.slice(1).join('.')}` : kept.join('.');
 }
 
-type Generation = 'legacy' | 'modern';
+type Generation = 'legacy' | 'middle' | 'modern';
+const GENERATIONS: readonly Generation[] = ['legacy', 'middle', 'modern'];
 
 function matchOne(gen: Generation, s: Specifier, item: ParsedVersion, raw: string): boolean {
   const spec = s.parsed;
   switch (s.operator) {
     case '===':
-      // 21.3 compares the normalized item, 26 the item as written.
-      return (gen === 'legacy' ? normalizeVersion(item) : raw).toLowerCase() === s.version.toLowerCase();
+      // 21.3-25 compare the normalized item, 26 the item as written.
+      return (gen === 'modern' ? raw : normalizeVersion(item)).toLowerCase() === s.version.toLowerCase();
     case '==':
     case '!=': {
       let hit: boolean;
@@ -276,20 +285,20 @@ function matchOne(gen: Generation, s: Specifier, item: ParsedVersion, raw: strin
     case '>=':
       return compareParsed(publicOf(item), spec!) >= 0;
     case '~=': {
-      const prefix = compatiblePrefix(s.version, gen === 'modern');
+      const prefix = compatiblePrefix(s.version, gen !== 'legacy');
       const hit = gen === 'legacy' ? legacyWildcard(item, prefix) : modernWildcard(item, prefix);
       return compareParsed(publicOf(item), spec!) >= 0 && hit;
     }
     case '<': {
       if (!(compareParsed(item, spec!) < 0)) return false;
       if (isPre(spec!) || !isPre(item)) return true;
-      // "<V must not allow a pre-release of V": 21.3 compares base versions, 26 bounds at V.dev0.
-      if (gen === 'legacy') return !eq(baseOf(item), baseOf(spec!));
+      // "<V must not allow a pre-release of V": 21.3-25 compare base versions, 26 bounds at V.dev0.
+      if (gen !== 'modern') return !eq(baseOf(item), baseOf(spec!));
       return compareParsed(item, { ...spec!, dev: 0n, local: undefined }) < 0;
     }
     case '>': {
       if (!(compareParsed(item, spec!) > 0)) return false;
-      if (gen === 'legacy') {
+      if (gen !== 'modern') {
         if (spec!.post === undefined && item.post !== undefined && eq(baseOf(item), baseOf(spec!))) return false;
         return !(item.local !== undefined && eq(baseOf(item), baseOf(spec!)));
       }
@@ -300,9 +309,11 @@ function matchOne(gen: Generation, s: Specifier, item: ParsedVersion, raw: strin
   }
 }
 
-function matchAll(gen: Generation, specs: readonly Specifier[], version: string, prereleases: boolean): boolean {
+/** undefined: that generation raises (22-25 parse every candidate as a Version). */
+function matchAll(gen: Generation, specs: readonly Specifier[], version: string, prereleases: boolean): boolean | undefined {
   const item = parseVersion(version);
   if (!item) {
+    if (gen === 'middle') return undefined;
     // Not a version: only `===` can match it, and then every specifier must be that `===`.
     return specs.every((s) => s.operator === '===' && s.version.toLowerCase() === version.toLowerCase());
   }
@@ -334,8 +345,8 @@ export interface SpecifierSet {
 export function parseSpecifierSet(text: string): SpecifierSet | undefined {
   const specifiers = parseSpecifierList(text);
   if (!specifiers) return undefined;
-  const legacy = specifiers.some((s) => specMentionsPrerelease('legacy', s));
-  if (legacy !== specifiers.some((s) => specMentionsPrerelease('modern', s))) return undefined;
+  const legacy = setMentions('legacy', specifiers)!;
+  if (legacy !== setMentions('modern', specifiers)) return undefined;
   return makeSet(text, specifiers, legacy);
 }
 
@@ -354,9 +365,8 @@ export function parseSpecifierList(text: string): Specifier[] | undefined {
 function makeSet(text: string, specifiers: readonly Specifier[], mentionsPrerelease: boolean): SpecifierSet {
   const decide = (version: string, options?: ContainsOptions): boolean | undefined => {
     if (typeof version !== 'string' || hasForeign(version)) return undefined; // 21.3 may read it, 26 does not
-    const pre = options?.prereleases ?? mentionsPrerelease;
-    const legacy = matchAll('legacy', specifiers, version, pre);
-    return legacy === matchAll('modern', specifiers, version, pre) ? legacy : undefined;
+    const answers = GENERATIONS.map((gen) => containsBy(gen, specifiers, version, options));
+    return answers.every((answer) => answer === answers[0]) ? answers[0] : undefined;
   };
   return {
     text,
@@ -364,7 +374,7 @@ function makeSet(text: string, specifiers: readonly Specifier[], mentionsPrerele
     mentionsPrerelease,
     decide,
     contains: (version, options) =>
-      decide(version, options) ?? matchAll('modern', specifiers, version, options?.prereleases ?? mentionsPrerelease),
+      decide(version, options) ?? matchAll('modern', specifiers, version, options?.prereleases ?? mentionsPrerelease) ?? false,
   };
 }
 
@@ -381,12 +391,29 @@ export function isLegacySpecifierText(text: string): boolean {
   return LEGACY_SPEC_RE.test(pyStrip(text));
 }
 
+/** What one packaging generation answers for SpecifierSet.contains (undefined: it raises). */
+export function containsBy(
+  gen: Generation,
+  specifiers: readonly Specifier[],
+  version: string,
+  options?: ContainsOptions,
+): boolean | undefined {
+  const pre = options?.prereleases ?? setMentions(gen, specifiers);
+  return pre === undefined ? undefined : matchAll(gen, specifiers, version, pre);
+}
+
+/** The generation a packaging release belongs to ("21.3" → legacy, "24.1" → middle, "26.2" → modern). */
+export function generationOf(packagingVersion: string): Generation {
+  const major = Number(/^\d+/.exec(packagingVersion)?.[0] ?? 0);
+  return major <= 21 ? 'legacy' : major <= 25 ? 'middle' : 'modern';
+}
+
 /**
- * One marker comparison read as a version comparison: 26 calls Specifier(op + rhs).contains(lhs,
+ * One marker comparison read as a version comparison: 22+ call Specifier(op + rhs).contains(lhs,
  * prereleases=True); 21.3 calls .contains(lhs), which admits pre-releases only when the specifier
- * (==, >=, <=, ~=, ===) names one.
+ * (==, >=, <=, ~=, ===) names one. undefined: 22-25 raise on a left side that is no version.
  */
-export function markerVersionMatch(gen: Generation, spec: Specifier, lhs: string): boolean {
-  return matchAll(gen, [spec], lhs, gen === 'modern' || specMentionsPrerelease('legacy', spec));
+export function markerVersionMatch(gen: Generation, spec: Specifier, lhs: string): boolean | undefined {
+  return matchAll(gen, [spec], lhs, gen !== 'legacy' || specMentionsPrerelease('legacy', spec) === true);
 }
 export type { Generation };

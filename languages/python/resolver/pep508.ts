@@ -1,13 +1,14 @@
 // PEP 508 requirements and environment markers, exact to Python's `packaging`.
 //
-// As in pep440.ts, two packaging generations decide what pip does: 21.3 (pip < 24.1, a pyparsing
-// grammar) and 26 (a hand-written tokenizer). The parser accepts only what both accept (21.3 takes
-// `os_name=="a"andos_name=="b"`, 26 takes a name ending in `_`; both are refused here), and
-// evaluateMarker runs both generations' rules and answers undefined where they differ, so the
-// caller hands that requirement to pip instead of guessing.
+// As in pep440.ts, three packaging generations decide what pip does: 21.3 (pip < 24.1, a pyparsing
+// grammar), 22-25 (pip 24.1-25.x) and 26 (both a hand-written tokenizer). The parser accepts only
+// what all accept (21.3 takes `os_name=="a"andos_name=="b"`, 22+ take a name ending in `_`; both
+// are refused here), and evaluateMarker runs every generation's rules and answers undefined where
+// they differ, so the caller hands that requirement to pip instead of guessing.
 
 import {
   type Generation,
+  generationOf,
   type SpecifierSet,
   isLegacySpecifierText,
   markerVersionMatch,
@@ -66,10 +67,9 @@ class Cursor {
   ws(): boolean {
     return this.match(WS) !== undefined;
   }
-  // 26's END token is Python's `$`, which also matches before one final "\n" (21.3 skips it as whitespace).
+  // No final "\n" either: 22-26.2 accept one (their END is Python's `$`), 26.3 does not.
   get done(): boolean {
-    const rest = this.source.length - this.position;
-    return rest === 0 || (rest === 1 && this.source.endsWith('\n'));
+    return this.position === this.source.length;
   }
 }
 
@@ -155,7 +155,7 @@ export function parseMarker(text: string): Marker | undefined {
 const URL_CHARS = /[!-~]+/y; // printable ASCII without space: 26 stops at space or tab, 21.3 at space
 
 export function parseRequirement(text: string): Pep508Requirement | undefined {
-  if (typeof text !== 'string' || !/^[\x20-\x7e\t]*\n?$/.test(markerless(text))) return undefined;
+  if (typeof text !== 'string' || !/^[\x20-\x7e\t]*$/.test(markerless(text))) return undefined;
   const c = new Cursor(text);
   try {
     c.ws();
@@ -269,10 +269,27 @@ const VERSION_KEYS = new Set(['implementation_version', 'platform_release', 'pyt
 
 type Outcome = boolean | 'unsure';
 
-/** 26 normalizes the extra names a top-level comparison against `extra` names (not inside parentheses). */
-function normalizeExtrasTopLevel(list: MarkerList): MarkerList {
-  const atoms = list.atoms.map((atom) => {
-    if (!('op' in atom)) return atom;
+/**
+ * The evaluation rules of one packaging release line. `extras`: where a comparison with `extra`
+ * has its quoted name normalized when parsed: 22-25 the first comparison only (and both sides again
+ * when compared), 26.0-26.2 every top-level one, 26.3 every one.
+ */
+interface Rules {
+  readonly gen: Generation;
+  readonly extras: 'none' | 'first' | 'top' | 'all';
+}
+const RULES: readonly Rules[] = [
+  { gen: 'legacy', extras: 'none' },
+  { gen: 'middle', extras: 'first' },
+  { gen: 'modern', extras: 'top' },
+  { gen: 'modern', extras: 'all' },
+];
+
+function normalizeExtras(list: MarkerList, mode: Rules['extras']): MarkerList {
+  if (mode === 'none') return list;
+  const atoms = list.atoms.map((atom, i) => {
+    if (!('op' in atom)) return mode === 'all' ? normalizeExtras(atom, mode) : atom;
+    if (mode === 'first' && i > 0) return atom;
     const { lhs, rhs } = atom;
     if (lhs.kind === 'variable' && lhs.name === 'extra')
       return { ...atom, rhs: { kind: 'value', value: canonicalizeName(varText(rhs)) } as MarkerVar };
@@ -285,7 +302,7 @@ function normalizeExtrasTopLevel(list: MarkerList): MarkerList {
 const varText = (v: MarkerVar): string => (v.kind === 'variable' ? v.name : v.value);
 
 function envFor(gen: Generation, environment: MarkerEnvironment): MarkerEnvironment {
-  if (gen === 'legacy') return environment;
+  if (gen !== 'modern') return environment; // 22-25 repair python_full_version only in their own default environment
   const env = { ...environment };
   if (typeof env.extra === 'string') env.extra = env.extra ? canonicalizeName(env.extra) : '';
   const full = env.python_full_version;
@@ -332,16 +349,16 @@ function evaluateItem(gen: Generation, item: MarkerItem, env: MarkerEnvironment)
     if (!has(key)) return undefined;
     rhs = env[key]!;
   }
+  if (gen === 'middle' && key === 'extra') [lhs, rhs] = [canonicalizeName(lhs), canonicalizeName(rhs)];
   const op = item.op;
-  const triesVersion = gen === 'legacy' || VERSION_KEYS.has(key);
+  // 21.3-25 try a version comparison whatever the variable; 26 only for the version variables.
+  const triesVersion = gen !== 'modern' || VERSION_KEYS.has(key);
   if (triesVersion && op !== 'in' && op !== 'not in') {
     // Python's case-insensitive regexes fold İ ı ſ K into ASCII letters (21.3 everywhere, 26 in parts); JavaScript's do not.
     if (/[\u0130\u0131\u017f\u212a]/.test(lhs + rhs)) return 'unsure';
     const spec = parseSpecifier(op + rhs);
-    if (spec) {
-      // 26 builds the Specifier without parsing its version and asserts later; covered by parseSpecifier.
-      return markerVersionMatch(gen, spec, lhs);
-    }
+    // 26 builds the Specifier without parsing its version and asserts later; covered by parseSpecifier.
+    if (spec) return markerVersionMatch(gen, spec, lhs) ?? 'unsure';
     if (isLegacySpecifierText(op + rhs)) return 'unsure'; // a specifier to one generation, a string to the other
   }
   switch (op) {
@@ -355,9 +372,9 @@ function evaluateItem(gen: Generation, item: MarkerItem, env: MarkerEnvironment)
       return lhs !== rhs;
     case '~=':
     case '===':
-      return 'unsure'; // UndefinedComparison in both: pip reports the error
+      return 'unsure'; // UndefinedComparison in every generation: pip reports the error
   }
-  // 21.3 compares strings (code point order); 26 answers False for < and >, equality for <= and >=.
+  // 21.3-25 compare strings (code point order); 26 answers False for < and >, equality for <= and >=.
   if (gen === 'modern') return op === '<=' || op === '>=' ? lhs === rhs : false;
   const c = comparePython(lhs, rhs);
   return op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
@@ -379,10 +396,21 @@ function comparePython(a: string, b: string): number {
  * rejects, or the generations disagree (the caller then asks pip).
  */
 export function evaluateMarker(marker: Marker, environment: MarkerEnvironment): boolean | undefined {
-  const legacy = evaluateList('legacy', marker.tree, envFor('legacy', environment));
-  const modern = evaluateList('modern', normalizeExtrasTopLevel(marker.tree), envFor('modern', environment));
-  if (legacy === undefined || modern === undefined || legacy === 'unsure' || modern === 'unsure') return undefined;
-  return legacy === modern ? legacy : undefined;
+  const answers = RULES.map((rules) => evaluateBy(rules, marker, environment));
+  return answers.every((answer) => answer === answers[0]) ? answers[0] : undefined;
+}
+
+function evaluateBy(rules: Rules, marker: Marker, environment: MarkerEnvironment): boolean | undefined {
+  const answer = evaluateList(rules.gen, normalizeExtras(marker.tree, rules.extras), envFor(rules.gen, environment));
+  return typeof answer === 'boolean' ? answer : undefined;
+}
+
+/** What one packaging release ("21.3", "24.1", "26.2") answers for Marker.evaluate; undefined: it raises, or the variable is missing. */
+export function evaluateMarkerWith(marker: Marker, environment: MarkerEnvironment, packagingVersion: string): boolean | undefined {
+  const gen = generationOf(packagingVersion);
+  const [major, minor] = packagingVersion.split('.').map(Number);
+  const extras = gen === 'legacy' ? 'none' : gen === 'middle' ? 'first' : major === 26 && (minor ?? 0) < 3 ? 'top' : 'all';
+  return evaluateBy({ gen, extras }, marker, environment);
 }
 
 /** The environment keys evaluating the marker reads (both generations; a quoted left side makes the right side a key). */
@@ -394,8 +422,7 @@ export function markerVariables(marker: Marker): Set<string> {
       else walk(atom);
     }
   };
-  walk(marker.tree);
-  walk(normalizeExtrasTopLevel(marker.tree));
+  for (const rules of RULES) walk(normalizeExtras(marker.tree, rules.extras));
   return out;
 }
 
