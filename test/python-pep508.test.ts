@@ -123,7 +123,7 @@ const REQUIREMENTS = [
   'requests[ security , tests ]', 'requests[]', 'requests[ ]', 'requests[,]', 'requests[a,]', 'requests[a b]',
   'requests[Foo_Bar,foo-bar]', 'requests[a_]', 'requests[a', 'requests]', 'name>=1.0', 'name >= 1.0', 'name>= 1.0',
   'name>=1.0,<2', 'name>=1.0 ,<2', 'name>=1.0, <2', 'name>=1.0,', 'name>=1.0,,<2', 'name,>=1', 'name>=1.0 <2',
-  'name==1.0.*', 'name==1.*,!=1.5', 'name===1.0', 'name===foo', 'name===1.0;python_version>"3"', 'name~=1.4.2',
+  'name==1.0.*', 'name==1.*,!=1.5', 'name===1.0', 'name===foo', 'name===1.0,>=1', 'name===x, >=1', 'name===x,', 'name >=1,===x ,<2', 'name==1.*,==1.*', 'name===1.0;python_version>"3"', 'name~=1.4.2',
   'name~=1', 'name>=1.0.*', 'name>=1.0+local', 'name==1.0+local', 'name==1.0a1.*', 'name>=1.0a1', 'name<2.0b1',
   'name>1.0a1', 'name>=foo', 'name=1.0', 'name>=', 'name ()', 'name (>=1', 'name >=1)', 'name (>=1) ; os_name=="nt"',
   'name;os_name=="posix"', 'name ; os_name=="posix"', 'name;', 'name ; ', 'name; os_name', 'name extra',
@@ -211,7 +211,7 @@ for text in data["requirements"]:
     if all(parsed):
         canonical = gens[0]["utils"].canonicalize_name
         fields = [{"name": r.name, "url": r.url, "extras": sorted({canonical(e) for e in r.extras}),
-                   "specifiers": sorted(str(s) for s in r.specifier), "marker": r.marker is not None} for r in parsed]
+                   "specifiers": sorted({str(s) for s in r.specifier}), "marker": r.marker is not None} for r in parsed]
         entry["fields"] = fields[0] if all(f == fields[0] for f in fields) else None
         if entry["fields"] and entry["fields"]["marker"]:
             entry["evaluations"] = evaluate([r.marker for r in parsed])

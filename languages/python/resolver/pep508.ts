@@ -21,7 +21,7 @@ export interface Pep508Requirement {
   name: string;
   key: string; // PEP 503 normalized
   extras: string[]; // normalized (PEP 685), first occurrence order, no duplicates
-  specifier: string; // '' = any; each specifier as packaging's str(Specifier), joined with ','
+  specifier: string; // '' = any; each specifier as packaging's str(Specifier), duplicates dropped, joined with ','
   url?: string;
   marker?: Marker;
 }
@@ -217,8 +217,10 @@ function parseExtras(c: Cursor): string[] {
 }
 
 // One specifier token: the operator, optional whitespace, then the version characters; the token
-// must end where a separator begins (26 reads a token and then requires one).
-const SPEC_TOKEN = /(?:===|==|~=|!=|<=|>=|<|>)[ \t]*[^ \t,;()\[\]]*/y;
+// must end where a separator begins (26 reads a token and then requires one). An arbitrary `===`
+// token runs to the next whitespace in every generation, commas included (SpecifierSet splits it
+// again); 21.3 also runs on past `;` and `)`, 26 stops there, so those are refused.
+const SPEC_TOKEN = /(?:===[ \t]*[^ \t]*|(?:==|~=|!=|<=|>=|<|>)[ \t]*[^ \t,;()\[\]]*)/y;
 
 function parseSpecifierText(c: Cursor): string {
   const parenthesized = !!c.match(/\(/y);
@@ -226,10 +228,11 @@ function parseSpecifierText(c: Cursor): string {
   const parts: string[] = [];
   let token = c.match(SPEC_TOKEN);
   while (token !== undefined) {
-    const spec = parseSpecifier(token) ?? fail();
-    // 21.3's `===` runs to the next whitespace, past `;` and `)`; 26 stops there: read alike only without them.
-    if (spec.operator === '===' && /[;)]/.test(/^[^ \t\n]*/.exec(c.source.slice(c.position))![0])) fail();
-    parts.push(spec.operator + spec.version); // packaging's str(Specifier)
+    if (token.startsWith('===') && /[;)]/.test(token)) fail();
+    for (const spec of parseSpecifierList(token) ?? fail()) {
+      const text = spec.operator + spec.version; // packaging's str(Specifier)
+      if (!parts.includes(text)) parts.push(text);
+    }
     c.ws();
     if (!c.match(/,/y)) break;
     c.ws();
