@@ -9,12 +9,10 @@
 import {
   type Generation,
   generationOf,
-  type SpecifierSet,
   isLegacySpecifierText,
   markerVersionMatch,
   parseSpecifier,
   parseSpecifierList,
-  parseSpecifierSet,
 } from './pep440.js';
 
 export interface Pep508Requirement {
@@ -428,9 +426,3 @@ export function markerVariables(marker: Marker): Set<string> {
   for (const rules of RULES) walk(normalizeExtras(marker.tree, rules.extras));
   return out;
 }
-
-/** A requirement's specifier set (parseRequirement already checked it); undefined if pip could read it differently. */
-export function requirementSpecifier(requirement: Pep508Requirement): SpecifierSet | undefined {
-  return parseSpecifierSet(requirement.specifier);
-}
-export { parseSpecifierList };
