@@ -6,8 +6,13 @@
 // returns undefined so the resolver hands the case to pip instead of guessing. Non-ASCII text
 // (other than Python's Unicode whitespace) is refused: Python's case-insensitive regexes fold
 // `ſ` and `K` into ASCII letters, JavaScript's do not, and no real version uses them.
-// Written here rather than wrapping @renovatebot/pep440: that port follows one older packaging
-// and cannot say "the pips disagree here".
+// Written here rather than wrapping @renovatebot/pep440 (4.2.4): it follows no packaging release
+// exactly (it says 1!1.0 is not >1.0, and 1.0 not <1.0.post1, where every packaging agrees) and
+// cannot say "the pips disagree here".
+//
+// For a resolver: filter candidates with contains(v, { prereleases: allowPre || set.mentionsPrerelease }).
+// If only pre-releases match, pip < 26's packaging picks none (for a non-empty set) and 26 picks
+// them: ask pip.
 
 export interface ParsedVersion {
   readonly epoch: bigint;
