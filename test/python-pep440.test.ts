@@ -1,8 +1,9 @@
 /**
  * PEP 440 in TypeScript (languages/python/resolver/pep440.ts) against Python's own packaging: one
  * python3 process evaluates a corpus of versions × specifier sets with pip's vendored packaging
- * (21.3 in pip < 24.1) and the current packaging (pytest's dependency), and every answer of ours
- * must equal theirs, or be "unsure" (undefined) exactly where the two generations disagree.
+ * (21.3 in pip < 24.1) and the installed packaging (pytest's dependency, 26 today). Our model of
+ * each generation must answer exactly as that generation does, and decide() may give a definite
+ * answer only where all of them agree.
  */
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,8 @@
  * PEP 508 requirements and markers, and wheel METADATA, in TypeScript
  * (languages/python/resolver/pep508.ts, metadata.ts) against Python's own packaging: one python3
  * process parses and evaluates a corpus with pip's vendored packaging (21.3 in pip < 24.1) and the
- * current packaging; ours must equal them where they agree and say undefined where they do not.
+ * installed packaging. Ours parses exactly what all of them parse alike, our model of each
+ * generation evaluates as that generation does, and evaluateMarker answers only where all agree.
  */
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
