@@ -248,10 +248,10 @@ export function checkLimits(layout: { unzippedSize: number; entries: number; gro
 // ---------------------------------------------------------------------------------------
 
 /**
- * Compresses src/ and the generated dist-info files (in parallel), writes the zip (the deps
- * part first: wheel members copied still deflated, or the kept part copied whole, its hash
- * checked on the way), runs the checks on the finished temporary zip, and replaces the zip and
- * manifest as a pair.
+ * Compresses src/ and the generated dist-info files (in memory when few and small, else in
+ * parallel), writes the zip (the deps part first: wheel members copied still deflated, or the
+ * kept part copied whole, its hash checked on the way), runs the checks on the finished
+ * temporary zip, and replaces the zip and manifest as a pair.
  */
 /** What writePackage needs of a plan: the deps part (to compress and copy, or kept whole) and src/. */
 export type ZipWritePlan = Pick<ZipPlan, 'first' | 'block' | 'keep'> & { layout: Pick<ZipPlan['layout'], 'srcToCompress' | 'srcFolders'> };
