@@ -24,12 +24,13 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, home = saf
   return ownWritable(home) ? path.join(base, 'lambda-cd', 'node-compile-cache') : undefined;
 }
 
+type Enable = (dir?: string) => { status: number; directory?: string };
+
 /** Turns the cache on when this Node has it and nobody chose otherwise; returns the folder used. */
-export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const enable = (module as { enableCompileCache?: (dir?: string) => { status: number; directory?: string } }).enableCompileCache;
+export function enableCompileCache(env: NodeJS.ProcessEnv = process.env, enable = (module as { enableCompileCache?: Enable }).enableCompileCache, home?: string): string | undefined {
   if (!enable || env.NODE_COMPILE_CACHE !== undefined || env.NODE_DISABLE_COMPILE_CACHE !== undefined) return undefined;
   try {
-    const dir = compileCacheDir(env);
+    const dir = compileCacheDir(env, home ?? safeHomedir());
     if (!dir) return undefined;
     const result = enable(dir);
     // status: 1 enabled, 2 already enabled; 0 failed (a folder it could not create): silently none.

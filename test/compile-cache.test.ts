@@ -34,8 +34,25 @@ describe('the compile cache folder', () => {
   });
 
   it('is left alone when NODE_COMPILE_CACHE or NODE_DISABLE_COMPILE_CACHE says where or whether', () => {
-    expect(enableCompileCache({ NODE_COMPILE_CACHE: '/somewhere' })).toBeUndefined();
-    expect(enableCompileCache({ NODE_DISABLE_COMPILE_CACHE: '1' })).toBeUndefined();
+    const calls: (string | undefined)[] = [];
+    const enable = (dir?: string) => (calls.push(dir), { status: 1, directory: dir });
+    expect(enableCompileCache({ NODE_COMPILE_CACHE: '/somewhere' }, enable)).toBeUndefined();
+    expect(enableCompileCache({ NODE_DISABLE_COMPILE_CACHE: '1' }, enable)).toBeUndefined();
+    expect(calls).toEqual([]);
+  });
+
+  it("is turned on in the user's folder where Node has it, and a Node that cannot (or throws) fails nothing", async () => {
+    const home = await tempDir('lambda-cd-home-');
+    const calls: (string | undefined)[] = [];
+    const dir = path.join(home, '.cache', 'lambda-cd', 'node-compile-cache');
+    expect(enableCompileCache({}, (given) => (calls.push(given), { status: 1, directory: given }), home)).toBe(dir);
+    expect(calls).toEqual([dir]);
+    expect(enableCompileCache({}, () => ({ status: 0 }), home)).toBeUndefined();
+    expect(enableCompileCache({}, () => {
+      throw new Error('EACCES');
+    }, home)).toBeUndefined();
+    expect(enableCompileCache({}, undefined, home)).toBeUndefined();
+    expect(enableCompileCache({}, () => ({ status: 1 }), '/nonexistent/home')).toBeUndefined();
   });
 });
 
