@@ -5,13 +5,12 @@ import { version } from '../lib/version.js';
 import { parseArgs } from './args.js';
 import type { CommandSpec } from './command.js';
 import { COMMANDS, loadCommand } from './commands/index.js';
-import { commandHelp, mainHelp } from './help.js';
 
 export async function dispatch(argv: string[]): Promise<number> {
   const [first, second] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     if (first === 'help' && second !== undefined) return dispatch([second, ...argv.slice(2), '--help']);
-    process.stdout.write(mainHelp(await loadAll()));
+    process.stdout.write((await help()).mainHelp(await loadAll()));
     return first === undefined ? EXIT.usage : EXIT.ok;
   }
   if (first.startsWith('-')) {
@@ -32,7 +31,7 @@ export async function dispatch(argv: string[]): Promise<number> {
     if (group.length > 0) {
       const sub = group.map((n) => n.slice(first.length + 1));
       if (second === undefined || second === '--help' || second === '-h') {
-        process.stdout.write(mainHelp(await loadAll(), first));
+        process.stdout.write((await help()).mainHelp(await loadAll(), first));
         return second === undefined ? EXIT.usage : EXIT.ok;
       }
       throw new UsageError(`unknown ${first} target ${JSON.stringify(second)}${didYouMean(second, sub)} (one of: ${sub.join(', ')})`);
@@ -45,11 +44,14 @@ export async function dispatch(argv: string[]): Promise<number> {
   const command = await loadCommand(name);
   const parsed = parseArgs(name, rest, command.options, command.positionals);
   if (parsed.options.help) {
-    process.stdout.write(commandHelp(command));
+    process.stdout.write((await help()).commandHelp(command));
     return EXIT.ok;
   }
   return command.run(parsed);
 }
+
+/** The help texts' module: loaded for --help only, not by every command's start. */
+const help = () => import('./help.js');
 
 async function loadAll(): Promise<CommandSpec[]> {
   return Promise.all(COMMANDS.map((c) => loadCommand(c.name)));

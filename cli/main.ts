@@ -4,7 +4,10 @@
  * imports nothing heavy: `--version` reads package.json and exits; a command loads its own
  * spec module, and that loads its runner only when it runs.
  */
+import { enableCompileCache } from './compile-cache.js';
 import { version } from '../lib/version.js';
+
+enableCompileCache();
 
 // `lambda-cd ... | head`: a reader that stops early is not an error worth a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

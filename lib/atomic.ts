@@ -260,10 +260,21 @@ export function removeOnInterrupt(...paths: string[]): () => void {
   });
 }
 
-/** Removes earlier outputs that a new run is about to replace (a folder in the way is left for the write to report). */
+/**
+ * Removes earlier outputs that a new run is about to replace (a folder in the way is left for the
+ * write to report). Each is renamed aside (gone under its name at once) and deleted meanwhile:
+ * freeing a 50 MB zip takes some 30 ms the build need not wait for. A run killed before that ends
+ * leaves a temporary, which the next run's removeDeadTemporaries removes.
+ */
 export async function discardOutputs(targets: string[]): Promise<void> {
   await Promise.all(targets.map(async (target) => {
     const info = await lstat(target).catch(() => undefined);
-    if (info && !info.isDirectory()) await rm(target, { force: true }).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
+    if (!info || info.isDirectory()) return;
+    const aside = path.join(path.dirname(target), temporaryName('tmp'));
+    if (await rename(target, aside).then(() => true, () => false)) {
+      void rm(aside, { force: true }).catch(() => undefined);
+      return;
+    }
+    await rm(target, { force: true }).catch((error: unknown) => Promise.reject(cannotWrite(target, error)));
   }));
 }

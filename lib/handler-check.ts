@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { RepositoryConfig } from './contract.js';
 import { CheckFailedError } from './errors.js';
 import { formatDuration, progress, warn } from './output.js';
-import { importHandler, LAMBDA_PROVIDED, type ImportFailure } from '../languages/python/python-import-check.js';
+import type { ImportFailure } from '../languages/python/python-import-check.js';
 import { excerpt, safeName } from './redact.js';
 import { RUNTIMES, wheelMachine } from './runtimes.js';
 
@@ -42,6 +42,8 @@ export async function checkHandler(options: HandlerCheckOptions): Promise<void> 
   const runtime = RUNTIMES[repository.runtime]!;
   const version = runtime.pythonVersion;
   const started = performance.now();
+  // Loaded only when the check runs: with --no-import-check `package` does not pay for it.
+  const { importHandler, LAMBDA_PROVIDED } = await import('../languages/python/python-import-check.js');
   const outcome = await importHandler({
     zipFile: options.zipFile,
     handler: repository.handler,
@@ -72,7 +74,7 @@ export async function checkHandler(options: HandlerCheckOptions): Promise<void> 
     case 'crashed':
       throw new CheckFailedError(`${module}: importing the handler's module on ${outcome.interpreter} ended the interpreter (${outcome.how})${outcome.output.trim() ? `: ${excerpt(outcome.output, { maxLines: 2, fromEnd: true })}` : ''}; Lambda could not start it either`);
     case 'raised':
-      return judge(outcome.failure, module, version, outcome.interpreter, repository.architecture);
+      return judge(outcome.failure, module, version, outcome.interpreter, repository.architecture, LAMBDA_PROVIDED);
   }
 }
 
@@ -82,7 +84,7 @@ export async function checkHandler(options: HandlerCheckOptions): Promise<void> 
  * code (a KeyError for a variable the stage sets, a client that wants credentials) may well work
  * in Lambda: warn and go on.
  */
-function judge(failure: ImportFailure, module: string, version: string, interpreter: string, architecture: string): void {
+function judge(failure: ImportFailure, module: string, version: string, interpreter: string, architecture: string, lambdaProvided: readonly string[]): void {
   const error = `${failure.type}: ${safeName(failure.message, 240)}`;
   const at = failure.file ? `${failure.distribution === 'src' ? `src/${failure.file}` : failure.file}${failure.line ? `:${failure.line}` : ''}` : undefined;
   const via = failure.chain.length > 1 ? `, imported through ${failure.chain.map((owner) => (owner === 'src' ? 'your code' : owner)).slice(0, -1).join(' -> ')}` : '';
@@ -93,7 +95,7 @@ function judge(failure: ImportFailure, module: string, version: string, interpre
     progress('package', `handler import check incomplete: compiled code of ${failure.distribution && failure.distribution !== 'src' ? failure.distribution : 'the zip'} is built for Lambda (manylinux, ${architecture}) and cannot load on this machine; checked up to there`);
     return;
   }
-  if (failure.type === 'ModuleNotFoundError' && top && LAMBDA_PROVIDED.includes(top)) {
+  if (failure.type === 'ModuleNotFoundError' && top && lambdaProvided.includes(top)) {
     progress('package', `handler import check incomplete: the module imports ${top}, which Lambda provides, but ${interpreter} has no ${top} to stand in for it; checked up to there`);
     return;
   }

@@ -5,9 +5,12 @@
  * copies them as they are and compresses src/ alone: no wheel is opened, planned or copied.
  *
  * One file, `<entry>/deps-<sha256>.bin`, named by the sha256 of its whole content:
- *   [the zip's first part, L bytes][meta JSON, M bytes]["LCDB"][L: uint32 LE][M: uint32 LE]
- * The meta lists the part's entries (for the central directory), what the manifest and the
- * limits need, and which wheels (by sha256) and which lambda-cd made it. Like everything in the
+ *   [the zip's first part, L bytes][its central directory records, sorted, C bytes]
+ *   [meta JSON, M bytes]["LCDB"][L: uint32 LE][C: uint32 LE][M: uint32 LE]
+ * The records go into the new zip's central directory as they are (merged with src/'s by
+ * name, lib/zip.ts): thousands of entries cost no parsing, sorting or rebuilding. The meta holds
+ * what the manifest and the limits need, and which wheels (by sha256) and which lambda-cd made
+ * it. Like everything in the
  * cache it is untrusted: the meta is only parsed before the zip is written, and the sha256 over
  * the whole file (the copied part hashed once, as the zip's own sha256 is computed) must give the
  * file's name before the zip replaces anything; otherwise the file is discarded with a warning
@@ -21,12 +24,12 @@ import { removeOnInterrupt, temporaryName } from './atomic.js';
 import { warn } from './output.js';
 import { escapeControl } from './redact.js';
 import { version } from './version.js';
-import type { PlacedEntry, ZipPrefix } from './zip.js';
+import { findRecord, MAX_ZIP_ENTRIES, type CentralRecords, type ZipPrefix } from './zip.js';
 
 /** Bump when what the deps part holds changes (lib/wheel.ts, lib/package-layout.ts, lib/zip.ts). */
-const FORMAT = 'deps-block-v1';
+const FORMAT = 'deps-block-v2';
 const MAGIC = 'LCDB';
-const TRAILER = 12;
+const TRAILER = 16;
 const BLOCK = /^deps-([0-9a-f]{64})\.bin$/;
 const MAX_META = 64 * 1024 * 1024;
 
@@ -52,8 +55,10 @@ export interface BlockMeta {
 
 export interface DepsBlock extends BlockMeta {
   prefix: ZipPrefix;
-  /** Entry names (directories end with '/'). */
-  names: Set<string>;
+  /** Entries, directories included. */
+  entryCount: number;
+  /** Whether the part has an entry of this name (directories end with '/'). */
+  has(name: string): boolean;
   /** Finishes the whole-file sha256 from the hash state after the copied part; true when it names the file. */
   verify(hashAfterPrefix: Hash): boolean;
   discard(): Promise<void>;
@@ -65,8 +70,6 @@ const maker = () => `${version()} zlib ${process.versions.zlib}`;
 interface StoredMeta extends BlockMeta {
   format: string;
   lambdaCd: string;
-  /** [name, executable 0|1, method, crc, size, compressedSize, headerOffset] */
-  entries: [string, number, number, number, number, number, number][];
 }
 
 /** The entry's kept deps part for `wheels`; undefined when there is none, or it is not one this lambda-cd made for them (then removed, with a warning when damaged). */
@@ -79,27 +82,29 @@ export async function readDepsBlock(entryDir: string, wheels: { sha256: string; 
   const file = path.join(entryDir, names[0]!);
   const sha256 = BLOCK.exec(names[0]!)![1]!;
   const discard = () => rm(file, { force: true }).catch(() => undefined);
-  let parsed: { meta: StoredMeta; length: number; tail: Buffer };
+  let parsed: { meta: StoredMeta; length: number; central: CentralRecords; tail: Buffer };
   try {
     parsed = readMeta(file);
   } catch (error) {
+    if (error instanceof OlderFormat) {
+      await discard();
+      return undefined;
+    }
     warn(`cache: the kept zip part ${path.basename(file).slice(0, 17)}… is unusable (${escapeControl((error as Error).message)}): discarded, building from the wheels`);
     await discard();
     return undefined;
   }
-  const { meta, length, tail } = parsed;
+  const { meta, length, central, tail } = parsed;
   const same = meta.lambdaCd === maker() && meta.wheels.length === wheels.length && meta.wheels.every((wheel, index) => wheel.sha256 === wheels[index]!.sha256 && wheel.requested === wheels[index]!.requested);
   if (!same) {
     await discard(); // made by another lambda-cd, or for other wheels: not damage, just not ours
     return undefined;
   }
-  const entries: PlacedEntry[] = meta.entries.map(([name, executable, method, crc, size, compressedSize, headerOffset]) => ({
-    entry: { name, executable: executable === 1, method: method as 0 | 8, crc, size, compressedSize, offset: 0 }, headerOffset,
-  }));
   return {
     wheels: meta.wheels, distributions: meta.distributions, groups: meta.groups, unzippedSize: meta.unzippedSize, fileCount: meta.fileCount, warnings: meta.warnings,
-    prefix: { file, length, entries },
-    names: new Set(entries.map(({ entry }) => entry.name)),
+    prefix: { file, length, central },
+    entryCount: central.starts.length,
+    has: (name) => findRecord(central, Buffer.from(name)) >= 0,
     verify: (hash) => hash.copy().update(tail).digest('hex') === sha256,
     discard: async () => {
       warn(`cache: the kept zip part ${path.basename(file).slice(0, 17)}… is corrupt (its sha256 no longer matches): discarded, building from the wheels`);
@@ -108,47 +113,72 @@ export async function readDepsBlock(entryDir: string, wheels: { sha256: string; 
   };
 }
 
-/** The meta and trailer of a block file, checked for shape (its hash is checked when it is used). */
-function readMeta(file: string): { meta: StoredMeta; length: number; tail: Buffer } {
+class OlderFormat extends Error {}
+
+/** The records, meta and trailer of a block file, checked for shape (its hash is checked when it is used). */
+function readMeta(file: string): { meta: StoredMeta; length: number; central: CentralRecords; tail: Buffer } {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
     if (size < TRAILER) throw new Error('too short');
     const trailer = Buffer.alloc(TRAILER);
     readSync(fd, trailer, 0, TRAILER, size - TRAILER);
-    if (trailer.toString('latin1', 0, 4) !== MAGIC) throw new Error('no trailer');
+    if (trailer.toString('latin1', 0, 4) !== MAGIC) {
+      // deps-block-v1 (12-byte trailer, no records): an earlier lambda-cd's, not damage.
+      if (trailer.toString('latin1', 4, 8) === MAGIC && trailer.readUInt32LE(8) + trailer.readUInt32LE(12) + 12 === size) throw new OlderFormat();
+      throw new Error('no trailer');
+    }
     const length = trailer.readUInt32LE(4);
-    const metaLength = trailer.readUInt32LE(8);
-    if (metaLength > MAX_META || length + metaLength + TRAILER !== size) throw new Error('lengths do not add up');
-    const tail = Buffer.alloc(metaLength + TRAILER);
+    const centralLength = trailer.readUInt32LE(8);
+    const metaLength = trailer.readUInt32LE(12);
+    if (centralLength > MAX_META || metaLength > MAX_META || length + centralLength + metaLength + TRAILER !== size) throw new Error('lengths do not add up');
+    const tail = Buffer.alloc(centralLength + metaLength + TRAILER);
     if (readSync(fd, tail, 0, tail.length, length) !== tail.length) throw new Error('truncated');
-    const meta = JSON.parse(tail.toString('utf8', 0, metaLength)) as StoredMeta;
-    const problem = metaProblem(meta, length);
+    const central = { bytes: tail.subarray(0, centralLength), starts: [] as number[] };
+    const broken = recordsProblem(central, length);
+    if (broken) throw new Error(broken);
+    const meta = JSON.parse(tail.toString('utf8', centralLength, centralLength + metaLength)) as StoredMeta;
+    const problem = metaProblem(meta);
     if (problem) throw new Error(problem);
-    return { meta, length, tail };
+    return { meta, length, central, tail };
   } finally {
     closeSync(fd);
   }
 }
 
+/**
+ * Fills `central.starts`; a reason when the bytes are not records lambda-cd writes (lib/zip.ts):
+ * no extra fields or comments, deflate or stored, data inside the part, names sorted and unique.
+ */
+function recordsProblem(central: CentralRecords, partLength: number): string | undefined {
+  const { bytes, starts } = central;
+  for (let at = 0; at < bytes.length; ) {
+    if (at + 46 > bytes.length || bytes.readUInt32LE(at) !== 0x02014b50) return 'a broken entry';
+    const nameLength = bytes.readUInt16LE(at + 28);
+    const method = bytes.readUInt16LE(at + 10);
+    if (nameLength === 0 || bytes.readUInt16LE(at + 30) !== 0 || bytes.readUInt16LE(at + 32) !== 0 || (method !== 0 && method !== 8) || at + 46 + nameLength > bytes.length) return 'a broken entry';
+    if (bytes.readUInt32LE(at + 42) + 30 + nameLength + bytes.readUInt32LE(at + 20) > partLength) return 'an entry outside the part';
+    starts.push(at);
+    if (starts.length > MAX_ZIP_ENTRIES) return 'too many entries';
+    at += 46 + nameLength;
+  }
+  for (let index = 1; index < starts.length; index++) {
+    const previous = starts[index - 1]!;
+    const start = starts[index]!;
+    if (Buffer.compare(bytes.subarray(previous + 46, start), bytes.subarray(start + 46, start + 46 + bytes.readUInt16LE(start + 28))) >= 0) return 'entries out of order';
+  }
+  return undefined;
+}
+
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
-function metaProblem(meta: StoredMeta, length: number): string | undefined {
+function metaProblem(meta: StoredMeta): string | undefined {
   if (typeof meta !== 'object' || meta === null || meta.format !== FORMAT) return 'unknown format';
-  if (typeof meta.lambdaCd !== 'string' || !Array.isArray(meta.wheels) || !Array.isArray(meta.entries) || !Array.isArray(meta.distributions) || !Array.isArray(meta.groups) || !Array.isArray(meta.warnings)) return 'not a record';
+  if (typeof meta.lambdaCd !== 'string' || !Array.isArray(meta.wheels) || !Array.isArray(meta.distributions) || !Array.isArray(meta.groups) || !Array.isArray(meta.warnings)) return 'not a record';
   if (!isCount(meta.unzippedSize) || !isCount(meta.fileCount)) return 'not a record';
   if (!meta.wheels.every((wheel) => typeof wheel?.sha256 === 'string' && typeof wheel.requested === 'boolean')) return 'not a record';
   if (!meta.distributions.every((d) => typeof d?.name === 'string' && typeof d.version === 'string' && typeof d.wheelTag === 'string')) return 'not a record';
   if (!meta.groups.every((g) => typeof g?.label === 'string' && isCount(g.bytes)) || !meta.warnings.every((w) => typeof w === 'string')) return 'not a record';
-  const seen = new Set<string>();
-  for (const entry of meta.entries) {
-    if (!Array.isArray(entry) || entry.length !== 7) return 'a broken entry';
-    const [name, executable, method, crc, size, compressedSize, headerOffset] = entry;
-    if (typeof name !== 'string' || name === '' || seen.has(name)) return 'a broken entry';
-    seen.add(name);
-    if ((executable !== 0 && executable !== 1) || (method !== 0 && method !== 8) || ![crc, size, compressedSize, headerOffset].every(isCount) || crc > 0xffffffff) return 'a broken entry';
-    if (headerOffset + 30 + Buffer.byteLength(name) + compressedSize > length) return 'an entry outside the part';
-  }
   return undefined;
 }
 
@@ -158,17 +188,16 @@ function metaProblem(meta: StoredMeta, length: number): string | undefined {
  * they are not read again to be hashed. Best effort: the zip is done, a failure only costs the
  * next src-only build its shortcut (one warning).
  */
-export async function keepDepsBlock(entryDir: string, zipFile: string, part: { length: number; entries: PlacedEntry[]; hash: Hash }, meta: BlockMeta): Promise<void> {
-  const stored: StoredMeta = {
-    format: FORMAT, lambdaCd: maker(), ...meta,
-    entries: part.entries.map(({ entry, headerOffset }) => [entry.name, entry.executable ? 1 : 0, entry.method, entry.crc >>> 0, entry.size, entry.compressedSize, headerOffset]),
-  };
+export async function keepDepsBlock(entryDir: string, zipFile: string, part: { length: number; central: CentralRecords; hash: Hash }, meta: BlockMeta): Promise<void> {
+  const stored: StoredMeta = { format: FORMAT, lambdaCd: maker(), ...meta };
   const json = Buffer.from(JSON.stringify(stored));
   const trailer = Buffer.alloc(TRAILER);
   trailer.write(MAGIC, 0, 'latin1');
   trailer.writeUInt32LE(part.length, 4);
-  trailer.writeUInt32LE(json.length, 8);
-  const sha256 = part.hash.copy().update(json).update(trailer).digest('hex');
+  trailer.writeUInt32LE(part.central.bytes.length, 8);
+  trailer.writeUInt32LE(json.length, 12);
+  const tail = Buffer.concat([part.central.bytes, json, trailer]);
+  const sha256 = part.hash.copy().update(tail).digest('hex');
   // Beside the entries (not in one): where the next run removes what a killed run left.
   const temporary = path.join(path.dirname(entryDir), temporaryName('tmp'));
   const release = removeOnInterrupt(temporary);
@@ -178,7 +207,7 @@ export async function keepDepsBlock(entryDir: string, zipFile: string, part: { l
     const handle = await open(temporary, 'r+');
     try {
       await handle.truncate(part.length);
-      await handle.write(Buffer.concat([json, trailer]), 0, json.length + TRAILER, part.length);
+      await handle.write(tail, 0, tail.length, part.length);
     } finally {
       await handle.close();
     }

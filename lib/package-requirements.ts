@@ -17,7 +17,6 @@ import { lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } 
 import path from 'node:path';
 import { cacheFailure, removeOnInterrupt, temporaryName } from './atomic.js';
 import { ConfigError } from './errors.js';
-import { resolveForLambda } from './lambda-resolve.js';
 import { readDepsBlock, type DepsBlock } from './package-deps-block.js';
 import { pipIdentity, samePip, type PipIdentity } from './package-pip-identity.js';
 import { count, displayPath, formatDuration, progress, warn } from './output.js';
@@ -170,6 +169,8 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
     // While pip resolves, the wheels earlier builds used are hashed: most will be chosen again.
     const intact = knownWheels(cacheRoot).then((known) => store.intact(known)).catch(() => new Set<string>());
     progress('package', `resolving and installing requirements.txt (${count(inputs.requirements.length, 'requirement')}) for ${request.runtime} ${request.target.architecture} (pip, manylinux wheels up to glibc 2.${request.target.glibcMinor})`);
+    // Loaded for a resolve only: a rebuild served from the cache starts no process and need not load what starts one.
+    const { resolveForLambda } = await import('./lambda-resolve.js');
     const { wheels: resolved, pip: resolvingPip, pipReport } = await timed('pip resolve', () => resolveForLambda({
       python: request.python, requirementsFile: request.requirementsFile, requirementsLabel: 'requirements.txt', inputs, target: request.target, runtime: request.runtime,
       pip: request.pip, allowSdist: request.allowSdist, scratch,

@@ -15,9 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { cacheFailure, temporaryName } from './atomic.js';
 import { warn } from './output.js';
 import { compressFiles, type FileToZip, type ZipEntry } from './zip.js';
@@ -112,8 +111,7 @@ export class WheelStore {
     try {
       await mkdir(temporary).catch((error: unknown) => Promise.reject(cacheFailure(this.root, error)));
       const file = path.join(temporary, 'wheel.whl');
-      await copyFile(source, file).catch((error: unknown) => Promise.reject(cacheFailure(this.root, error)));
-      const sha256 = await sha256File(file);
+      const sha256 = await copyHashed(source, file).catch((error: unknown) => Promise.reject(cacheFailure(this.root, error)));
       if (expected !== undefined && sha256 !== expected) throw new CorruptWheelError(`${label}: its sha256 is ${sha256}, not the ${expected} pip resolved (the file changed during the build?)`);
       const members = await checkWheel(file, label);
       await this.publish(temporary, sha256);
@@ -248,6 +246,31 @@ async function checkWheel(file: string, label: string): Promise<ZipMember[]> {
   }
 }
 
+/** Copies `source` to `target` (a new file), hashing the bytes as they are written: one read of the source, and the hash is of the very bytes stored. */
+async function copyHashed(source: string, target: string): Promise<string> {
+  const hash = createHash('sha256');
+  const input = await open(source, 'r');
+  try {
+    const output = await open(target, 'wx');
+    try {
+      const buffer = Buffer.allocUnsafe(1024 * 1024);
+      for (let position = 0; ; ) {
+        const { bytesRead } = await input.read(buffer, 0, buffer.length, position);
+        if (bytesRead === 0) break;
+        const chunk = buffer.subarray(0, bytesRead);
+        hash.update(chunk);
+        for (let written = 0; written < bytesRead; ) written += (await output.write(chunk, written, bytesRead - written, position + written)).bytesWritten;
+        position += bytesRead;
+      }
+    } finally {
+      await output.close();
+    }
+  } finally {
+    await input.close();
+  }
+  return hash.digest('hex');
+}
+
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
@@ -276,7 +299,9 @@ async function sha256Files(files: string[]): Promise<(string | null)[]> {
  * sha256 of each file (null when unreadable), computed on a worker thread: verifying a cache of
  * 50 MB of wheels then costs the main thread nothing while it plans and writes the zip.
  */
-function sha256FilesInWorker(files: string[]): Promise<(string | null)[]> {
+async function sha256FilesInWorker(files: string[]): Promise<(string | null)[]> {
+  // Loaded here, not with this file: most builds hash less than the threshold, or nothing.
+  const { Worker } = await import('node:worker_threads');
   const code = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');

@@ -20,17 +20,16 @@ import { CheckFailedError, ConfigError, EnvironmentError } from '../lib/errors.j
 import { languageOf } from '../languages/index.js';
 import { count, displayPath, formatBytes, formatDuration, progress, thousands, warn } from '../lib/output.js';
 import { keepDepsBlock, type DepsBlock } from '../lib/package-deps-block.js';
-import { whatPipWouldPlace } from '../lib/package-install.js';
 import { largest, layOut, type SourceFile } from '../lib/package-layout.js';
 import { CorruptCachedWheels, requirementWheels, StalePipVersion, type Requirements } from '../lib/package-requirements.js';
 import { collectSourceFiles } from '../lib/package-source.js';
-import { pipVersion, type PipOptions } from '../lib/python.js';
+import type { PipOptions } from '../lib/python.js';
 import { escapeControl } from '../lib/redact.js';
 import { RUNTIMES } from '../lib/runtimes.js';
 import { timed } from '../lib/timings.js';
 import { WheelStore } from '../lib/wheel-store.js';
 import type { LambdaTarget } from '../lib/wheel-tags.js';
-import { MAX_ZIP_ENTRIES, compareNames, compressFiles, directoryEntries, writeZip, type ZipEntry, type ZipPrefix, type ZipWrittenParts } from '../lib/zip.js';
+import { MAX_ZIP_ENTRIES, compareNames, compressFiles, directoryEntries, fitsInMemory, writeZip, type ZipEntry, type ZipPrefix, type ZipWrittenParts } from '../lib/zip.js';
 
 /** Lambda's limits for a .zip function: 250 MB unzipped (with layers), 50 MB for direct upload. */
 export const LAMBDA_LIMITS = { maxUnzippedBytes: 250 * 1024 * 1024, warnZippedBytes: 50 * 1024 * 1024 };
@@ -87,7 +86,7 @@ export async function packagePython(options: PackageOptions): Promise<PackageRes
   // on a cache hit it is asked in parallel and checked before finishing; a resolve reports it.
   let asked: Promise<string> | undefined;
   const pip = () => {
-    asked ??= pipVersion(options.python);
+    asked ??= import('../lib/python.js').then(({ pipVersion }) => pipVersion(options.python));
     asked.catch(() => undefined); // awaited where it matters; no requirements need no Python
     return asked;
   };
@@ -151,6 +150,8 @@ async function packageOnce(options: PackageOptions, pip: () => Promise<string>, 
 
 async function fromWheels(options: PackageOptions, manifestPath: string, started: number, limits: typeof LAMBDA_LIMITS, target: LambdaTarget, src: SourceFile[], requirements: Requirements | undefined, pip: () => Promise<string>): Promise<PackageResult> {
   const { repository } = options;
+  // Loaded here: a src-only rebuild (fromBlock) opens no wheel.
+  const { whatPipWouldPlace } = await import('../lib/package-install.js');
   const wheels = requirements ? await timed('what pip would place', () => whatPipWouldPlace(requirements, options.python, target, repository.runtime)) : []; // 3
   const layout = await timed('lay out', () => layOut(src, wheels)); // 4
   checkLimits({ ...layout, entries: layout.fileCount + layout.folders.length }, limits);
@@ -174,16 +175,14 @@ const SRC_GROUP = 'src/ (your code)';
 
 /** src/ changed only: the kept deps part is copied as it is (verified as it is copied), src/ compressed and added. */
 async function fromBlock(options: PackageOptions, manifestPath: string, started: number, limits: typeof LAMBDA_LIMITS, src: SourceFile[], requirements: Requirements, block: DepsBlock, pip: () => Promise<string>): Promise<PackageResult> {
-  for (const file of src) {
-    // What the full layout would warn about (src/ replacing an installed file) or refuse (a file and a folder of one name): built from the wheels.
-    if (block.names.has(file.name) || block.names.has(`${file.name}/`)) throw new BlockUnusable();
-    for (let end = file.name.indexOf('/'); end > 0; end = file.name.indexOf('/', end + 1)) if (block.names.has(file.name.slice(0, end))) throw new BlockUnusable();
-  }
+  // What the full layout would warn about (src/ replacing an installed file) or refuse (a file and a folder of one name): built from the wheels.
+  const allFolders = directoryEntries(src.map((file) => file.name));
+  if (src.some((file) => block.has(file.name) || block.has(`${file.name}/`)) || allFolders.some((folder) => block.has(folder.name.slice(0, -1)))) throw new BlockUnusable();
   for (const text of block.warnings) warn(escapeControl(text));
-  const srcFolders = directoryEntries(src.map((file) => file.name)).filter((folder) => !block.names.has(folder.name));
+  const srcFolders = allFolders.filter((folder) => !block.has(folder.name));
   const srcBytes = src.reduce((sum, file) => sum + file.size, 0);
   const groups = src.length > 0 ? [...block.groups, { label: SRC_GROUP, bytes: srcBytes }].sort((a, b) => b.bytes - a.bytes || compareNames(a.label, b.label)) : block.groups;
-  const folderCount = block.names.size - block.fileCount + srcFolders.length;
+  const folderCount = block.entryCount - block.fileCount + srcFolders.length;
   const layout = {
     srcToCompress: src, srcFolders, unzippedSize: block.unzippedSize + srcBytes, fileCount: block.fileCount + src.length, srcCount: src.length, groups,
   };
@@ -249,10 +248,10 @@ export function checkLimits(layout: { unzippedSize: number; entries: number; gro
 // ---------------------------------------------------------------------------------------
 
 /**
- * Compresses src/ and the generated dist-info files (in parallel), writes the zip (the deps
- * part first: wheel members copied still deflated, or the kept part copied whole, its hash
- * checked on the way), runs the checks on the finished temporary zip, and replaces the zip and
- * manifest as a pair.
+ * Compresses src/ and the generated dist-info files (in memory when few and small, else in
+ * parallel), writes the zip (the deps part first: wheel members copied still deflated, or the
+ * kept part copied whole, its hash checked on the way), runs the checks on the finished
+ * temporary zip, and replaces the zip and manifest as a pair.
  */
 /** What writePackage needs of a plan: the deps part (to compress and copy, or kept whole) and src/. */
 export type ZipWritePlan = Pick<ZipPlan, 'first' | 'block' | 'keep'> & { layout: Pick<ZipPlan['layout'], 'srcToCompress' | 'srcFolders'> };
@@ -261,9 +260,11 @@ export async function writePackage(options: PackageOptions, manifestPath: string
   const work = path.join(path.dirname(options.outFile), temporaryName('work'));
   const release = removeOnInterrupt(work);
   try {
-    await mkdir(work, { recursive: true }).catch(() => undefined); // a folder in the way is reported by the zip's own write
     const depsToCompress = 'toCompress' in plan.first ? plan.first.toCompress : [];
-    const compressed = await timed('compress', () => compressFiles([...depsToCompress, ...plan.layout.srcToCompress], path.join(work, 'blob'), { concurrency: Math.max(2, usableCpus()) }).catch((error: unknown) => {
+    const toCompress = [...depsToCompress, ...plan.layout.srcToCompress];
+    // A few small files (a src-only rebuild) are deflated into memory: no blob files, no folder for them.
+    if (!fitsInMemory(toCompress)) await mkdir(work, { recursive: true }).catch(() => undefined); // a folder in the way is reported by the zip's own write
+    const compressed = await timed('compress', () => compressFiles(toCompress, path.join(work, 'blob'), { concurrency: Math.max(2, usableCpus()), inMemory: true }).catch((error: unknown) => {
       throw (error as NodeJS.ErrnoException).code === 'ENOSPC' ? new EnvironmentError(`${displayPath(path.dirname(options.outFile))}: no space left on the device`) : error;
     }));
     const first: ZipEntry[] | ZipPrefix = 'toCompress' in plan.first ? [...compressed.slice(0, depsToCompress.length), ...plan.first.ready] : plan.first;

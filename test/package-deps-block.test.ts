@@ -108,6 +108,31 @@ describe('a src/-only rebuild copies the kept installed part', () => {
   });
 });
 
+describe('a kept part an earlier lambda-cd wrote', () => {
+  it('(deps-block-v1: entries in its JSON, a 12-byte trailer) is replaced without a warning', async () => {
+    const root = await makeRepo(FILES);
+    expect((await build(root)).exitCode).toBe(0);
+    const file = await keptBlock(root);
+    const part = Buffer.from('PK\u0003\u0004 an old part');
+    const meta = Buffer.from(JSON.stringify({ format: 'deps-block-v1', entries: [] }));
+    const trailer = Buffer.alloc(12);
+    trailer.write('LCDB', 0, 'latin1');
+    trailer.writeUInt32LE(part.length, 4);
+    trailer.writeUInt32LE(meta.length, 8);
+    await writeFile(file, Buffer.concat([part, meta, trailer]));
+    await writeFile(path.join(root, 'src/service/logic.py'), 'X = 5\n');
+    const result = await build(root);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain('warning');
+    expect(lastZipping(result)).not.toContain(KEPT);
+    expect(await zipSha(root)).toBe(await cleanBuildSha(root));
+    // Kept again in the current format (same bytes, so the same name), and used by the next build.
+    expect((await readFile(await keptBlock(root))).subarray(-16, -12).toString('latin1')).toBe('LCDB');
+    await writeFile(path.join(root, 'src/service/logic.py'), 'X = 6\n');
+    expect((await build(root)).stderr).toContain(KEPT);
+  });
+});
+
 describe('a kept part that does not check out never ships', () => {
   const damage: [string, (file: string) => Promise<string>][] = [
     ['a flipped bit in the copied bytes', async (file) => {
@@ -117,11 +142,23 @@ describe('a kept part that does not check out never ships', () => {
       return 'corrupt';
     }],
     ['its record edited to still parse (a CRC changed)', async (file) => {
-      const text = (await readFile(file)).toString('latin1');
-      const edited = text.replace(/(\["datapkg\/__init__\.py",0,\d,\d*)(\d),/, (_, before, digit) => `${before}${(Number(digit) + 1) % 10},`);
-      expect(edited).not.toBe(text);
-      await writeFile(file, Buffer.from(edited, 'latin1'));
+      // The central directory record of datapkg/__init__.py kept after the part (its name's last occurrence): its CRC field.
+      const bytes = await readFile(file);
+      const record = bytes.lastIndexOf(Buffer.from('datapkg/__init__.py')) - 46;
+      expect(bytes.readUInt32LE(record)).toBe(0x02014b50);
+      bytes[record + 16]! ^= 0x01;
+      await writeFile(file, bytes);
       return 'corrupt';
+    }],
+    ['its records out of order (a name edited)', async (file) => {
+      // The first central directory record kept after the part: its name made to sort last.
+      const bytes = await readFile(file);
+      const trailer = bytes.subarray(bytes.length - 16);
+      const record = trailer.readUInt32LE(4);
+      expect(bytes.readUInt32LE(record)).toBe(0x02014b50);
+      bytes[record + 46] = 0x7e;
+      await writeFile(file, bytes);
+      return 'unusable';
     }],
     ['a truncated file', async (file) => {
       await truncate(file, 200);

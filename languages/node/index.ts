@@ -3,13 +3,14 @@
  * bundled by esbuild; tests with node --test; the handler loaded from the zip. See DESIGN.md.
  */
 import type { Language } from '../types.js';
-import { NODE_TEST_FILES, prepareNodeTests } from './tests.js';
+import { NODE_TEST_FILES } from './test-files.js';
 
 export const node: Language = {
   id: 'node',
   label: 'Node.js',
   testFiles: NODE_TEST_FILES,
+  // Each step's modules load when it runs (every runner loads this file).
   package: async (options) => (await import('./package.js')).packageNode(options),
   checkHandler: async (options) => (await import('./import-check.js')).checkNodeHandler(options),
-  prepareTests: prepareNodeTests,
+  prepareTests: async (request) => (await import('./tests.js')).prepareNodeTests(request),
 };

@@ -16,14 +16,13 @@ import { ConfigError } from '../../lib/errors.js';
 import { recordFolder, verifyFolder, type FolderRecord } from '../../lib/folder-record.js';
 import { displayPath, progress, warn } from '../../lib/output.js';
 import { NODE_RUNTIMES } from '../../lib/runtimes.js';
-import { judgeExit, type TestFileKind, type TestLauncher } from '../../lib/test-execution.js';
+import { judgeExit, type TestLauncher } from '../../lib/test-execution.js';
 import type { TestPreparation } from '../types.js';
 import { dependencyKey, stageProject } from './dependencies.js';
 import { readNpmProject } from './lockfile.js';
 import { NPM, npmCi, requireNpm } from './npm.js';
 import { resolveEnvironment } from './resolve-hook.js';
 
-export const NODE_TEST_FILES: TestFileKind = { extensions: ['.mjs', '.js', '.cjs'], exclude: [], describe: '*.js, *.mjs or *.cjs files' };
 /** The one "file" of Runner: npm. */
 export const NPM_TEST = 'npm test';
 

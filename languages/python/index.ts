@@ -5,18 +5,19 @@
  * module is imported from the zip on the Runtime's Python (lib/handler-check.ts). See DESIGN.md.
  */
 import path from 'node:path';
-import { installTestRequirements } from './test-requirements.js';
 import type { Language } from '../types.js';
-import { PYTHON_TEST_FILES, pythonLauncher } from './tests.js';
+import { PYTHON_TEST_FILES } from './test-files.js';
 
 export const python: Language = {
   id: 'python',
   label: 'Python',
   testFiles: PYTHON_TEST_FILES,
-  // Loaded when used: runners/package.ts dispatches here and holds Python's package steps.
+  // Each step's modules load when it runs: every runner loads this file, and `package` should not
+  // pay for the test machinery (nor `unit-test` for the zip writer).
   package: async (options) => (await import('../../runners/package.js')).packagePython(options),
   checkHandler: async (options) => (await import('../../lib/handler-check.js')).checkHandler(options),
   async prepareTests({ repository, suite, kind, options, step }) {
+    const [{ installTestRequirements }, { pythonLauncher }] = await Promise.all([import('./test-requirements.js'), import('./tests.js')]);
     // Two installs as in 2018: the function's requirements (unit tests only) and the test folder's own.
     const requirementFiles = [...(kind === 'unit' ? [path.join(repository.root, 'requirements.txt')] : []), path.join(suite.absoluteFolder, 'requirements.txt')];
     const requirements = await installTestRequirements({

@@ -6,10 +6,9 @@ import type { TestRunner } from '../../lib/contract.js';
 import { ConfigError } from '../../lib/errors.js';
 import { run } from '../../lib/exec.js';
 import { prependPythonPath } from '../../lib/python.js';
-import { judgeExit, type Invocation, type TestFileKind, type TestLauncher, type TestProcessResult } from '../../lib/test-execution.js';
+import { judgeExit, type Invocation, type TestLauncher, type TestProcessResult } from '../../lib/test-execution.js';
 import path from 'node:path';
 
-export const PYTHON_TEST_FILES: TestFileKind = { extensions: ['.py'], exclude: ['__init__.py', 'conftest.py'], describe: '*.py files' };
 
 /** pytest and unittest exit 5 when a file holds no tests: that file is skipped, not failed. */
 const NO_TESTS_EXIT = 5;
