@@ -17,9 +17,10 @@ import { lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } 
 import path from 'node:path';
 import { cacheFailure, removeOnInterrupt, temporaryName } from './atomic.js';
 import { ConfigError } from './errors.js';
-import { resolveForLambda } from './lambda-resolve.js';
+import { resolveForLambda, type ResolvedWheel } from './lambda-resolve.js';
+import { resolveWithoutPip } from '../languages/python/resolver/index.js';
 import { readDepsBlock, type DepsBlock } from './package-deps-block.js';
-import { pipIdentity, samePip, type PipIdentity } from './package-pip-identity.js';
+import { pipIdentity, samePip, type PipIdentity, type PipReport } from './package-pip-identity.js';
 import { count, displayPath, formatDuration, progress, warn } from './output.js';
 import { isInside, toPosix } from './paths.js';
 import { pipEnvFindLinks, pipSettingsForKey } from './pip-config.js';
@@ -32,7 +33,7 @@ import { CorruptWheelError, sha256File, WheelStore, type StoredWheel } from './w
 import { mapLimited } from './map-limited.js';
 
 /** Bump when the cache layout or what goes into it changes. */
-const CACHE_FORMAT = 'package-cache-v2';
+const CACHE_FORMAT = 'package-cache-v3';
 const CACHE_ENTRIES_KEPT = 3;
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -93,6 +94,9 @@ interface WheelSource {
 
 interface CacheRecord {
   format: string;
+  /** Who chose the wheels: pip, or lambda-cd's own resolver (languages/python/resolver/), whose choice no pip version changes. */
+  resolver: 'pip' | 'lambda-cd';
+  /** The pip that resolved them ('' for lambda-cd's resolver). */
   pip: string;
   /** Where that pip is (lib/package-pip-identity.ts): when it still checks out, Python is not asked again. */
   pipIdentity?: PipIdentity;
@@ -131,7 +135,8 @@ export async function requirementWheels(request: RequirementsRequest): Promise<R
   if (record && !(await sourcesUnchanged(request.root, record))) {
     progress('package', 'a wheel file the requirements were resolved from has changed: resolving them again');
   } else if (record) {
-    const pipConfirmed = samePip(request.python, record.pipIdentity);
+    // An entry lambda-cd's own resolver made depends on no pip: Python is not asked.
+    const pipConfirmed = record.resolver === 'lambda-cd' || samePip(request.python, record.pipIdentity);
     if (!pipConfirmed) void request.pipVersion(); // started now, compared before the zip is committed
     const recorded = record.wheels.map(({ sha256, requested }) => ({ sha256, requested }));
     const block = request.depsBlock ? await readDepsBlock(entryDir, recorded) : undefined;
@@ -169,11 +174,21 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
     const started = performance.now();
     // While pip resolves, the wheels earlier builds used are hashed: most will be chosen again.
     const intact = knownWheels(cacheRoot).then((known) => store.intact(known)).catch(() => new Set<string>());
-    progress('package', `resolving and installing requirements.txt (${count(inputs.requirements.length, 'requirement')}) for ${request.runtime} ${request.target.architecture} (pip, manylinux wheels up to glibc 2.${request.target.glibcMinor})`);
-    const { wheels: resolved, pip: resolvingPip, pipReport } = await timed('pip resolve', () => resolveForLambda({
-      python: request.python, requirementsFile: request.requirementsFile, requirementsLabel: 'requirements.txt', inputs, target: request.target, runtime: request.runtime,
-      pip: request.pip, allowSdist: request.allowSdist, scratch,
-    }));
+    progress('package', `resolving and installing requirements.txt (${count(inputs.requirements.length, 'requirement')}) for ${request.runtime} ${request.target.architecture} (manylinux wheels up to glibc 2.${request.target.glibcMinor})`);
+    // The common case (plain requirements, local wheel sources) needs no Python: resolved here, as pip would.
+    const local = await timed('local resolve', () => resolveWithoutPip({ requirementsFile: request.requirementsFile, inputs, target: request.target, pip: request.pip, python: request.python }));
+    let resolved: ResolvedWheel[];
+    let resolvingPip: string | undefined;
+    let pipReport: PipReport | undefined;
+    if ('wheels' in local) resolved = local.wheels;
+    else {
+      if (process.env.LAMBDA_CD_TIMINGS) progress('package', `resolving with pip: ${safeName(local.fallback, 200)}`);
+      ({ wheels: resolved, pip: resolvingPip, pipReport } = await timed('pip resolve', () => resolveForLambda({
+        python: request.python, requirementsFile: request.requirementsFile, requirementsLabel: 'requirements.txt', inputs, target: request.target, runtime: request.runtime,
+        pip: request.pip, allowSdist: request.allowSdist, scratch,
+      })));
+    }
+    const withoutPip = 'wheels' in local;
     let fetched = 0;
     const verified = await timed('await known wheel hashes', () => intact);
     const wheels = await timed('store wheels', () => mapLimited(resolved, 4, async (wheel): Promise<RequirementWheel> => {
@@ -188,17 +203,18 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
         throw error;
       }
     }));
-    const pip = resolvingPip ?? (await request.pipVersion());
-    progress('package', `resolved ${count(wheels.length, 'wheel')} in ${formatDuration(performance.now() - started)} (${fetched} new to the cache, ${wheels.length - fetched} already there)`);
+    const pip = withoutPip ? '' : resolvingPip ?? (await request.pipVersion());
+    const how = withoutPip ? ' from local sources' : '';
+    progress('package', `resolved ${count(wheels.length, 'wheel')}${how} in ${formatDuration(performance.now() - started)}${withoutPip ? ' (no pip run)' : ''} (${fetched} new to the cache, ${wheels.length - fetched} already there)`);
     const sources = await Promise.all(resolved.map((wheel) => wheelSource(request.root, wheel.file, request.cacheDir)));
     const identity = resolvingPip ? pipIdentity(request.python, pipReport) : undefined;
     const record: CacheRecord = {
-      format: CACHE_FORMAT, pip, ...(identity ? { pipIdentity: identity } : {}),
+      format: CACHE_FORMAT, resolver: withoutPip ? 'lambda-cd' : 'pip', pip, ...(identity ? { pipIdentity: identity } : {}),
       wheels: wheels.map((wheel, index) => ({ sha256: wheel.stored.sha256, file: wheel.filename, requested: wheel.requested, ...(sources[index] ? { source: sources[index] } : {}) })),
     };
     await writeRecord(cacheRoot, entryDir, record).catch((error: unknown) => Promise.reject(cacheFailure(request.cacheDir, error)));
     await pruneCache(cacheRoot, key, store);
-    return { wheels, cacheHit: false, pip, entryDir, store, verified: Promise.resolve(), recorded: record.wheels.map(({ sha256, requested }) => ({ sha256, requested })) };
+    return { wheels, cacheHit: false, pip, entryDir, store, verified: Promise.resolve(), ...(withoutPip ? { pipConfirmed: true } : {}), recorded: record.wheels.map(({ sha256, requested }) => ({ sha256, requested })) };
   } finally {
     release();
     await rm(scratch, { recursive: true, force: true });
@@ -262,6 +278,7 @@ function recordProblem(text: string): string | undefined {
   }
   if (typeof record !== 'object' || record === null) return 'not a record';
   if (record.format !== CACHE_FORMAT) return 'older format';
+  if (record.resolver !== 'pip' && record.resolver !== 'lambda-cd') return 'not a record';
   if (typeof record.pip !== 'string' || !Array.isArray(record.wheels) || record.wheels.length > 100_000) return 'not a record';
   if (record.pipIdentity !== undefined && (typeof record.pipIdentity !== 'object' || record.pipIdentity === null)) return 'not a record';
   for (const wheel of record.wheels) {
