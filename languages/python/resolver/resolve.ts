@@ -60,7 +60,8 @@ interface Node {
 
 class Decline extends Error {}
 
-const SIMPLE_EXTRA = /^[a-z0-9]+(?:_[a-z0-9]+)*$/;
+/** pip 23 compares extras as written, later pips normalized (PEP 685): only spellings all agree on. */
+const SIMPLE_EXTRA = /^[a-z0-9]+$/;
 
 function identifier(key: string, extras: string[]): string {
   return extras.length === 0 ? key : `${key}[${[...extras].sort().join(',')}]`;
@@ -112,7 +113,7 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
     const id = identifier(wanted.key, wanted.extras);
     specs.set(wanted.key, [...(specs.get(wanted.key) ?? []), wanted.specifier]);
     const pinned = chosen.get(wanted.key);
-    if (pinned && !wanted.specifier.contains(pinned.version, { prereleases: true })) {
+    if (pinned && !allows(wanted.specifier, pinned.version)) {
       throw new Decline(`${wanted.key} ${pinned.version} was chosen before a requirement (${wanted.specifier.text}) excluded it: pip backtracks`);
     }
     if (!nodes.has(id)) {
@@ -148,7 +149,7 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
   }
   for (const [key, pick] of chosen) {
     const against = [...(specs.get(key) ?? []), ...(input.constraints.get(key) ?? [])];
-    if (!against.every((specifier) => specifier.contains(pick.version, { prereleases: true }))) throw new Decline(`${key} ${pick.version} does not satisfy every requirement on it`);
+    if (!against.every((specifier) => allows(specifier, pick.version))) throw new Decline(`${key} ${pick.version} does not satisfy every requirement on it`);
   }
   const graph = new Map<string | null, Set<string>>([[null, rootChildren], ...[...nodes].map(([id, node]) => [id, node.children] as [string, Set<string>])]);
   if (hasCycle(graph)) throw new Decline('a dependency cycle (pip breaks it at a point of its own)');
@@ -160,7 +161,7 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
 async function choose(key: string, input: ResolveInput, specifiers: SpecifierSet[], requested: Set<string>): Promise<Chosen> {
   const offer = input.offer(key);
   if ('decline' in offer) throw new Decline(offer.decline);
-  const applicable = offer.candidates.filter((candidate) => specifiers.every((specifier) => specifier.contains(candidate.version, { prereleases: true })));
+  const applicable = offer.candidates.filter((candidate) => specifiers.every((specifier) => allows(specifier, candidate.version)));
   if (applicable.length === 0) throw new Decline(`no local wheel of ${key} fits (pip says why)`);
   const kept = applicable.filter((candidate) => !candidate.yanked);
   if (kept.length === 0) throw new Decline(`only yanked files of ${key} fit`);
@@ -184,7 +185,7 @@ async function choose(key: string, input: ResolveInput, specifiers: SpecifierSet
     if (metadata.requiresPython !== undefined) {
       const allowed = parseSpecifierSet(metadata.requiresPython);
       if (!allowed) throw new Decline(`${candidate.filename}: an unreadable Requires-Python`);
-      if (!allowed.contains(`${input.pythonVersion}.0`, { prereleases: true })) continue;
+      if (!allows(allowed, `${input.pythonVersion}.0`)) continue;
     }
     return {
       key, name: metadata.name, version: metadata.version, candidate, requested: requested.has(key),
@@ -192,6 +193,13 @@ async function choose(key: string, input: ResolveInput, specifiers: SpecifierSet
     };
   }
   throw new Decline(`no wheel of ${key} admits Python ${input.pythonVersion} (pip says why)`);
+}
+
+/** specifier.contains(version, prereleases=True), as pip's resolver asks it; where pip's packaging versions disagree, pip decides. */
+function allows(specifier: SpecifierSet, version: string): boolean {
+  const answer = specifier.decide(version, { prereleases: true });
+  if (answer === undefined) throw new Decline(`${version} against ${specifier.text}: pip versions differ on it`);
+  return answer;
 }
 
 /** pip compares build tags as (number, rest); a file without one sorts first. */

@@ -134,7 +134,9 @@ export function candidatesFor(name: string, sources: LocalSources, ranks: Map<st
     if (link.requiresPython !== undefined) {
       const allowed = parseSpecifierSet(link.requiresPython);
       if (!allowed) return { decline: `${link.filename}: its index gives an unreadable Requires-Python (${link.requiresPython})` };
-      if (!allowed.contains(`${pythonVersion}.0`, { prereleases: true })) continue; // pip skips it for this Python
+      const admits = allowed.decide(`${pythonVersion}.0`, { prereleases: true });
+      if (admits === undefined) return { decline: `${link.filename}: pip versions read its Requires-Python differently` };
+      if (!admits) continue; // pip skips it for this Python
     }
     const known = seen.get(link.filename);
     if (known !== undefined && known !== link.file) return { decline: `${link.filename} is offered by two sources` };
