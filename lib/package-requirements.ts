@@ -173,10 +173,16 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
     await mkdir(scratch).catch((error: unknown) => Promise.reject(cacheFailure(request.cacheDir, error)));
     const started = performance.now();
     // While pip resolves, the wheels earlier builds used are hashed: most will be chosen again.
-    const intact = knownWheels(cacheRoot).then((known) => store.intact(known)).catch(() => new Set<string>());
+    const known = knownWheels(cacheRoot, request.root).catch(() => ({ sha256s: [] as string[], sources: new Map<string, string>() }));
+    const intact = known.then(({ sha256s }) => store.intact(sha256s)).catch(() => new Set<string>());
     progress('package', `resolving and installing requirements.txt (${count(inputs.requirements.length, 'requirement')}) for ${request.runtime} ${request.target.architecture} (manylinux wheels up to glibc 2.${request.target.glibcMinor})`);
     // The common case (plain requirements, local wheel sources) needs no Python: resolved here, as pip would.
-    const local = await timed('local resolve', () => resolveWithoutPip({ requirementsFile: request.requirementsFile, inputs, target: request.target, pip: request.pip, python: request.python }));
+    // A local wheel an earlier entry took from the same file (same size and mtime, as sourcesUnchanged trusts) is not hashed again.
+    const { sources: knownSources } = await known;
+    const local = await timed('local resolve', () => resolveWithoutPip({
+      requirementsFile: request.requirementsFile, inputs, target: request.target, pip: request.pip, python: request.python,
+      knownSha256: (file, size, mtimeMs) => knownSources.get(sourceKey(file, size, mtimeMs)),
+    }));
     let resolved: ResolvedWheel[];
     let resolvingPip: string | undefined;
     let pipReport: PipReport | undefined;
@@ -309,15 +315,25 @@ async function writeRecord(cacheRoot: string, entryDir: string, record: CacheRec
   }
 }
 
-/** The sha256s of the wheels the cache's entries name (well-formed ones). */
-async function knownWheels(cacheRoot: string): Promise<string[]> {
+/** The sha256s of the wheels the cache's entries name (well-formed ones), and the local files they were taken from (sourceKey -> sha256). */
+async function knownWheels(cacheRoot: string, root: string): Promise<{ sha256s: string[]; sources: Map<string, string> }> {
   const known = new Set<string>();
+  const sources = new Map<string, string>();
   for (const name of (await readdir(cacheRoot).catch(() => [] as string[])).filter((entry) => !entry.startsWith('.'))) {
     const text = await readFile(path.join(cacheRoot, name, 'index.json'), 'utf8').catch(() => undefined);
     if (text === undefined || recordProblem(text) !== undefined) continue;
-    for (const wheel of (JSON.parse(text) as CacheRecord).wheels) known.add(wheel.sha256);
+    for (const wheel of (JSON.parse(text) as CacheRecord).wheels) {
+      known.add(wheel.sha256);
+      if (!wheel.source) continue;
+      const file = path.isAbsolute(wheel.source.path) ? wheel.source.path : path.join(root, wheel.source.path);
+      if (path.basename(file) === wheel.file) sources.set(sourceKey(file, wheel.source.size, wheel.source.mtimeMs), wheel.sha256);
+    }
   }
-  return [...known];
+  return { sha256s: [...known], sources };
+}
+
+function sourceKey(file: string, size: number, mtimeMs: number): string {
+  return `${path.resolve(file)}\0${size}\0${mtimeMs}`;
 }
 
 /** Keeps the most recently used entries, and the wheels they (or a run within the hour) use. */

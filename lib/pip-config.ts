@@ -126,13 +126,18 @@ export function pipSettingsForKey(options: PipSettingsOptions = {}): [string, st
     .filter(([name, value]) => name.startsWith('PIP_') && value !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => [`env ${name}`, relative(value!)]);
-  for (const file of pipConfigFiles(env)) {
-    if (file.startsWith('/dev/') || !existsSync(file)) continue;
+  const addFile = (label: string, file: string) => {
+    if (file.startsWith('/dev/') || !existsSync(file)) return;
     try {
-      if (statSync(file).isFile()) entries.push([`config ${file}`, readFileSync(file)]);
+      if (statSync(file).isFile()) entries.push([label, readFileSync(file)]);
     } catch {
       // unreadable: pip cannot read it either
     }
+  };
+  for (const file of pipConfigFiles(env)) addFile(`config ${file}`, file);
+  // A constraint file the configuration names (pip.conf's `constraint`, PIP_CONSTRAINT) decides versions as the requirements do.
+  for (const file of (pipInstallSettings(env)?.get('constraint')?.value ?? '').split(/\s+/).filter((word) => word !== '')) {
+    addFile(`constraint ${relative(file)}`, path.resolve(options.root ?? process.cwd(), file));
   }
   return entries;
 }

@@ -3,6 +3,7 @@
  * requirements and local wheel sources (DESIGN.md). Returns the wheels pip would install, in
  * pip's install order, or why pip must resolve instead (then it does, exactly as before).
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256File } from '../../../lib/wheel-store.js';
 import { mapLimited } from '../../../lib/map-limited.js';
@@ -24,6 +25,8 @@ export interface LocalResolveRequest {
   python?: string;
   env?: NodeJS.ProcessEnv;
   reader?: SourceReader;
+  /** The sha256 of a local file already known (an earlier resolve hashed it and it has the same size and mtime). */
+  knownSha256?: (file: string, size: number, mtimeMs: number) => string | undefined;
 }
 
 export interface LocalWheel {
@@ -80,7 +83,10 @@ export async function resolveWithoutPip(request: LocalResolveRequest): Promise<L
     if ('decline' in wanted || wanted.extras.length > 0) return { fallback: `constraint ${path.basename(line.file)} line ${line.line}: ${'decline' in wanted ? wanted.decline : 'extras'}` };
     constraints.set(wanted.key, [...(constraints.get(wanted.key) ?? []), wanted.specifier]);
   }
-  const reader = request.reader ?? diskReader;
+  const listings = new Map<string, string[] | undefined>();
+  const given = request.reader ?? diskReader;
+  // Each find-links folder is listed once per resolve, whatever the number of projects.
+  const reader: SourceReader = { ...given, listFolder: (folder) => (listings.has(folder) ? listings.get(folder) : listings.set(folder, given.listFolder(folder)).get(folder)) };
   const ranks = tagRanks(request.target);
   const offers = new Map<string, Offer>();
   const resolution = await resolveGreedy({
@@ -91,7 +97,13 @@ export async function resolveWithoutPip(request: LocalResolveRequest): Promise<L
   if ('decline' in resolution) return { fallback: resolution.decline };
   const wheels = await mapLimited(resolution.wheels, 4, async (pick): Promise<LocalWheel> => ({
     name: pick.name, version: pick.version, file: pick.candidate.file, requested: pick.requested,
-    sha256: pick.candidate.sha256 ?? (await sha256File(pick.candidate.file)), sha256FromIndex: pick.candidate.sha256 !== undefined,
+    sha256: pick.candidate.sha256 ?? (await knownHash(pick.candidate.file, request.knownSha256)) ?? (await sha256File(pick.candidate.file)), sha256FromIndex: pick.candidate.sha256 !== undefined,
   }));
   return { wheels };
+}
+
+async function knownHash(file: string, known: LocalResolveRequest['knownSha256']): Promise<string | undefined> {
+  if (!known) return undefined;
+  const info = await stat(file).catch(() => undefined);
+  return info ? known(file, info.size, info.mtimeMs) : undefined;
 }
