@@ -9,7 +9,7 @@ import { sha256File } from '../../../lib/wheel-store.js';
 import { mapLimited } from '../../../lib/map-limited.js';
 import type { PipOptions } from '../../../lib/python.js';
 import { readRequirementInputs, type RequirementInputs } from '../../../lib/requirement-inputs.js';
-import { wheelMachine } from '../../../lib/runtimes.js';
+import { lambdaMarkers } from '../../../lib/lambda-resolve.js';
 import type { LambdaTarget } from '../../../lib/wheel-tags.js';
 import { effectiveOptions } from './options.js';
 import type { SpecifierSet } from './pep440.js';
@@ -41,12 +41,10 @@ export interface LocalWheel {
 
 export type LocalResolution = { wheels: LocalWheel[] } | { fallback: string };
 
-/** The marker values pip gets for the target (lambdaPipCommand), the host-decided ones left out. */
+/** The marker values pip gets for the target (lib/lambda-resolve.ts), without those the host can decide. */
 export function targetEnvironment(target: LambdaTarget): Record<string, string> {
-  return {
-    python_version: target.pythonVersion, implementation_name: 'cpython', platform_python_implementation: 'CPython',
-    platform_machine: wheelMachine(target.architecture), sys_platform: 'linux', platform_system: 'Linux', os_name: 'posix',
-  };
+  const { python_full_version: _full, implementation_version: _implementation, ...known } = lambdaMarkers(target);
+  return known;
 }
 
 export async function resolveWithoutPip(request: LocalResolveRequest): Promise<LocalResolution> {
