@@ -45,6 +45,7 @@ async function attempt(requirements: string, env: Record<string, string> = {}, f
 describe('the pip-free resolver declines what it does not model', () => {
   it('takes plain requirements over a local find-links folder', async () => {
     expect(await attempt('lib\n')).toBe('ok: dep 1.0, lib 1.0');
+    expect(await attempt('lib; python_full_version >= "3.8" and implementation_version < "4"\n')).toBe('ok: dep 1.0, lib 1.0'); // the same for every 3.12.z
     expect(await attempt('lib\n', { PIP_DEFAULT_TIMEOUT: '60', PIP_CERT: '/etc/ssl/cert.pem', PIP_PROGRESS_BAR: 'off', PIP_NO_INDEX: 'yes' })).toBe('ok: dep 1.0, lib 1.0');
   });
 
@@ -66,7 +67,8 @@ describe('the pip-free resolver declines what it does not model', () => {
     ['a local wheel path', '<wheels>/lib-1.0-py3-none-any.whl\n', {}, /local path or VCS/],
     ['a VCS requirement', 'git+https://example.org/lib.git#egg=lib\n', {}, /local path or VCS/],
     ['a marker on platform_version in a dependency', 'hostdep\n', {}, /platform_version/],
-    ['a marker on python_full_version', 'lib; python_full_version >= "3.12.1"\n', {}, /python_full_version/],
+    ['a marker on python_full_version that the host\'s patch release decides', 'lib; python_full_version >= "3.12.1"\n', {}, /depends on the build host's Python patch release/],
+    ['a marker on a patch release beyond those tried', 'lib; python_full_version != "3.12.77"\n', {}, /python_full_version pip judges for the build host's patch release/],
     ['no-index that is not a boolean', 'lib\n', { PIP_NO_INDEX: 'maybe' }, /not a boolean/],
     ['LAMBDA_CD_RESOLVER=pip', 'lib\n', { LAMBDA_CD_RESOLVER: 'pip' }, /LAMBDA_CD_RESOLVER=pip/],
     ['a requirement no local wheel fits', 'lib>=2\n', {}, /no local wheel of lib fits/],

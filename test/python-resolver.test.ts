@@ -97,8 +97,9 @@ const SCENARIOS: Record<string, Scenario> = {
     requirements: 'top\n', expect: 'fast',
   },
   'markers on python_version and platform_machine (x86_64, 3.11)': {
-    wheels: [pkg('app', '1.0', { requires: ['old; python_version < "3.12"', 'arm; platform_machine == "aarch64"', 'intel; platform_machine == "x86_64"', 'win; sys_platform == "win32"'] }),
-      pkg('old', '1.0'), pkg('arm', '1.0'), pkg('intel', '1.0'), pkg('win', '1.0')],
+    wheels: [pkg('app', '1.0', { requires: ['old; python_version < "3.12"', 'arm; platform_machine == "aarch64"', 'intel; platform_machine == "x86_64"', 'win; sys_platform == "win32"',
+      'backport; python_full_version < "3.11"', 'modern; python_full_version >= "3.11.0" and platform_python_implementation != "PyPy"'] }),
+      pkg('old', '1.0'), pkg('arm', '1.0'), pkg('intel', '1.0'), pkg('win', '1.0'), pkg('backport', '1.0'), pkg('modern', '1.0')],
     requirements: 'app\nnever; python_version < "3"\n', expect: 'fast',
   },
   'markers on python_version and platform_machine (arm64, 3.12)': {

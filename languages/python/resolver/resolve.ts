@@ -16,6 +16,24 @@ import type { Candidate, Offer } from './sources.js';
 /** Marker variables whose target value is known without Python (lib/lambda-resolve.ts gives pip the same). */
 const KNOWN_MARKERS = new Set(['python_version', 'implementation_name', 'platform_python_implementation', 'platform_machine', 'sys_platform', 'platform_system', 'os_name', 'extra']);
 
+/**
+ * pip gets the host's python_full_version and implementation_version when the host's minor
+ * version is the target's (else X.Y.0): a marker on them is judged here only when its answer is
+ * the same for every patch release, tried from .0 to .40 and .999 (literals beyond .40 decline).
+ */
+const FULL_VERSION_MARKERS = new Set(['python_full_version', 'implementation_version']);
+
+function hostPatchReleases(markerText: string): number[] | undefined {
+  if ([...markerText.matchAll(/\d+\.\d+\.(\d+)/g)].some((match) => Number(match[1]) > 40)) return undefined;
+  return [...Array.from({ length: 41 }, (_, patch) => patch), 999];
+}
+
+function fullVersion(environment: Record<string, string>, patch: number | undefined): Record<string, string> {
+  if (patch === undefined) return {};
+  const version = `${environment.python_version}.${patch}`;
+  return { python_full_version: version, implementation_version: version };
+}
+
 export interface Wanted {
   key: string;
   extras: string[];
@@ -75,11 +93,19 @@ export function wantedFrom(text: string, environment: Record<string, string>, ex
   const specifier = typeof requirement.specifier === 'string' ? parseSpecifierSet(requirement.specifier) : requirement.specifier;
   if (!specifier) return { decline: `an unreadable version specifier (${text.slice(0, 80)})` };
   if (requirement.marker !== undefined) {
-    const unknown = [...markerVariables(requirement.marker)].find((variable) => !KNOWN_MARKERS.has(variable));
+    const variables = [...markerVariables(requirement.marker)];
+    const unknown = variables.find((variable) => !KNOWN_MARKERS.has(variable) && !FULL_VERSION_MARKERS.has(variable));
     if (unknown) return { decline: `a marker on ${unknown}, which pip judges for the build host` };
-    const results = extras.map((extra) => evaluateMarker(requirement.marker!, { ...environment, extra }));
-    if (results.some((result) => result === undefined)) return { decline: `a marker pip may judge otherwise (${text.slice(0, 80)})` };
-    if (!results.some(Boolean)) return 'skip';
+    const patches = variables.some((variable) => FULL_VERSION_MARKERS.has(variable)) ? hostPatchReleases(requirement.marker.text) : [undefined];
+    if (!patches) return { decline: `a marker on python_full_version pip judges for the build host's patch release (${text.slice(0, 80)})` };
+    // Per patch release: does the marker hold for any of the extras asked?
+    const holds = patches.map((patch) => {
+      const results = extras.map((extra) => evaluateMarker(requirement.marker!, { ...environment, extra, ...fullVersion(environment, patch) }));
+      return results.some((result) => result === undefined) ? undefined : results.some(Boolean);
+    });
+    if (holds.some((result) => result === undefined)) return { decline: `a marker pip may judge otherwise (${text.slice(0, 80)})` };
+    if (new Set(holds).size > 1) return { decline: `a marker whose answer depends on the build host's Python patch release (${text.slice(0, 80)})` };
+    if (!holds[0]) return 'skip';
   }
   const requested = [...requirement.extras].map((extra) => extra.toLowerCase());
   const odd = requested.find((extra) => !SIMPLE_EXTRA.test(extra));
