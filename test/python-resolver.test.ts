@@ -91,6 +91,10 @@ const SCENARIOS: Record<string, Scenario> = {
     wheels: [pkg('alpha', '1.0', { requires: ['beta>=1.1'] }), pkg('beta', '1.0'), pkg('beta', '1.1'), pkg('beta', '2.0'), pkg('gamma', '0.9'), pkg('gamma', '1.0')],
     requirements: 'alpha\ngamma<1\n', expect: 'fast',
   },
+  'an upper bound below a pre-release, as AWS packages write it': {
+    wheels: [pkg('transfer', '0.19', { requires: ['core (<2.0a.0,>=1.1)', 'crt-only[crt] (>=1); extra == "crt"'] }), pkg('core', '1.0'), pkg('core', '1.5'), pkg('core', '2.0b1'), pkg('core', '2.0')],
+    requirements: 'transfer\n', expect: 'fast',
+  },
   'a diamond narrowing a shared dependency': {
     wheels: [pkg('top', '1.0', { requires: ['left', 'right'] }), pkg('left', '1.0', { requires: ['shared<2'] }), pkg('right', '1.0', { requires: ['shared>=1.0'] }),
       pkg('shared', '0.5'), pkg('shared', '1.0'), pkg('shared', '1.5'), pkg('shared', '2.0')],

@@ -9,7 +9,7 @@
  */
 import { normalizeProjectName } from '../../../lib/wheel-tags.js';
 import { parseCoreMetadata } from './metadata.js';
-import { compareVersions, isPrerelease, parseSpecifierSet, type SpecifierSet } from './pep440.js';
+import { compareVersions, isPrerelease, isValidVersion, parseSpecifierSet, type SpecifierSet } from './pep440.js';
 import { evaluateMarker, markerVariables, parseRequirement } from './pep508.js';
 import type { Candidate, Offer } from './sources.js';
 
@@ -90,8 +90,6 @@ export function wantedFrom(text: string, environment: Record<string, string>, ex
   const requirement = parseRequirement(text);
   if (!requirement) return { decline: `a requirement pip may read otherwise (${text.slice(0, 80)})` };
   if (requirement.url !== undefined) return { decline: `a direct reference (${requirement.name} @ ...)` };
-  const specifier = typeof requirement.specifier === 'string' ? parseSpecifierSet(requirement.specifier) : requirement.specifier;
-  if (!specifier) return { decline: `an unreadable version specifier (${text.slice(0, 80)})` };
   if (requirement.marker !== undefined) {
     const variables = [...markerVariables(requirement.marker)];
     const unknown = variables.find((variable) => !KNOWN_MARKERS.has(variable) && !FULL_VERSION_MARKERS.has(variable));
@@ -107,10 +105,30 @@ export function wantedFrom(text: string, environment: Record<string, string>, ex
     if (new Set(holds).size > 1) return { decline: `a marker whose answer depends on the build host's Python patch release (${text.slice(0, 80)})` };
     if (!holds[0]) return 'skip';
   }
+  // After the marker: a requirement that does not apply (`; extra == "crt"`) need not be read further.
+  const specifier = typeof requirement.specifier === 'string' ? readSpecifier(requirement.specifier) : requirement.specifier;
+  if (!specifier) return { decline: `a version specifier pip versions read differently or not at all (${text.slice(0, 80)})` };
   const requested = [...requirement.extras].map((extra) => extra.toLowerCase());
   const odd = requested.find((extra) => !SIMPLE_EXTRA.test(extra));
   if (odd !== undefined) return { decline: `an extra whose spelling pip versions compare differently ([${odd}])` };
   return { key: normalizeProjectName(requirement.name), extras: [...new Set(requested)].sort(), specifier };
+}
+
+/**
+ * A specifier set, with `<V` for a pre-release V (`botocore<2.0a.0`, common in AWS's packages)
+ * read as `<=V,!=V`: the same versions whatever the packaging generation, only its default
+ * admission of pre-releases differs (21.3 no, 26 yes), which this resolver never relies on (it
+ * treats the set as naming a pre-release, and declines if one would be chosen).
+ */
+function readSpecifier(text: string): SpecifierSet | undefined {
+  const direct = parseSpecifierSet(text);
+  if (direct) return direct;
+  const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const rewritten = parts.flatMap((part) => {
+    const less = /^<\s*([^=<>!~\s]+)$/.exec(part);
+    return less && isValidVersion(less[1]!) && isPrerelease(less[1]!) ? [`<=${less[1]}`, `!=${less[1]}`] : [part];
+  });
+  return rewritten.length === parts.length ? undefined : parseSpecifierSet(rewritten.join(','));
 }
 
 /** pip 23's safe_extra, which it applies to Provides-Extra. */
