@@ -1,13 +1,16 @@
 // A wheel's `*.dist-info/METADATA`: core metadata in email-header form (Metadata-Version 1.0–2.4).
 // Read the way Python's email.feedparser reads it (what pip and importlib.metadata use): headers up
 // to the first blank line (or the first line that is neither a header nor a continuation), names
-// case-insensitive, fields repeatable, continuation lines unfolded (RFC 5322: the line break goes,
-// the leading whitespace stays). The body (the long description since 2.1) is ignored.
+// case-insensitive, fields repeatable, a folded value kept as Python keeps it (its line breaks and
+// the continuation's leading whitespace; a folded Requires-Dist is then no PEP 508 line to
+// packaging 26, and parseRequirement refuses it too, so the resolver leaves it to pip). Line
+// endings inside a value are "\n" whatever the file used. The body (the long description since
+// 2.1) is ignored.
 
 export interface CoreMetadata {
   name: string;
   version: string;
-  requiresDist: string[]; // each one PEP 508 requirement, as written
+  requiresDist: string[]; // each one PEP 508 requirement, as written (surrounding whitespace trimmed)
   requiresPython?: string;
   providesExtra: string[];
 }
@@ -26,10 +29,12 @@ export function parseHeaders(text: string): Map<string, string[]> {
     fields.set(current.name, list);
     current = undefined;
   };
-  for (const line of text.replace(/^\ufeff/, '').split(/\r\n|\r|\n/)) {
+  // No BOM stripping: Python reads "\ufeffName:" as the start of the body, so pip finds no Name.
+  for (const line of text.split(/\r\n|\r|\n/)) {
     if (line === '') break; // end of headers: the body follows
+    if (line.startsWith(':') || line.startsWith('From ')) continue; // feedparser skips these (a defect, or a Unix From line)
     if (/^[ \t]/.test(line)) {
-      if (current) current.value += line; // a folded continuation
+      if (current) current.value += `\n${line}`; // a folded continuation (before any header: ignored, as feedparser does)
       continue;
     }
     const m = HEADER.exec(line);

@@ -1,13 +1,18 @@
 // PEP 440 versions and specifier sets, exact to Python's `packaging`.
 //
-// Two generations of `packaging` decide what pip does: 21.3 (vendored by pip < 24.1, the pip on
-// many build hosts) and the current one (26.x: pip >= 24.1 vendors 24+, and new releases move
-// towards it). They agree almost everywhere; where they do not (a handful of edge rules listed in
-// legacyMatch/modernMatch), `decide()` returns undefined so the resolver hands the case to pip
-// instead of guessing. Anything outside ASCII is refused: Python's case-insensitive regexes match
-// some non-ASCII letters (`ſ`, `K`) that JavaScript's do not, and no real version uses them.
-// Written here rather than wrapping @renovatebot/pep440: that port follows one older packaging
-// and cannot say "the pips disagree here".
+// Three generations of `packaging` decide what pip does: 21.3 (vendored by pip < 24.1: 'legacy'),
+// 22-25 (pip 24.1-25.x: 'middle') and 26 (the current release, pip's next: 'modern'). They agree
+// almost everywhere; where they do not (the few rules matchOne switches on `gen`), `decide()`
+// returns undefined so the resolver hands the case to pip instead of guessing. Non-ASCII text
+// (other than Python's Unicode whitespace) is refused: Python's case-insensitive regexes fold
+// `ſ` and `K` into ASCII letters, JavaScript's do not, and no real version uses them.
+// Written here rather than wrapping @renovatebot/pep440 (4.2.4): it follows no packaging release
+// exactly (it says 1!1.0 is not >1.0, and 1.0 not <1.0.post1, where every packaging agrees) and
+// cannot say "the pips disagree here".
+//
+// For a resolver: filter candidates with contains(v, { prereleases: allowPre || set.mentionsPrerelease }).
+// If only pre-releases match, pip < 26's packaging picks none (for a non-empty set) and 26 picks
+// them: ask pip.
 
 export interface ParsedVersion {
   readonly epoch: bigint;
@@ -19,42 +24,39 @@ export interface ParsedVersion {
 }
 type PreLabel = 'a' | 'b' | 'rc';
 
-// Python's `\s` on ASCII: space, \t\n\v\f\r and the four separators \x1c-\x1f.
-export const PY_SPACE = '[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f ]';
+// Python's `\s` (str.isspace): JavaScript's `\s` lacks \x1c-\x1f and \x85 and adds \ufeff.
+export const PY_SPACE = '[\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const NOT_SPACE = PY_SPACE.replace('[', '[^');
 const TRIM = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, 'g');
+const SPACES = new RegExp(PY_SPACE, 'g');
 export function pyStrip(text: string): string {
   return text.replace(TRIM, '');
 }
-const ASCII = /^[\x00-\x7f]*$/;
+/** Non-ASCII apart from whitespace: Python's case-insensitive regexes fold `ſ` into `s` and `K` into `k`, JavaScript's do not. */
+export function hasForeign(text: string): boolean {
+  return /[^\x00-\x7f]/.test(text.replace(SPACES, ''));
+}
 
-// packaging 26's pattern uses possessive quantifiers (on CPython >= 3.11.5), which accept a subset
-// of what 21.3's plain pattern accepts (e.g. "1.0a-1"); the subset is what both accept. JavaScript
-// has no possessive quantifiers: `(?=(X))\N` is the standard atomic-group emulation.
-const VERSION_RE = new RegExp(
-  '^(?=(v?))\\1' +
-    '(?=((?:(\\d+)!)?))\\2' + // epoch
-    '(?=(\\d+(?:\\.\\d+)*))\\4' + // release
-    '(?=((?:(?=([._-]?))\\6(alpha|a|beta|b|preview|pre|c|rc)(?=([._-]?))\\8(\\d+)?)?))\\5' + // pre
-    '(?=((?:-(\\d+)|[._-]?(post|rev|r)[._-]?(\\d+)?)?))\\10' + // post
-    '(?=((?:(?=([._-]?))\\15dev(?=([._-]?))\\16(\\d+)?)?))\\14' + // dev
-    '(?=((?:\\+([a-z0-9]+(?:[._-][a-z0-9]+)*))?))\\18$', // local
-  'i',
-);
+// packaging's VERSION_PATTERN (26's alternation order). 26 makes some quantifiers possessive on
+// CPython >= 3.11.5 for speed; that accepts the same strings (checked against 21.3 and 26 over
+// every string of up to five tokens from 1 0 . - _ a r c + ! v post dev pre rc).
+const VERSION_RE =
+  /^v?(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[._-]?(alpha|a|beta|b|preview|pre|c|rc)[._-]?(\d+)?)?(?:-(\d+)|[._-]?(post|rev|r)[._-]?(\d+)?)?([._-]?dev[._-]?(\d+)?)?(?:\+([a-z0-9]+(?:[._-][a-z0-9]+)*))?$/i;
 
 export function parseVersion(text: string): ParsedVersion | undefined {
-  if (typeof text !== 'string' || !ASCII.test(text)) return undefined;
+  if (typeof text !== 'string' || hasForeign(text)) return undefined;
   const m = VERSION_RE.exec(pyStrip(text));
   if (!m) return undefined;
-  const preLabel = m[7]?.toLowerCase();
-  const postText = m[11] ?? (m[12] !== undefined ? (m[13] ?? '0') : undefined);
+  const [, epoch, release, preLabel, preNumber, postDash, postLabel, postNumber, dev, devNumber, local] = m;
+  const post = postDash ?? (postLabel !== undefined ? (postNumber ?? '0') : undefined);
   return {
-    epoch: BigInt(m[3] ?? '0'),
-    release: m[4]!.split('.').map(BigInt),
-    ...(preLabel !== undefined ? { pre: [normalizePre(preLabel), BigInt(m[9] ?? '0')] as const } : {}),
-    ...(postText !== undefined ? { post: BigInt(postText) } : {}),
-    ...(m[14] ? { dev: BigInt(m[17] ?? '0') } : {}),
-    ...(m[19] !== undefined
-      ? { local: m[19].toLowerCase().split(/[._-]/).map((part) => (/^\d+$/.test(part) ? BigInt(part) : part)) }
+    epoch: BigInt(epoch ?? '0'),
+    release: release!.split('.').map(BigInt),
+    ...(preLabel !== undefined ? { pre: [normalizePre(preLabel.toLowerCase()), BigInt(preNumber ?? '0')] as const } : {}),
+    ...(post !== undefined ? { post: BigInt(post) } : {}),
+    ...(dev !== undefined ? { dev: BigInt(devNumber ?? '0') } : {}),
+    ...(local !== undefined
+      ? { local: local.toLowerCase().split(/[._-]/).map((part) => (/^\d+$/.test(part) ? BigInt(part) : part)) }
       : {}),
   };
 }
@@ -152,7 +154,6 @@ export interface Specifier {
   readonly wildcard: boolean;
 }
 
-const NOT_SPACE = '[^\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f ]';
 const VER_CORE = 'v?(?:\\d+!)?\\d+(?:\\.\\d+)*';
 const PRE = '(?:[-_.]?(?:alpha|beta|preview|pre|a|b|c|rc)[-_.]?\\d*)?';
 const POST = '(?:-\\d+|[-_.]?(?:post|rev|r)[-_.]?\\d*)?';
@@ -169,7 +170,7 @@ const SPEC_RE = new RegExp(
 );
 
 export function parseSpecifier(text: string): Specifier | undefined {
-  if (!ASCII.test(text)) return undefined;
+  if (hasForeign(text)) return undefined;
   const m = SPEC_RE.exec(pyStrip(text));
   if (!m) return undefined;
   const operator = (m[1] ?? m[3] ?? m[5] ?? m[7]) as Operator;
@@ -180,10 +181,20 @@ export function parseSpecifier(text: string): Specifier | undefined {
   return { operator, version, wildcard, ...(parsed ? { parsed } : {}) };
 }
 
-/** packaging's Specifier.prereleases: does this specifier on its own admit pre-releases? */
-function specMentionsPrerelease(s: Specifier): boolean {
-  if (s.operator === '!=' || s.wildcard || !s.parsed) return false;
-  return isPre(s.parsed);
+/**
+ * packaging's Specifier.prereleases, per generation: does this specifier admit pre-releases by
+ * default? undefined: the middle generation raises (it parses a `===` non-version as a Version).
+ */
+function specMentionsPrerelease(gen: Generation, s: Specifier): boolean | undefined {
+  if (!s.parsed) return gen === 'middle' && s.operator === '===' ? undefined : false;
+  if (!isPre(s.parsed)) return false;
+  // 21.3-25: only the inclusive operators count; 26: every operator but != (a wildcard has no pre-release).
+  if (gen === 'modern') return s.operator !== '!=' && !s.wildcard;
+  return ['==', '>=', '<=', '~=', '==='].includes(s.operator);
+}
+function setMentions(gen: Generation, specifiers: readonly Specifier[]): boolean | undefined {
+  const each = specifiers.map((s) => specMentionsPrerelease(gen, s));
+  return each.includes(undefined) ? undefined : each.includes(true);
 }
 
 // ---- the two generations' operator rules (item is a valid version) ----
@@ -249,14 +260,15 @@ function compatiblePrefix(version: string, withEpoch: boolean): string {
   return withEpoch ? `${kept[0]}!${kept.slice(1).join('.')}` : kept.join('.');
 }
 
-type Generation = 'legacy' | 'modern';
+type Generation = 'legacy' | 'middle' | 'modern';
+const GENERATIONS: readonly Generation[] = ['legacy', 'middle', 'modern'];
 
 function matchOne(gen: Generation, s: Specifier, item: ParsedVersion, raw: string): boolean {
   const spec = s.parsed;
   switch (s.operator) {
     case '===':
-      // 21.3 compares the normalized item, 26 the item as written.
-      return (gen === 'legacy' ? normalizeVersion(item) : raw).toLowerCase() === s.version.toLowerCase();
+      // 21.3-25 compare the normalized item, 26 the item as written.
+      return (gen === 'modern' ? raw : normalizeVersion(item)).toLowerCase() === s.version.toLowerCase();
     case '==':
     case '!=': {
       let hit: boolean;
@@ -271,20 +283,20 @@ function matchOne(gen: Generation, s: Specifier, item: ParsedVersion, raw: strin
     case '>=':
       return compareParsed(publicOf(item), spec!) >= 0;
     case '~=': {
-      const prefix = compatiblePrefix(s.version, gen === 'modern');
+      const prefix = compatiblePrefix(s.version, gen !== 'legacy');
       const hit = gen === 'legacy' ? legacyWildcard(item, prefix) : modernWildcard(item, prefix);
       return compareParsed(publicOf(item), spec!) >= 0 && hit;
     }
     case '<': {
       if (!(compareParsed(item, spec!) < 0)) return false;
       if (isPre(spec!) || !isPre(item)) return true;
-      // "<V must not allow a pre-release of V": 21.3 compares base versions, 26 bounds at V.dev0.
-      if (gen === 'legacy') return !eq(baseOf(item), baseOf(spec!));
+      // "<V must not allow a pre-release of V": 21.3-25 compare base versions, 26 bounds at V.dev0.
+      if (gen !== 'modern') return !eq(baseOf(item), baseOf(spec!));
       return compareParsed(item, { ...spec!, dev: 0n, local: undefined }) < 0;
     }
     case '>': {
       if (!(compareParsed(item, spec!) > 0)) return false;
-      if (gen === 'legacy') {
+      if (gen !== 'modern') {
         if (spec!.post === undefined && item.post !== undefined && eq(baseOf(item), baseOf(spec!))) return false;
         return !(item.local !== undefined && eq(baseOf(item), baseOf(spec!)));
       }
@@ -295,9 +307,11 @@ function matchOne(gen: Generation, s: Specifier, item: ParsedVersion, raw: strin
   }
 }
 
-function matchAll(gen: Generation, specs: readonly Specifier[], version: string, prereleases: boolean): boolean {
+/** undefined: that generation raises (22-25 parse every candidate as a Version). */
+function matchAll(gen: Generation, specs: readonly Specifier[], version: string, prereleases: boolean): boolean | undefined {
   const item = parseVersion(version);
   if (!item) {
+    if (gen === 'middle') return undefined;
     // Not a version: only `===` can match it, and then every specifier must be that `===`.
     return specs.every((s) => s.operator === '===' && s.version.toLowerCase() === version.toLowerCase());
   }
@@ -323,14 +337,15 @@ export interface SpecifierSet {
 
 /**
  * A comma-separated specifier set ('' = any version); undefined when invalid or when the
- * packaging generations would read it differently (`<V`/`>V` with V a pre-release: 21.3 does not
- * admit pre-releases for it by default, 26 does).
+ * packaging generations would admit pre-releases differently by default (a set whose only
+ * pre-release is named by `<` or `>`: 26 admits them, 21.3 does not).
  */
 export function parseSpecifierSet(text: string): SpecifierSet | undefined {
   const specifiers = parseSpecifierList(text);
   if (!specifiers) return undefined;
-  if (specifiers.some((s) => (s.operator === '<' || s.operator === '>') && isPre(s.parsed!))) return undefined;
-  return makeSet(text, specifiers);
+  const legacy = setMentions('legacy', specifiers)!;
+  if (legacy !== setMentions('modern', specifiers)) return undefined;
+  return makeSet(text, specifiers, legacy);
 }
 
 export function parseSpecifierList(text: string): Specifier[] | undefined {
@@ -345,12 +360,11 @@ export function parseSpecifierList(text: string): Specifier[] | undefined {
   return out;
 }
 
-function makeSet(text: string, specifiers: readonly Specifier[]): SpecifierSet {
-  const mentionsPrerelease = specifiers.some(specMentionsPrerelease);
+function makeSet(text: string, specifiers: readonly Specifier[], mentionsPrerelease: boolean): SpecifierSet {
   const decide = (version: string, options?: ContainsOptions): boolean | undefined => {
-    const pre = options?.prereleases ?? mentionsPrerelease;
-    const legacy = matchAll('legacy', specifiers, version, pre);
-    return legacy === matchAll('modern', specifiers, version, pre) ? legacy : undefined;
+    if (typeof version !== 'string' || hasForeign(version)) return undefined; // 21.3 may read it, 26 does not
+    const answers = GENERATIONS.map((gen) => containsBy(gen, specifiers, version, options));
+    return answers.every((answer) => answer === answers[0]) ? answers[0] : undefined;
   };
   return {
     text,
@@ -358,7 +372,7 @@ function makeSet(text: string, specifiers: readonly Specifier[]): SpecifierSet {
     mentionsPrerelease,
     decide,
     contains: (version, options) =>
-      decide(version, options) ?? matchAll('modern', specifiers, version, options?.prereleases ?? mentionsPrerelease),
+      decide(version, options) ?? matchAll('modern', specifiers, version, options?.prereleases ?? mentionsPrerelease) ?? false,
   };
 }
 
@@ -375,17 +389,29 @@ export function isLegacySpecifierText(text: string): boolean {
   return LEGACY_SPEC_RE.test(pyStrip(text));
 }
 
+/** What one packaging generation answers for SpecifierSet.contains (undefined: it raises). */
+export function containsBy(
+  gen: Generation,
+  specifiers: readonly Specifier[],
+  version: string,
+  options?: ContainsOptions,
+): boolean | undefined {
+  const pre = options?.prereleases ?? setMentions(gen, specifiers);
+  return pre === undefined ? undefined : matchAll(gen, specifiers, version, pre);
+}
+
+/** The generation a packaging release belongs to ("21.3" → legacy, "24.1" → middle, "26.2" → modern). */
+export function generationOf(packagingVersion: string): Generation {
+  const major = Number(/^\d+/.exec(packagingVersion)?.[0] ?? 0);
+  return major <= 21 ? 'legacy' : major <= 25 ? 'middle' : 'modern';
+}
+
 /**
- * One marker comparison read as a version comparison: 26 calls Specifier(op + rhs).contains(lhs,
+ * One marker comparison read as a version comparison: 22+ call Specifier(op + rhs).contains(lhs,
  * prereleases=True); 21.3 calls .contains(lhs), which admits pre-releases only when the specifier
- * (==, >=, <=, ~=, ===) names one.
+ * (==, >=, <=, ~=, ===) names one. undefined: 22-25 raise on a left side that is no version.
  */
-export function markerVersionMatch(gen: Generation, spec: Specifier, lhs: string): boolean {
-  let pre = true;
-  if (gen === 'legacy') {
-    const named = ['==', '>=', '<=', '~=', '==='].includes(spec.operator);
-    pre = named && spec.parsed !== undefined && isPre(spec.parsed);
-  }
-  return matchAll(gen, [spec], lhs, pre);
+export function markerVersionMatch(gen: Generation, spec: Specifier, lhs: string): boolean | undefined {
+  return matchAll(gen, [spec], lhs, gen !== 'legacy' || specMentionsPrerelease('legacy', spec) === true);
 }
 export type { Generation };

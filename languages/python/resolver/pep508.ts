@@ -1,26 +1,25 @@
 // PEP 508 requirements and environment markers, exact to Python's `packaging`.
 //
-// As in pep440.ts, two packaging generations decide what pip does: 21.3 (pip < 24.1, a pyparsing
-// grammar) and 26 (a hand-written tokenizer). The parser accepts only what both accept (21.3 takes
-// `os_name=="a"andos_name=="b"`, 26 takes a name ending in `_`; both are refused here), and
-// evaluateMarker runs both generations' rules and answers undefined where they differ, so the
-// caller hands that requirement to pip instead of guessing.
+// As in pep440.ts, three packaging generations decide what pip does: 21.3 (pip < 24.1, a pyparsing
+// grammar), 22-25 (pip 24.1-25.x) and 26 (both a hand-written tokenizer). The parser accepts only
+// what all accept (21.3 takes `os_name=="a"andos_name=="b"`, 22+ take a name ending in `_`; both
+// are refused here), and evaluateMarker runs every generation's rules and answers undefined where
+// they differ, so the caller hands that requirement to pip instead of guessing.
 
 import {
   type Generation,
-  type SpecifierSet,
+  generationOf,
   isLegacySpecifierText,
   markerVersionMatch,
   parseSpecifier,
   parseSpecifierList,
-  parseSpecifierSet,
 } from './pep440.js';
 
 export interface Pep508Requirement {
   name: string;
   key: string; // PEP 503 normalized
   extras: string[]; // normalized (PEP 685), first occurrence order, no duplicates
-  specifier: string; // '' = any; the specifiers joined with ','
+  specifier: string; // '' = any; each specifier as packaging's str(Specifier), duplicates dropped, joined with ','
   url?: string;
   marker?: Marker;
 }
@@ -66,6 +65,7 @@ class Cursor {
   ws(): boolean {
     return this.match(WS) !== undefined;
   }
+  // No final "\n" either: 22-26.2 accept one (their END is Python's `$`), 26.3 does not.
   get done(): boolean {
     return this.position === this.source.length;
   }
@@ -215,8 +215,10 @@ function parseExtras(c: Cursor): string[] {
 }
 
 // One specifier token: the operator, optional whitespace, then the version characters; the token
-// must end where a separator begins (26 reads a token and then requires one).
-const SPEC_TOKEN = /(?:===|==|~=|!=|<=|>=|<|>)[ \t]*[^ \t,;()\[\]]*/y;
+// must end where a separator begins (26 reads a token and then requires one). An arbitrary `===`
+// token runs to the next whitespace in every generation, commas included (SpecifierSet splits it
+// again); 21.3 also runs on past `;` and `)`, 26 stops there, so those are refused.
+const SPEC_TOKEN = /(?:===[ \t]*[^ \t]*|(?:==|~=|!=|<=|>=|<|>)[ \t]*[^ \t,;()\[\]]*)/y;
 
 function parseSpecifierText(c: Cursor): string {
   const parenthesized = !!c.match(/\(/y);
@@ -224,8 +226,11 @@ function parseSpecifierText(c: Cursor): string {
   const parts: string[] = [];
   let token = c.match(SPEC_TOKEN);
   while (token !== undefined) {
-    if (!parseSpecifier(token)) fail();
-    parts.push(token.trim());
+    if (token.startsWith('===') && /[;)]/.test(token)) fail();
+    for (const spec of parseSpecifierList(token) ?? fail()) {
+      const text = spec.operator + spec.version; // packaging's str(Specifier)
+      if (!parts.includes(text)) parts.push(text);
+    }
     c.ws();
     if (!c.match(/,/y)) break;
     c.ws();
@@ -265,10 +270,27 @@ const VERSION_KEYS = new Set(['implementation_version', 'platform_release', 'pyt
 
 type Outcome = boolean | 'unsure';
 
-/** 26 normalizes the extra names a top-level comparison against `extra` names (not inside parentheses). */
-function normalizeExtrasTopLevel(list: MarkerList): MarkerList {
-  const atoms = list.atoms.map((atom) => {
-    if (!('op' in atom)) return atom;
+/**
+ * The evaluation rules of one packaging release line. `extras`: where a comparison with `extra`
+ * has its quoted name normalized when parsed: 22-25 the first comparison only (and both sides again
+ * when compared), 26.0-26.2 every top-level one, 26.3 every one.
+ */
+interface Rules {
+  readonly gen: Generation;
+  readonly extras: 'none' | 'first' | 'top' | 'all';
+}
+const RULES: readonly Rules[] = [
+  { gen: 'legacy', extras: 'none' },
+  { gen: 'middle', extras: 'first' },
+  { gen: 'modern', extras: 'top' },
+  { gen: 'modern', extras: 'all' },
+];
+
+function normalizeExtras(list: MarkerList, mode: Rules['extras']): MarkerList {
+  if (mode === 'none') return list;
+  const atoms = list.atoms.map((atom, i) => {
+    if (!('op' in atom)) return mode === 'all' ? normalizeExtras(atom, mode) : atom;
+    if (mode === 'first' && i > 0) return atom;
     const { lhs, rhs } = atom;
     if (lhs.kind === 'variable' && lhs.name === 'extra')
       return { ...atom, rhs: { kind: 'value', value: canonicalizeName(varText(rhs)) } as MarkerVar };
@@ -281,7 +303,7 @@ function normalizeExtrasTopLevel(list: MarkerList): MarkerList {
 const varText = (v: MarkerVar): string => (v.kind === 'variable' ? v.name : v.value);
 
 function envFor(gen: Generation, environment: MarkerEnvironment): MarkerEnvironment {
-  if (gen === 'legacy') return environment;
+  if (gen !== 'modern') return environment; // 22-25 repair python_full_version only in their own default environment
   const env = { ...environment };
   if (typeof env.extra === 'string') env.extra = env.extra ? canonicalizeName(env.extra) : '';
   const full = env.python_full_version;
@@ -328,16 +350,16 @@ function evaluateItem(gen: Generation, item: MarkerItem, env: MarkerEnvironment)
     if (!has(key)) return undefined;
     rhs = env[key]!;
   }
+  if (gen === 'middle' && key === 'extra') [lhs, rhs] = [canonicalizeName(lhs), canonicalizeName(rhs)];
   const op = item.op;
-  const triesVersion = gen === 'legacy' || VERSION_KEYS.has(key);
+  // 21.3-25 try a version comparison whatever the variable; 26 only for the version variables.
+  const triesVersion = gen !== 'modern' || VERSION_KEYS.has(key);
   if (triesVersion && op !== 'in' && op !== 'not in') {
-    // Python's case-insensitive version regexes fold some non-ASCII letters; JavaScript's do not.
-    if (!/^[\x00-\x7f]*$/.test(lhs + rhs)) return 'unsure';
+    // Python's case-insensitive regexes fold İ ı ſ K into ASCII letters (21.3 everywhere, 26 in parts); JavaScript's do not.
+    if (/[\u0130\u0131\u017f\u212a]/.test(lhs + rhs)) return 'unsure';
     const spec = parseSpecifier(op + rhs);
-    if (spec) {
-      // 26 builds the Specifier without parsing its version and asserts later; covered by parseSpecifier.
-      return markerVersionMatch(gen, spec, lhs);
-    }
+    // 26 builds the Specifier without parsing its version and asserts later; covered by parseSpecifier.
+    if (spec) return markerVersionMatch(gen, spec, lhs) ?? 'unsure';
     if (isLegacySpecifierText(op + rhs)) return 'unsure'; // a specifier to one generation, a string to the other
   }
   switch (op) {
@@ -351,9 +373,9 @@ function evaluateItem(gen: Generation, item: MarkerItem, env: MarkerEnvironment)
       return lhs !== rhs;
     case '~=':
     case '===':
-      return 'unsure'; // UndefinedComparison in both: pip reports the error
+      return 'unsure'; // UndefinedComparison in every generation: pip reports the error
   }
-  // 21.3 compares strings (code point order); 26 answers False for < and >, equality for <= and >=.
+  // 21.3-25 compare strings (code point order); 26 answers False for < and >, equality for <= and >=.
   if (gen === 'modern') return op === '<=' || op === '>=' ? lhs === rhs : false;
   const c = comparePython(lhs, rhs);
   return op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
@@ -375,10 +397,21 @@ function comparePython(a: string, b: string): number {
  * rejects, or the generations disagree (the caller then asks pip).
  */
 export function evaluateMarker(marker: Marker, environment: MarkerEnvironment): boolean | undefined {
-  const legacy = evaluateList('legacy', marker.tree, envFor('legacy', environment));
-  const modern = evaluateList('modern', normalizeExtrasTopLevel(marker.tree), envFor('modern', environment));
-  if (legacy === undefined || modern === undefined || legacy === 'unsure' || modern === 'unsure') return undefined;
-  return legacy === modern ? legacy : undefined;
+  const answers = RULES.map((rules) => evaluateBy(rules, marker, environment));
+  return answers.every((answer) => answer === answers[0]) ? answers[0] : undefined;
+}
+
+function evaluateBy(rules: Rules, marker: Marker, environment: MarkerEnvironment): boolean | undefined {
+  const answer = evaluateList(rules.gen, normalizeExtras(marker.tree, rules.extras), envFor(rules.gen, environment));
+  return typeof answer === 'boolean' ? answer : undefined;
+}
+
+/** What one packaging release ("21.3", "24.1", "26.2") answers for Marker.evaluate; undefined: it raises, or the variable is missing. */
+export function evaluateMarkerWith(marker: Marker, environment: MarkerEnvironment, packagingVersion: string): boolean | undefined {
+  const gen = generationOf(packagingVersion);
+  const [major, minor] = packagingVersion.split('.').map(Number);
+  const extras = gen === 'legacy' ? 'none' : gen === 'middle' ? 'first' : major === 26 && (minor ?? 0) < 3 ? 'top' : 'all';
+  return evaluateBy({ gen, extras }, marker, environment);
 }
 
 /** The environment keys evaluating the marker reads (both generations; a quoted left side makes the right side a key). */
@@ -390,13 +423,6 @@ export function markerVariables(marker: Marker): Set<string> {
       else walk(atom);
     }
   };
-  walk(marker.tree);
-  walk(normalizeExtrasTopLevel(marker.tree));
+  for (const rules of RULES) walk(normalizeExtras(marker.tree, rules.extras));
   return out;
 }
-
-/** A requirement's specifier set (parseRequirement already checked it); undefined if pip could read it differently. */
-export function requirementSpecifier(requirement: Pep508Requirement): SpecifierSet | undefined {
-  return parseSpecifierSet(requirement.specifier);
-}
-export { parseSpecifierList };
