@@ -99,6 +99,24 @@ describe('the pip-free resolver declines what it does not model', () => {
     expect(await read({})).toMatch(/configuration file pip may read otherwise/);
   });
 
+  it('declines when the interpreter\'s prefix holds a pip.conf (its sys.prefix is Python\'s to tell)', async () => {
+    const prefix = await tempDir('lambda-cd-declines-prefix-');
+    await mkdir(path.join(prefix, 'bin'), { recursive: true });
+    await writeFile(path.join(prefix, 'bin/python3'), '');
+    const requirementsFile = path.join(prefix, 'requirements.txt');
+    await writeFile(requirementsFile, 'lib\n');
+    const resolve = (env: Record<string, string>, python: string) => resolveWithoutPip({
+      requirementsFile, inputs: readRequirementInputs(requirementsFile, { cwd: prefix, findLinksContent: false }), target: { pythonVersion: '3.12', glibcMinor: 34, architecture: 'x86_64' },
+      pip: { findLinks: [wheels] }, python, env: { HOME: prefix, XDG_CONFIG_DIRS: path.join(prefix, 'none'), PIP_NO_INDEX: '1', ...env },
+    });
+    expect('wheels' in (await resolve({}, path.join(prefix, 'bin/python3')))).toBe(true);
+    await writeFile(path.join(prefix, 'pip.conf'), '[install]\npre = true\n');
+    for (const [env, python] of [[{}, path.join(prefix, 'bin/python3')], [{ PATH: path.join(prefix, 'bin') }, 'python3']] as const) {
+      expect(await resolve(env, python)).toEqual({ fallback: `a pip.conf in the interpreter's prefix (${path.join(prefix, 'pip.conf')})` });
+    }
+    expect('wheels' in (await resolve({ PIP_CONFIG_FILE: '/dev/null' }, 'python3'))).toBe(true); // pip reads no file at all then
+  });
+
   it('models constraint files (-c lines and pip.conf\'s constraint), declining what they hold beyond versions', async () => {
     expect(await attempt('-c pins.txt\nlib\n', {}, { 'pins.txt': 'dep==1.0\nunrelated>3\n' })).toBe('ok: dep 1.0, lib 1.0');
     expect(await attempt('-c pins.txt\nlib\n', {}, { 'pins.txt': 'dep>1.0\n' })).toMatch(/^declines: no local wheel of dep fits/);

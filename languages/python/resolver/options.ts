@@ -6,7 +6,7 @@
  * requirements files, applied in pip's order. Any index or find-links on the network (pip's
  * default https://pypi.org/simple included), and any option not modelled here, declines.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pipBoolean, pipConfigFiles, pipInstallSettings, type PipSetting } from '../../../lib/pip-config.js';
@@ -122,9 +122,23 @@ function isFolder(location: string): boolean {
   }
 }
 
-/** pip reads `<sys.prefix>/pip.conf`; without asking Python, the candidates are the interpreter's prefix and VIRTUAL_ENV. */
+/**
+ * pip reads `<sys.prefix>/pip.conf`; without asking Python, the candidates are VIRTUAL_ENV and the
+ * prefix of the interpreter file (`--python`, or the first on PATH), as named and as resolved.
+ */
 function sitePipConf(python: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  const prefixes = [env.VIRTUAL_ENV, python && python.includes('/') ? path.dirname(path.dirname(path.resolve(python))) : undefined].filter((p): p is string => !!p);
+  const named = !python ? undefined : python.includes('/') ? path.resolve(python)
+    : (env.PATH ?? process.env.PATH ?? '').split(path.delimiter).filter((dir) => dir !== '').map((dir) => path.join(dir, python)).find((file) => existsSync(file));
+  const interpreters = named ? [named, realpathOrSelf(named)] : [];
+  const prefixes = [env.VIRTUAL_ENV, ...interpreters.map((file) => path.dirname(path.dirname(file)))].filter((p): p is string => !!p);
   const known = new Set(pipConfigFiles(env));
   return prefixes.map((prefix) => path.join(prefix, 'pip.conf')).find((file) => !known.has(file) && existsSync(file));
+}
+
+function realpathOrSelf(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
