@@ -84,13 +84,22 @@ runpy.run_module("pip", run_name="__main__", alter_sys=True)
 
 /** `python ARGS` that run pip (`pip install ...`) with markers evaluated for the Lambda target. */
 export function lambdaPipCommand(target: LambdaTarget, pipArgs: string[], orderFile?: string): string[] {
+  const markers = lambdaMarkers(target);
+  return ['-c', TARGET_MARKERS_PIP, JSON.stringify({ markers, order: orderFile }), '--disable-pip-version-check', ...pipArgs];
+}
+
+/**
+ * The marker values pip is given for the target. python_full_version and implementation_version
+ * become the host's when its minor version is the target's (TARGET_MARKERS_PIP), and
+ * platform_release/platform_version stay the host's.
+ */
+export function lambdaMarkers(target: LambdaTarget): Record<string, string> {
   const full = `${target.pythonVersion}.0`;
-  const markers = {
+  return {
     python_version: target.pythonVersion, python_full_version: full, implementation_version: full,
     implementation_name: 'cpython', platform_python_implementation: 'CPython',
     platform_machine: wheelMachine(target.architecture), sys_platform: 'linux', platform_system: 'Linux', os_name: 'posix',
   };
-  return ['-c', TARGET_MARKERS_PIP, JSON.stringify({ markers, order: orderFile }), '--disable-pip-version-check', ...pipArgs];
 }
 
 export interface LambdaResolveRequest {

@@ -17,8 +17,9 @@ import { lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } 
 import path from 'node:path';
 import { cacheFailure, removeOnInterrupt, temporaryName } from './atomic.js';
 import { ConfigError } from './errors.js';
+import type { ResolvedWheel } from './lambda-resolve.js';
 import { readDepsBlock, type DepsBlock } from './package-deps-block.js';
-import { pipIdentity, samePip, type PipIdentity } from './package-pip-identity.js';
+import { pipIdentity, samePip, type PipIdentity, type PipReport } from './package-pip-identity.js';
 import { count, displayPath, formatDuration, progress, warn } from './output.js';
 import { isInside, toPosix } from './paths.js';
 import { pipEnvFindLinks, pipSettingsForKey } from './pip-config.js';
@@ -31,7 +32,7 @@ import { CorruptWheelError, sha256File, WheelStore, type StoredWheel } from './w
 import { mapLimited } from './map-limited.js';
 
 /** Bump when the cache layout or what goes into it changes. */
-const CACHE_FORMAT = 'package-cache-v2';
+const CACHE_FORMAT = 'package-cache-v3';
 const CACHE_ENTRIES_KEPT = 3;
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -92,6 +93,9 @@ interface WheelSource {
 
 interface CacheRecord {
   format: string;
+  /** Who chose the wheels: pip, or lambda-cd's own resolver (languages/python/resolver/), whose choice no pip version changes. */
+  resolver: 'pip' | 'lambda-cd';
+  /** The pip that resolved them ('' for lambda-cd's resolver). */
   pip: string;
   /** Where that pip is (lib/package-pip-identity.ts): when it still checks out, Python is not asked again. */
   pipIdentity?: PipIdentity;
@@ -130,7 +134,8 @@ export async function requirementWheels(request: RequirementsRequest): Promise<R
   if (record && !(await sourcesUnchanged(request.root, record))) {
     progress('package', 'a wheel file the requirements were resolved from has changed: resolving them again');
   } else if (record) {
-    const pipConfirmed = samePip(request.python, record.pipIdentity);
+    // An entry lambda-cd's own resolver made depends on no pip: Python is not asked.
+    const pipConfirmed = record.resolver === 'lambda-cd' || samePip(request.python, record.pipIdentity);
     if (!pipConfirmed) void request.pipVersion(); // started now, compared before the zip is committed
     const recorded = record.wheels.map(({ sha256, requested }) => ({ sha256, requested }));
     const block = request.depsBlock ? await readDepsBlock(entryDir, recorded) : undefined;
@@ -167,14 +172,31 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
     await mkdir(scratch).catch((error: unknown) => Promise.reject(cacheFailure(request.cacheDir, error)));
     const started = performance.now();
     // While pip resolves, the wheels earlier builds used are hashed: most will be chosen again.
-    const intact = knownWheels(cacheRoot).then((known) => store.intact(known)).catch(() => new Set<string>());
-    progress('package', `resolving and installing requirements.txt (${count(inputs.requirements.length, 'requirement')}) for ${request.runtime} ${request.target.architecture} (pip, manylinux wheels up to glibc 2.${request.target.glibcMinor})`);
-    // Loaded for a resolve only: a rebuild served from the cache starts no process and need not load what starts one.
-    const { resolveForLambda } = await import('./lambda-resolve.js');
-    const { wheels: resolved, pip: resolvingPip, pipReport } = await timed('pip resolve', () => resolveForLambda({
-      python: request.python, requirementsFile: request.requirementsFile, requirementsLabel: 'requirements.txt', inputs, target: request.target, runtime: request.runtime,
-      pip: request.pip, allowSdist: request.allowSdist, scratch,
+    const known = knownWheels(cacheRoot, request.root).catch(() => ({ sha256s: [] as string[], sources: new Map<string, string>() }));
+    const intact = known.then(({ sha256s }) => store.intact(sha256s)).catch(() => new Set<string>());
+    progress('package', `resolving and installing requirements.txt (${count(inputs.requirements.length, 'requirement')}) for ${request.runtime} ${request.target.architecture} (manylinux wheels up to glibc 2.${request.target.glibcMinor})`);
+    // The common case (plain requirements, local wheel sources) needs no Python: resolved here, as pip would.
+    // A local wheel an earlier entry took from the same file (same size and mtime, as sourcesUnchanged trusts) is not hashed again.
+    const { sources: knownSources } = await known;
+    // Loaded for a resolve only: a rebuild served from the cache need not load the resolver, nor what starts pip.
+    const { resolveWithoutPip } = await import('../languages/python/resolver/index.js');
+    const local = await timed('local resolve', () => resolveWithoutPip({
+      requirementsFile: request.requirementsFile, inputs, target: request.target, pip: request.pip, python: request.python,
+      knownSha256: (file, size, mtimeMs) => knownSources.get(sourceKey(file, size, mtimeMs)),
     }));
+    let resolved: ResolvedWheel[];
+    let resolvingPip: string | undefined;
+    let pipReport: PipReport | undefined;
+    if ('wheels' in local) resolved = local.wheels;
+    else {
+      if (process.env.LAMBDA_CD_TIMINGS) progress('package', `resolving with pip: ${safeName(local.fallback, 200)}`);
+      const { resolveForLambda } = await import('./lambda-resolve.js');
+      ({ wheels: resolved, pip: resolvingPip, pipReport } = await timed('pip resolve', () => resolveForLambda({
+        python: request.python, requirementsFile: request.requirementsFile, requirementsLabel: 'requirements.txt', inputs, target: request.target, runtime: request.runtime,
+        pip: request.pip, allowSdist: request.allowSdist, scratch,
+      })));
+    }
+    const withoutPip = 'wheels' in local;
     let fetched = 0;
     const verified = await timed('await known wheel hashes', () => intact);
     const wheels = await timed('store wheels', () => mapLimited(resolved, 4, async (wheel): Promise<RequirementWheel> => {
@@ -189,17 +211,18 @@ async function resolveAndStore(request: RequirementsRequest, inputs: Requirement
         throw error;
       }
     }));
-    const pip = resolvingPip ?? (await request.pipVersion());
-    progress('package', `resolved ${count(wheels.length, 'wheel')} in ${formatDuration(performance.now() - started)} (${fetched} new to the cache, ${wheels.length - fetched} already there)`);
+    const pip = withoutPip ? '' : resolvingPip ?? (await request.pipVersion());
+    const how = withoutPip ? ' from local sources' : '';
+    progress('package', `resolved ${count(wheels.length, 'wheel')}${how} in ${formatDuration(performance.now() - started)}${withoutPip ? ' (no pip run)' : ''} (${fetched} new to the cache, ${wheels.length - fetched} already there)`);
     const sources = await Promise.all(resolved.map((wheel) => wheelSource(request.root, wheel.file, request.cacheDir)));
     const identity = resolvingPip ? pipIdentity(request.python, pipReport) : undefined;
     const record: CacheRecord = {
-      format: CACHE_FORMAT, pip, ...(identity ? { pipIdentity: identity } : {}),
+      format: CACHE_FORMAT, resolver: withoutPip ? 'lambda-cd' : 'pip', pip, ...(identity ? { pipIdentity: identity } : {}),
       wheels: wheels.map((wheel, index) => ({ sha256: wheel.stored.sha256, file: wheel.filename, requested: wheel.requested, ...(sources[index] ? { source: sources[index] } : {}) })),
     };
     await writeRecord(cacheRoot, entryDir, record).catch((error: unknown) => Promise.reject(cacheFailure(request.cacheDir, error)));
     await pruneCache(cacheRoot, key, store);
-    return { wheels, cacheHit: false, pip, entryDir, store, verified: Promise.resolve(), recorded: record.wheels.map(({ sha256, requested }) => ({ sha256, requested })) };
+    return { wheels, cacheHit: false, pip, entryDir, store, verified: Promise.resolve(), ...(withoutPip ? { pipConfirmed: true } : {}), recorded: record.wheels.map(({ sha256, requested }) => ({ sha256, requested })) };
   } finally {
     release();
     await rm(scratch, { recursive: true, force: true });
@@ -263,6 +286,7 @@ function recordProblem(text: string): string | undefined {
   }
   if (typeof record !== 'object' || record === null) return 'not a record';
   if (record.format !== CACHE_FORMAT) return 'older format';
+  if (record.resolver !== 'pip' && record.resolver !== 'lambda-cd') return 'not a record';
   if (typeof record.pip !== 'string' || !Array.isArray(record.wheels) || record.wheels.length > 100_000) return 'not a record';
   if (record.pipIdentity !== undefined && (typeof record.pipIdentity !== 'object' || record.pipIdentity === null)) return 'not a record';
   for (const wheel of record.wheels) {
@@ -293,15 +317,25 @@ async function writeRecord(cacheRoot: string, entryDir: string, record: CacheRec
   }
 }
 
-/** The sha256s of the wheels the cache's entries name (well-formed ones). */
-async function knownWheels(cacheRoot: string): Promise<string[]> {
+/** The sha256s of the wheels the cache's entries name (well-formed ones), and the local files they were taken from (sourceKey -> sha256). */
+async function knownWheels(cacheRoot: string, root: string): Promise<{ sha256s: string[]; sources: Map<string, string> }> {
   const known = new Set<string>();
+  const sources = new Map<string, string>();
   for (const name of (await readdir(cacheRoot).catch(() => [] as string[])).filter((entry) => !entry.startsWith('.'))) {
     const text = await readFile(path.join(cacheRoot, name, 'index.json'), 'utf8').catch(() => undefined);
     if (text === undefined || recordProblem(text) !== undefined) continue;
-    for (const wheel of (JSON.parse(text) as CacheRecord).wheels) known.add(wheel.sha256);
+    for (const wheel of (JSON.parse(text) as CacheRecord).wheels) {
+      known.add(wheel.sha256);
+      if (!wheel.source) continue;
+      const file = path.isAbsolute(wheel.source.path) ? wheel.source.path : path.join(root, wheel.source.path);
+      if (path.basename(file) === wheel.file) sources.set(sourceKey(file, wheel.source.size, wheel.source.mtimeMs), wheel.sha256);
+    }
   }
-  return [...known];
+  return { sha256s: [...known], sources };
+}
+
+function sourceKey(file: string, size: number, mtimeMs: number): string {
+  return `${path.resolve(file)}\0${size}\0${mtimeMs}`;
 }
 
 /** Keeps the most recently used entries, and the wheels they (or a run within the hour) use. */

@@ -33,8 +33,10 @@ export interface RequirementLine {
 export interface RequirementInputs {
   /** The requirements file and every file it includes, absolute, in reading order. */
   requirementFiles: string[];
-  /** Requirement lines (not options), in reading order. */
+  /** Requirement lines (not options), in reading order; lines of files included with -c are constraints instead. */
   requirements: RequirementLine[];
+  /** Lines of constraint files (-c/--constraint): they only restrict what the requirements bring in. */
+  constraints: RequirementLine[];
   /** Local wheels, archives and project folders named by requirement lines, absolute. */
   localPaths: string[];
   /** Local --find-links folders given inside the files, absolute. */
@@ -82,7 +84,7 @@ const ENV_VARIABLE = /\$\{([A-Z0-9_]+)\}/g;
 
 /** Reads `requirementsFile` and everything local it names. The file itself must exist. */
 export function readRequirementInputs(requirementsFile: string, options: ReadRequirementOptions): RequirementInputs {
-  const inputs: Omit<RequirementInputs, 'digest'> = { requirementFiles: [], requirements: [], localPaths: [], findLinks: [], indexUrls: [], vcs: [], optionLines: [] };
+  const inputs: Omit<RequirementInputs, 'digest'> = { requirementFiles: [], requirements: [], constraints: [], localPaths: [], findLinks: [], indexUrls: [], vcs: [], optionLines: [] };
   const variables = new Set<string>();
   const hash = createHash('sha256');
   const add = (label: string, value: string | Buffer) => hash.update(`${label}\0${value.length}\0`).update(value);
@@ -94,22 +96,24 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
     return relative.startsWith('..') || path.isAbsolute(relative) ? location : relative.split(path.sep).join('/');
   };
 
-  const visit = (file: string, chain: string[], from?: RequirementLine) => {
+  // pip reads a file once per mode: -r lines are requirements, -c lines constraints (a -r inside a constraints file is requirements again).
+  const visit = (file: string, chain: string[], from?: RequirementLine, constraint = false) => {
     const absolute = path.resolve(file);
     if (chain.includes(absolute)) {
       const cycle = [...chain.slice(chain.indexOf(absolute)), absolute].map((entry) => displayPath(entry)).join(' -> ');
       throw new ConfigError(`${where(from!)}: includes itself (${hideReferenced(cycle)}); remove the -r/-c line that closes the cycle`);
     }
-    if (done.has(absolute)) return; // included twice (not a cycle): read once
-    done.add(absolute);
+    const mode = `${constraint ? 'c' : 'r'} ${absolute}`;
+    if (done.has(mode)) return; // included twice (not a cycle): read once
+    done.add(mode);
     const bytes = readRegularFile(absolute, from);
-    inputs.requirementFiles.push(absolute);
-    add(`requirements ${named(absolute)}`, bytes);
+    if (!inputs.requirementFiles.includes(absolute)) inputs.requirementFiles.push(absolute);
+    add(`${constraint ? 'constraints' : 'requirements'} ${named(absolute)}`, bytes);
     for (const written of logicalLines(absolute, bytes)) {
       const line = { ...written, text: written.text.replace(ENV_VARIABLE, (match, name: string) => (variables.add(name), process.env[name] ?? match)) };
       const include = INCLUDE.exec(line.text);
       if (include) {
-        visit(path.resolve(path.dirname(absolute), include[1]!), [...chain, absolute], line);
+        visit(path.resolve(path.dirname(absolute), include[1]!), [...chain, absolute], line, /^(-c|--constraint)/.test(line.text));
         continue;
       }
       const findLinks = FIND_LINKS.exec(line.text);
@@ -133,12 +137,13 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
         inputs.optionLines.push(line); // other options (--no-index, --pre, --trusted-host, ...)
         continue;
       }
+      const list = constraint ? inputs.constraints : inputs.requirements;
       if (VCS.test(line.text) || VCS.test(EDITABLE.exec(line.text)?.[1] ?? '')) {
         inputs.vcs.push(line);
-        inputs.requirements.push(line);
+        list.push(line);
         continue;
       }
-      inputs.requirements.push(line);
+      list.push(line);
       const local = requirementPath(line.text, options.cwd);
       if (local !== undefined) {
         requireExisting(local, line);

@@ -296,7 +296,8 @@ async function slowPython(seconds: number): Promise<string> {
 }
 
 function startPackage(root: string, python: string): { child: ReturnType<typeof spawn>; stderr: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
-  const child = spawn(process.execPath, [CLI, 'package', '--path', root, '--python', python], { env: { ...process.env, NO_COLOR: '1', ...offlinePipEnv(wheelhouse) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // pip resolves (not lambda-cd's own resolver, which starts no Python): the interruption lands while pip runs.
+  const child = spawn(process.execPath, [CLI, 'package', '--path', root, '--python', python], { env: { ...process.env, NO_COLOR: '1', ...offlinePipEnv(wheelhouse), LAMBDA_CD_RESOLVER: 'pip' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -315,7 +316,7 @@ describe('an interrupted run leaves nothing stale and nothing temporary', () => 
   it('SIGTERM or SIGINT while resolving: no previous zip or manifest, no temporaries', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const root = await makeRepo({ 'requirements.txt': 'purelib\n' });
-      expect((await packageRepo(root)).exitCode).toBe(0);
+      expect((await packageRepo(root, [], { LAMBDA_CD_RESOLVER: 'pip' })).exitCode).toBe(0);
       await writeFile(path.join(root, 'requirements.txt'), 'purelib\nstoredlib\n');
       const run = startPackage(root, await slowPython(2));
       await until(() => run.stderr().includes('resolving and installing'));
@@ -330,7 +331,7 @@ describe('an interrupted run leaves nothing stale and nothing temporary', () => 
 
   it('after kill -9, the next run (even one served from the cache) removes what the killed run left', async () => {
     const root = await makeRepo({ 'requirements.txt': 'purelib\n' });
-    expect((await packageRepo(root)).exitCode).toBe(0);
+    expect((await packageRepo(root, [], { LAMBDA_CD_RESOLVER: 'pip' })).exitCode).toBe(0); // an entry pip made: the next run asks the slow Python for pip's version
     await writeFile(path.join(root, 'src/app.py'), 'def handler(event, context):\n    return 2\n');
     const run = startPackage(root, await slowPython(2));
     await until(() => run.stderr().includes('requirements unchanged'));

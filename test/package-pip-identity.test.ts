@@ -31,7 +31,8 @@ beforeAll(async () => {
 }, 120_000);
 
 const count = async () => (await readFile(starts, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
-const build = (root: string, python: string) => runCli(['package', '--path', root, '--python', python, '--no-import-check'], { env: offlinePipEnv(wheelhouse) });
+// Entries pip resolved (lambda-cd's own resolver makes entries that depend on no pip: test/python-resolver-cli.test.ts).
+const build = (root: string, python: string) => runCli(['package', '--path', root, '--python', python, '--no-import-check'], { env: { ...offlinePipEnv(wheelhouse), LAMBDA_CD_RESOLVER: 'pip' } });
 
 describe('the pip that resolved a cache entry', () => {
   it('is confirmed from its files on a src/-only rebuild (no Python started), and a changed pip is still found', async () => {

@@ -223,10 +223,14 @@ describe('lambda-cd package', () => {
     expect(reused.stderr).toContain('no pip run');
     expect((await readZip(path.join(root, 'dist/function.zip')))['app.py']!.content).toContain('return 2');
 
-    // An entry made by another pip version is rebuilt (pip runs and fails: its wheel is gone).
+    // lambda-cd's own resolver made the entry: no pip version matters to it.
     const [entry] = await readdir(path.join(root, '.lambda-cd/cache/package'));
     const indexFile = path.join(root, '.lambda-cd/cache/package', entry!, 'index.json');
+    expect(JSON.parse(await readFile(indexFile, 'utf8'))).toMatchObject({ resolver: 'lambda-cd', pip: '' });
     await writeFile(indexFile, (await readFile(indexFile, 'utf8')).replace(/"pip":"[^"]*"/, '"pip":"0.1 3.0"'));
+    expect((await packageRepo(root, [], env)).stderr).toContain('no pip run');
+    // An entry made by another pip version is rebuilt (pip runs and fails: its wheel is gone).
+    await writeFile(indexFile, (await readFile(indexFile, 'utf8')).replace(/"resolver":"lambda-cd"/, '"resolver":"pip"'));
     const stale = await packageRepo(root, [], env);
     expect(stale.stderr).toContain('resolving and installing');
     expect(stale.exitCode).toBe(2);

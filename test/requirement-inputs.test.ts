@@ -46,7 +46,8 @@ describe('readRequirementInputs', () => {
     expect(first.requirementFiles.map((file) => path.relative(root, file))).toEqual(['requirements.txt', 'common/base.txt', 'common/pins.txt']);
     expect(first.localPaths.map((file) => path.relative(root, file))).toEqual(['vendor/mylib-1.0-py3-none-any.whl', 'libs/shared']);
     expect(first.findLinks.map((file) => path.relative(root, file))).toEqual(['wheels']);
-    expect(first.requirements.map((line) => line.text)).toEqual(['six==1.16.0', 'six==1.16.0 --hash=sha256:abc', './vendor/mylib-1.0-py3-none-any.whl', '-e ./libs/shared']);
+    expect(first.requirements.map((line) => line.text)).toEqual(['six==1.16.0 --hash=sha256:abc', './vendor/mylib-1.0-py3-none-any.whl', '-e ./libs/shared']);
+    expect(first.constraints.map((line) => line.text)).toEqual(['six==1.16.0']);
 
     const digests = [first.digest];
     for (const [file, content] of [

@@ -208,7 +208,8 @@ function planLayers(options: TestRequirementsOptions, wanted: string[], fit: Run
 /** The SDK requirements lambda-cd adds for the runtime, or undefined when the repository names boto3/botocore itself (or no runtime is given). */
 function sdkPlan(options: TestRequirementsOptions, inputs: Map<string, RequirementInputs>): string[] | undefined {
   if (!options.lambda) return undefined;
-  const named = new Set([...inputs.values()].flatMap((input) => input.requirements.map((line) => normalizeProjectName(requirementName(line.text)))));
+  // A constraint naming boto3 counts too (as when -c lines were read as requirements): the repository chose its version.
+  const named = new Set([...inputs.values()].flatMap((input) => [...input.requirements, ...input.constraints].map((line) => normalizeProjectName(requirementName(line.text)))));
   return SDK_OWN_NAMES.some((name) => named.has(name)) ? undefined : sdkRequirements(options.lambda.runtime);
 }
 

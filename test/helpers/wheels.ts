@@ -17,6 +17,11 @@ export interface WheelSpec {
   /** Files inside the wheel (path -> content), e.g. {'mypkg/__init__.py': 'X = 1\n'}. */
   files: Record<string, string | Buffer>;
   requires?: string[];
+  /** METADATA's Requires-Python and Provides-Extra. */
+  requiresPython?: string;
+  providesExtra?: string[];
+  /** A build tag (`1`, `2b`) in the file name. */
+  build?: string;
   /** Unix modes of members (e.g. {'pkg/tool.sh': 0o755}); others 0644. */
   modes?: Record<string, number>;
   /** Members stored uncompressed (the rest are deflated). */
@@ -50,10 +55,11 @@ export async function buildWheel(wheelhouse: string, spec: WheelSpec): Promise<s
   await mkdir(wheelhouse, { recursive: true });
   const tag = spec.tag ?? 'py3-none-any';
   const distInfo = `${normalize(spec.name)}-${spec.version}.dist-info`;
-  const filename = `${normalize(spec.name)}-${spec.version}-${tag}.whl`;
+  const filename = `${normalize(spec.name)}-${spec.version}-${spec.build ? `${spec.build}-` : ''}${tag}.whl`;
   const [python, abi, platform] = tag.split('-');
   const pure = abi === 'none' && platform === 'any';
-  const metadata = [`Metadata-Version: 2.1`, `Name: ${spec.name}`, `Version: ${spec.version}`, ...(spec.requires ?? []).map((r) => `Requires-Dist: ${r}`), ''].join('\n');
+  const metadata = [`Metadata-Version: 2.1`, `Name: ${spec.name}`, `Version: ${spec.version}`, ...(spec.requiresPython ? [`Requires-Python: ${spec.requiresPython}`] : []),
+    ...(spec.providesExtra ?? []).map((extra) => `Provides-Extra: ${extra}`), ...(spec.requires ?? []).map((r) => `Requires-Dist: ${r}`), ''].join('\n');
   const wheel = [`Wheel-Version: 1.0`, `Generator: lambda-cd-tests`, `Root-Is-Purelib: ${pure}`, ...platform!.split('.').map((p) => `Tag: ${python}-${abi}-${p}`), ''].join('\n');
   const entries: [string, Buffer][] = [
     ...Object.entries(spec.files).map(([name, content]) => [name, Buffer.from(content)] as [string, Buffer]),
