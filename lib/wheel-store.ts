@@ -2,7 +2,7 @@
  * The wheel cache: every wheel a package build used, stored under its sha256
  * (`<cache>/wheels/<sha256>/wheel.whl`), so a rebuild with one requirement changed fetches and
  * checks only that wheel. The cache is untrusted (CI restores it from S3 or shares it):
- *  - a wheel enters only after its bytes hashed to the sha256 pip resolved, its zip structure was
+ *  - a wheel enters only after its bytes hashed to the sha256 the resolve recorded, its zip structure was
  *    read and every member was inflated and its CRC and size checked;
  *  - on every later use its bytes are hashed again and must give the folder's name: a flipped
  *    bit or a truncated file is found before anything is copied, the folder is discarded (one
@@ -102,7 +102,7 @@ export class WheelStore {
   }
 
   /**
-   * Copies `source` in. Its sha256 must be `expected` when given (what pip resolved); its zip
+   * Copies `source` in. Its sha256 must be `expected` when given (what the resolve recorded: an index page's #sha256, or pip's); its zip
    * structure and every member's CRC are checked. Throws CorruptWheelError when the wheel is bad.
    */
   async add(source: string, expected: string | undefined, label: string): Promise<StoredWheel> {
@@ -112,7 +112,7 @@ export class WheelStore {
       await mkdir(temporary).catch((error: unknown) => Promise.reject(cacheFailure(this.root, error)));
       const file = path.join(temporary, 'wheel.whl');
       const sha256 = await copyHashed(source, file).catch((error: unknown) => Promise.reject(cacheFailure(this.root, error)));
-      if (expected !== undefined && sha256 !== expected) throw new CorruptWheelError(`${label}: its sha256 is ${sha256}, not the ${expected} pip resolved (the file changed during the build?)`);
+      if (expected !== undefined && sha256 !== expected) throw new CorruptWheelError(`${label}: its sha256 is ${sha256}, not ${expected}, the hash it was resolved with (did the file or the index change during the build?)`);
       const members = await checkWheel(file, label);
       await this.publish(temporary, sha256);
       return { sha256, file: path.join(this.folder(sha256), 'wheel.whl'), members };
