@@ -17,6 +17,7 @@ import {
   parseSpecifierSet,
   parseVersion,
 } from '../languages/python/resolver/pep440.js';
+import { LOAD_GENERATIONS } from './helpers/packaging-generations.js';
 
 const RELEASES = ['0', '1', '1.0', '1.0.0', '1.0.0.0', '01.0', '1.01', '2', '2.0', '2.0.1', '1.1', '1.2', '1.9', '1.10', '1.5'];
 const PYTHONS = ['3.10', '3.11', '3.11.0', '3.11.7', '3.11.0rc1', '3.11.0a1', '3.12.0b2', '3.13', '3.13.0a1'];
@@ -85,39 +86,6 @@ const SPECIFIERS = [
   }),
 ];
 
-// The reference generations: pip's vendored packaging and the installed one, plus any extra
-// packaging source trees named in LAMBDA_CD_EXTRA_PACKAGING (directories holding `packaging/`, to
-// check another release by hand, e.g. the 24.1 that pip 24.2 vendors).
-const LOAD_GENERATIONS = String.raw`
-import importlib, importlib.util, json, os, sys, warnings
-warnings.simplefilter("ignore")
-names = ["pip._vendor.packaging"]
-try:
-    import packaging
-    names.append("packaging")
-except ImportError:
-    pass
-for index, path in enumerate(p for p in os.environ.get("LAMBDA_CD_EXTRA_PACKAGING", "").split(os.pathsep) if p):
-    name = "packaging_reference%d" % index
-    init = os.path.join(path, "packaging", "__init__.py")
-    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[os.path.dirname(init)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    names.append(name)
-gens = [{"release": importlib.import_module(n).__version__,
-         **{part: importlib.import_module(n + "." + part) for part in ("version", "specifiers", "markers", "requirements", "utils")}}
-        for n in names]
-
-def attempt(f):
-    try:
-        return f()
-    except Exception:
-        return None
-
-def cell(answer):
-    return "E" if answer is None else "T" if answer else "F"
-`;
 
 const SCRIPT = LOAD_GENERATIONS + String.raw`
 data = json.load(sys.stdin)
