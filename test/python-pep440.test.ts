@@ -17,7 +17,7 @@ import {
   parseSpecifierSet,
   parseVersion,
 } from '../languages/python/resolver/pep440.js';
-import { LOAD_GENERATIONS } from './helpers/packaging-generations.js';
+import { LOAD_GENERATIONS, random } from './helpers/packaging-generations.js';
 
 const RELEASES = ['0', '1', '1.0', '1.0.0', '1.0.0.0', '01.0', '1.01', '2', '2.0', '2.0.1', '1.1', '1.2', '1.9', '1.10', '1.5'];
 const PYTHONS = ['3.10', '3.11', '3.11.0', '3.11.7', '3.11.0rc1', '3.11.0a1', '3.12.0b2', '3.13', '3.13.0a1'];
@@ -40,14 +40,6 @@ const ODD = [
 ];
 // Generated from the grammar's pieces (fixed seed), some with one character mutated, so spellings
 // nobody listed above are checked too.
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const next = random(440);
 const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
 const maybe = (piece: () => string, odds = 0.5): string => (next() < odds ? piece() : '');

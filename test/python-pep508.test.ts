@@ -17,7 +17,7 @@ import {
   parseMarker,
   parseRequirement,
 } from '../languages/python/resolver/pep508.js';
-import { LOAD_GENERATIONS } from './helpers/packaging-generations.js';
+import { LOAD_GENERATIONS, random } from './helpers/packaging-generations.js';
 
 const LAMBDA: MarkerEnvironment = {
   python_version: '3.11', python_full_version: '3.11.7', implementation_name: 'cpython',
@@ -106,14 +106,6 @@ function markerCorpus(): string[] {
   };
   for (let i = 0; i < 250; i++) out.push(tree(3));
   return out;
-}
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 const MARKERS = markerCorpus();
 

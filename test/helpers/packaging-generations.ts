@@ -35,3 +35,13 @@ def attempt(f):
 def cell(answer):
     return "E" if answer is None else "T" if answer else "F"
 `;
+
+/** A seeded pseudo-random source (mulberry32): generated corpora are the same on every run. */
+export function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
