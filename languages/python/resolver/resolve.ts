@@ -68,7 +68,12 @@ export type Resolution = { wheels: Picked[] } | { decline: string };
 interface Chosen extends Picked {
   requiresDist: string[];
   providesExtra: string[];
+  /** METADATA gives a Requires-Python: pip adds an edge to its Python vertex. */
+  requiresPython: boolean;
 }
+
+/** pip's REQUIRES_PYTHON_IDENTIFIER: a vertex of its result graph, so it shapes the install order. */
+const PYTHON_VERTEX = '<Python from Requires-Python>';
 
 interface Node {
   key: string;
@@ -166,6 +171,8 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
       const valid = node.extras.filter((extra) => provided.has(extra));
       if (valid.length > 0) contexts = valid; // an extra the wheel lacks: pip warns and goes on without it
     }
+    // pip's base candidate (not an extras one) depends on the Python vertex when METADATA has a Requires-Python.
+    if (node.extras.length === 0 && pick.requiresPython) node.children.add(PYTHON_VERTEX);
     for (const line of pick.requiresDist) {
       const wanted = wantedFrom(line, input.environment, contexts);
       if (wanted === 'skip') continue;
@@ -178,6 +185,7 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
     if (!against.every((specifier) => allows(specifier, pick.version))) throw new Decline(`${key} ${pick.version} does not satisfy every requirement on it`);
   }
   const graph = new Map<string | null, Set<string>>([[null, rootChildren], ...[...nodes].map(([id, node]) => [id, node.children] as [string, Set<string>])]);
+  if ([...chosen.values()].some((pick) => pick.requiresPython)) graph.set(PYTHON_VERTEX, new Set());
   if (hasCycle(graph)) throw new Decline('a dependency cycle (pip breaks it at a point of its own)');
   const weights = topologicalWeights(graph, new Set(chosen.keys()));
   return [...chosen.values()].sort((a, b) => weights.get(b.key)! - weights.get(a.key)! || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
@@ -215,7 +223,7 @@ async function choose(key: string, input: ResolveInput, specifiers: SpecifierSet
     }
     return {
       key, name: metadata.name, version: metadata.version, candidate, requested: requested.has(key),
-      requiresDist: metadata.requiresDist, providesExtra: metadata.providesExtra,
+      requiresDist: metadata.requiresDist, providesExtra: metadata.providesExtra, requiresPython: (parseSpecifierSet(metadata.requiresPython ?? '')?.specifiers.length ?? 0) > 0,
     };
   }
   throw new Decline(`no wheel of ${key} admits Python ${input.pythonVersion} (pip says why)`);
