@@ -109,18 +109,23 @@ interface Link {
  */
 export function candidatesFor(name: string, sources: LocalSources, ranks: Map<string, number>, pythonVersion: string, reader: SourceReader = diskReader): Offer {
   const key = normalizeProjectName(name);
-  const links: Link[] = [];
+  const fileLinks: Link[] = [];
   for (const folder of sources.findLinks) {
     const entries = reader.listFolder(folder);
     if (!entries) continue; // pip ignores a find-links location it cannot read
     if (entries.some((entry) => /\.html?$/i.test(entry))) return { decline: `a find-links folder holds an HTML page (${entries.find((entry) => /\.html?$/i.test(entry))}), which pip reads as a links page` };
-    for (const entry of entries) if (entry.endsWith('.whl')) links.push({ filename: entry, file: path.join(folder, entry), yanked: false });
+    for (const entry of entries) if (entry.endsWith('.whl')) fileLinks.push({ filename: entry, file: path.join(folder, entry), yanked: false });
   }
+  const pageLinks: Link[] = [];
   for (const index of sources.indexes) {
     const page = readIndexPage(path.join(index, key), reader);
     if ('decline' in page) return page;
-    links.push(...page.links);
+    pageLinks.push(...page.links);
   }
+  // pip ranks `find-links files by URL, descending, then index links in page order` with a stable
+  // sort and takes the last of equals: listed in reverse here, so the first of equals is pip's.
+  const byUrl = fileLinks.map((link) => [pipFileUrl(link.file), link] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const links = [...pageLinks.reverse(), ...byUrl.map(([, link]) => link)];
   const candidates: Candidate[] = [];
   const seen = new Map<string, string>();
   for (const link of links) {
@@ -149,6 +154,11 @@ export function candidatesFor(name: string, sources: LocalSources, ranks: Map<st
     });
   }
   return { candidates };
+}
+
+/** pip's path_to_url of a local file (urllib's quote: unreserved characters and `/` kept, the rest %XX). */
+function pipFileUrl(file: string): string {
+  return [...Buffer.from(file, 'utf8')].map((byte) => (/[A-Za-z0-9_.~/-]/.test(String.fromCharCode(byte)) && byte < 0x80 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
 }
 
 function expand(pythons: string, abis: string, platforms: string): string[] {
