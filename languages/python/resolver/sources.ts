@@ -56,7 +56,7 @@ export const diskReader: SourceReader = {
       const members = readZipDirectory(fd);
       const distInfo = [...new Set(members.map((member) => member.name.split('/')[0]!).filter((top) => top.endsWith('.dist-info')))];
       const member = distInfo.length === 1 ? members.find((candidate) => candidate.name === `${distInfo[0]}/METADATA`) : undefined;
-      return { distInfo, ...(member ? { metadata: (await readMember(fd, member)).toString('utf8') } : {}) };
+      return { distInfo, ...(member ? { metadata: strictUtf8(await readMember(fd, member)) } : {}) };
     } catch {
       return undefined;
     } finally {
@@ -64,6 +64,15 @@ export const diskReader: SourceReader = {
     }
   },
 };
+
+/**
+ * METADATA as pip reads it (bytes.decode("utf-8")): invalid UTF-8 fails pip, and a BOM stays a
+ * character that ends email's headers at once (pip then finds no Name): both left to pip (throws).
+ */
+function strictUtf8(bytes: Buffer): string {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) throw new Error('a byte order mark');
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+}
 
 /** Where pip looks, as local folders. */
 export interface LocalSources {
