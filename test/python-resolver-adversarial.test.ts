@@ -163,6 +163,7 @@ async function both(scenario: Case): Promise<{ fast: Outcome; pip: Outcome }> {
 
 function check(scenario: Case, { fast, pip }: { fast: Outcome; pip: Outcome }): void {
   const summary = `fast: ${JSON.stringify(fast)}\npip:  ${JSON.stringify(pip)}`;
+  if (process.env.ADVERSARIAL_SHOW) console.log(summary);
   if (typeof fast === 'string') {
     expect(scenario.expect, `the fast path declined where it should answer\n${summary}`).not.toBe('same');
     return;
@@ -296,12 +297,14 @@ const CASES: Record<string, Case> = {
   },
   'Requires-Python with odd specifiers in METADATA': {
     wheels: [pkg('star', '2.0', { requiresPython: '>=3.8.*' }), pkg('star', '1.0'), pkg('notthis', '2.0', { requiresPython: '!=3.11.*' }), pkg('notthis', '1.0'),
-      pkg('rc', '2.0', { requiresPython: '>3.11.0rc1' }), pkg('rc', '1.0'), pkg('garbage', '2.0', { requiresPython: 'python3' }), pkg('garbage', '1.0')],
-    requirements: 'notthis\nrc\n', expect: 'same',
+      pkg('garbage', '2.0', { requiresPython: 'python3' }), pkg('garbage', '1.0')],
+    requirements: 'notthis\n', expect: 'same',
   },
   'Requires-Python with odd specifiers that pip versions read differently': {
-    wheels: [pkg('star', '2.0', { requiresPython: '>=3.8.*' }), pkg('star', '1.0'), pkg('garbage', '2.0', { requiresPython: 'python3' }), pkg('garbage', '1.0')],
-    requirements: 'star\ngarbage\n', expect: 'either',
+    // `>3.11.0rc1`: packaging 21.3 and 26 differ on `>V` with V a pre-release, so it declines (pip answers rc 2.0)
+    wheels: [pkg('star', '2.0', { requiresPython: '>=3.8.*' }), pkg('star', '1.0'), pkg('garbage', '2.0', { requiresPython: 'python3' }), pkg('garbage', '1.0'),
+      pkg('rc', '2.0', { requiresPython: '>3.11.0rc1' }), pkg('rc', '1.0')],
+    requirements: 'star\ngarbage\nrc\n', expect: 'either',
   },
   'Requires-Python on index links: &gt;, spaces, !=3.11.*': {
     wheels: [pkg('lib', '1.0', { where: 'index' }), pkg('lib', '2.0', { where: 'index' }), pkg('lib', '3.0', { where: 'index' })],

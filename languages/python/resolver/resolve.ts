@@ -139,9 +139,43 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
   const rootChildren = new Set<string>();
   const queue: string[] = [];
   const requested = new Set(input.requirements.map((wanted) => wanted.key));
+  // What pip's provider.get_preference reads: requirements on each identifier and their parents.
+  const information = new Map<string, { parents: (string | null)[]; pinned: boolean; unfree: boolean; direct: boolean }>();
+  const depths = new Map<string | null, number>([[null, 0]]);
+  const requestedOrder = new Map<string, number>();
+  input.requirements.forEach((wanted, index) => {
+    const id = identifier(wanted.key, wanted.extras);
+    if (!requestedOrder.has(id)) requestedOrder.set(id, index);
+  });
+  const inform = (id: string, parent: Node | undefined, specifier: SpecifierSet | undefined) => {
+    const info = information.get(id) ?? { parents: [], pinned: false, unfree: false, direct: false };
+    info.parents.push(parent ? identifier(parent.key, parent.extras) : null);
+    if (specifier) {
+      info.pinned ||= specifier.specifiers.some((one) => one.operator.startsWith('=='));
+      info.unfree ||= specifier.specifiers.length > 0;
+    } else {
+      info.direct = true; // an extras candidate's requirement on its exact base
+    }
+    information.set(id, info);
+  };
+  /** The queued identifier pip pins next, and its depth (provider.get_preference without backtracking). */
+  const next = (): string => {
+    let best: { id: string; key: (number | string)[]; depth: number } | undefined;
+    for (const id of queue) {
+      const info = information.get(id)!;
+      const order = requestedOrder.get(id);
+      const depth = order !== undefined ? 1 : Math.min(...info.parents.map((parent) => depths.get(parent) ?? Infinity)) + 1;
+      const key = [info.direct ? 0 : 1, info.pinned ? 0 : 1, depth, order ?? Infinity, info.unfree ? 0 : 1, id];
+      if (!best || compareKeys(key, best.key) < 0) best = { id, key, depth };
+    }
+    queue.splice(queue.indexOf(best!.id), 1);
+    depths.set(best!.id, best!.depth);
+    return best!.id;
+  };
 
   const require = (parent: Node | undefined, wanted: Wanted) => {
     const id = identifier(wanted.key, wanted.extras);
+    inform(id, parent, wanted.specifier);
     specs.set(wanted.key, [...(specs.get(wanted.key) ?? []), wanted.specifier]);
     const pinned = chosen.get(wanted.key);
     if (pinned && !allows(wanted.specifier, pinned.version)) {
@@ -156,7 +190,8 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
 
   for (const wanted of input.requirements) require(undefined, wanted);
   while (queue.length > 0) {
-    const node = nodes.get(queue.shift()!)!;
+    // In pip's order, not breadth-first: which specifiers are known when a project is chosen decides its version.
+    const node = nodes.get(next())!;
     const pick = chosen.get(node.key) ?? (await choose(node.key, input, [...(specs.get(node.key) ?? []), ...(input.constraints.get(node.key) ?? [])], requested));
     chosen.set(node.key, pick);
     let contexts = [''];
@@ -167,6 +202,7 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
         queue.push(base);
       }
       node.children.add(base);
+      inform(base, node, undefined);
       const provided = new Set(pick.providesExtra.map(safeExtra));
       const valid = node.extras.filter((extra) => provided.has(extra));
       if (valid.length > 0) contexts = valid; // an extra the wheel lacks: pip warns and goes on without it
@@ -227,6 +263,14 @@ async function choose(key: string, input: ResolveInput, specifiers: SpecifierSet
     };
   }
   throw new Decline(`no wheel of ${key} admits Python ${input.pythonVersion} (pip says why)`);
+}
+
+function compareKeys(a: (number | string)[], b: (number | string)[]): number {
+  for (let index = 0; index < a.length; index++) {
+    if (a[index]! < b[index]!) return -1;
+    if (a[index]! > b[index]!) return 1;
+  }
+  return 0;
 }
 
 /** specifier.contains(version, prereleases=True), as pip's resolver asks it; where pip's packaging versions disagree, pip decides. */
