@@ -31,7 +31,7 @@ afterAll(() => {
   Object.assign(process.env, saved);
 });
 
-type Where = 'links' | 'index' | 'both';
+type Where = 'links' | 'index' | 'both' | 'links2';
 /** A wheel written member by member (any file name, any METADATA). */
 interface RawWheel {
   file: string;
@@ -96,7 +96,9 @@ async function both(scenario: Case): Promise<{ fast: Outcome; pip: Outcome }> {
     const indexDir = path.join(root, 'indexed');
     await mkdir(linksDir, { recursive: true });
     const indexed: string[] = [];
+    const links2Dir = path.join(root, 'more-wheels');
     const place = async (where: Where | undefined, write: (folder: string) => Promise<string>) => {
+      if (where === 'links2') return void (await write(links2Dir));
       if (where !== 'index') await write(linksDir);
       if (where === 'index' || where === 'both') indexed.push(await write(indexDir));
     };
@@ -104,7 +106,8 @@ async function both(scenario: Case): Promise<{ fast: Outcome; pip: Outcome }> {
     for (const wheel of scenario.raw ?? []) await place(wheel.where, (folder) => writeRaw(folder, wheel));
     for (const [name, content] of Object.entries(scenario.plain ?? {})) await writeFile(path.join(linksDir, name), content);
     for (const [name, target] of Object.entries(scenario.links ?? {})) await symlink(target, path.join(linksDir, name));
-    const pipOptions = { findLinks: [linksDir] as string[], indexUrl: undefined as string | undefined };
+    await mkdir(links2Dir, { recursive: true });
+    const pipOptions = { findLinks: [linksDir, links2Dir] as string[], indexUrl: undefined as string | undefined };
     if (indexed.length > 0 || scenario.pages) {
       const byProject = new Map<string, string[]>();
       for (const file of indexed) {
@@ -334,8 +337,8 @@ const CASES: Record<string, Case> = {
     requirements: 'lib\n', expect: 'either',
   },
   'very many candidates': {
-    wheels: Array.from({ length: 150 }, (_, i) => pkg('many', `1.${i}`, i % 3 === 0 ? { tag: 'cp311-cp311-manylinux_2_17_x86_64' } : {})),
-    requirements: 'many<1.140,!=1.138.*\n', expect: 'same',
+    wheels: Array.from({ length: 45 }, (_, i) => pkg('many', `1.${i}`, i % 3 === 0 ? { tag: 'cp311-cp311-manylinux_2_17_x86_64' } : {})),
+    requirements: 'many<1.40,!=1.39.*\n', expect: 'same',
   },
   // --- requirements files -----------------------------------------------------------------
   'a constraint file, -r includes, ${VAR}, comments and continuations': {
@@ -347,6 +350,58 @@ const CASES: Record<string, Case> = {
   'the same project on several lines, with extras and without': {
     wheels: [pkg('lib', '1.0', { providesExtra: ['x'], requires: ['xdep; extra == "x"'] }), pkg('lib', '1.1', { providesExtra: ['x'], requires: ['xdep; extra == "x"'] }), pkg('xdep', '1.0')],
     requirements: 'lib[x]\nLIB<1.1\nlib\n', expect: 'same',
+  },
+  'equal versions in two find-links folders (pip compares their URLs)': {
+    wheels: [pkg('lib', '1.0.0', { where: 'links2' }), pkg('lib', '1.0', { where: 'links' }), pkg('dep', '2.0', { where: 'links' }), pkg('dep', '2.0.0', { where: 'links2' }), pkg('plus', '1.0+a.b', { where: 'links' }), pkg('plus', '1.0+a-b', { where: 'links2' })],
+    requirements: 'lib\ndep\nplus\n', expect: 'same',
+  },
+  'a == pin among the user\'s requirements is pinned first': {
+    wheels: [pkg('a', '1.0', { requires: ['dep'] }), pkg('b', '1.0', { requires: ['dep<2'] }), pkg('b', '2.0'), pkg('dep', '1.0'), pkg('dep', '2.0')],
+    requirements: 'a\nb==1.0\n', expect: 'same',
+  },
+  'siblings with and without specifiers at one depth (pip pins the constrained first)': {
+    wheels: [pkg('root1', '1.0', { requires: ['zed>=1'] }), pkg('root2', '1.0', { requires: ['alpha'] }), pkg('zed', '2.0', { requires: ['alpha<2'] }), pkg('zed', '1.0'),
+      pkg('alpha', '1.0'), pkg('alpha', '2.0')],
+    requirements: 'root1\nroot2\n', expect: 'either',
+  },
+  'markers on the user\'s lines: extra == at the root, and an unset ${VAR}': {
+    wheels: [pkg('lib', '1.0'), pkg('skipped', '1.0')],
+    requirements: 'lib\nskipped; extra == "x"\nskipped; python_version < "3.0" or extra == "y"\n', expect: 'same',
+  },
+  'an unset ${VAR} in a requirement': {
+    wheels: [pkg('lib', '1.0')],
+    requirements: 'lib==${LAMBDA_CD_SURELY_UNSET_VERSION}\n', expect: 'either',
+  },
+  'METADATA that is UTF-8 in its headers but Latin-1 further on': {
+    raw: [{ file: 'latin-1.0-py3-none-any.whl', members: distInfo('latin-1.0.dist-info', Buffer.concat([Buffer.from('Metadata-Version: 2.1\nName: latin\nVersion: 1.0\nSummary: caf'), Buffer.from([0xe9]), Buffer.from('\n\nbody\n')])) }],
+    requirements: 'latin\n', expect: 'either',
+  },
+  'Requires-Dist that pip cannot parse, or a direct reference': {
+    raw: [{ file: 'bad-1.0-py3-none-any.whl', members: distInfo('bad-1.0.dist-info', 'Metadata-Version: 2.1\nName: bad\nVersion: 1.0\nRequires-Dist: dep (>=1.0\n') },
+      { file: 'url-1.0-py3-none-any.whl', members: distInfo('url-1.0.dist-info', 'Metadata-Version: 2.1\nName: url\nVersion: 1.0\nRequires-Dist: dep @ file:///nowhere/dep-1.0-py3-none-any.whl\n') }],
+    wheels: [pkg('dep', '1.0')],
+    requirements: 'bad\nurl\n', expect: 'either',
+  },
+  'Requires-Dist in the old parenthesised form and with odd spacing': {
+    raw: [{ file: 'old-1.0-py3-none-any.whl', members: distInfo('old-1.0.dist-info', 'Metadata-Version: 1.2\nName: old\nVersion: 1.0\nRequires-Dist: dep (>=1.0,<2)\nRequires-Dist:    other[x]   ;   python_version>="3"\nRequires-Python: >=3.6\n') }],
+    wheels: [pkg('dep', '1.0'), pkg('dep', '1.5'), pkg('dep', '2.0'), pkg('other', '1.0', { providesExtra: ['x'], requires: ['xdep; extra == "x"'] }), pkg('xdep', '1.0')],
+    requirements: 'old\n', expect: 'same',
+  },
+  'a constraint with extras or a local path, and one on a project never required': {
+    wheels: [pkg('lib', '1.0'), pkg('lib', '2.0')],
+    files: { 'c.txt': 'lib[x]<2\n' },
+    requirements: '-c c.txt\nlib\n', expect: 'either',
+  },
+  'wheel file names pip skips: .WHL, a missing tag, a name that is another project\'s prefix': {
+    raw: [{ file: 'lib-3.0-py3-none-any.WHL', members: distInfo('lib-3.0.dist-info', 'Metadata-Version: 2.1\nName: lib\nVersion: 3.0\n') },
+      { file: 'lib-2.0-py3-none.whl', members: distInfo('lib-2.0.dist-info', 'Metadata-Version: 2.1\nName: lib\nVersion: 2.0\n') }],
+    wheels: [pkg('lib', '1.0'), pkg('lib-extra', '9.0'), pkg('libx', '9.0')],
+    requirements: 'lib\n', expect: 'same',
+  },
+  'a yanked file next to a good file of the same version': {
+    wheels: [pkg('lib', '2.0', { where: 'index' }), pkg('lib', '2.0', { where: 'index', tag: 'cp311-cp311-manylinux_2_17_x86_64' }), pkg('lib', '1.0', { where: 'index' })],
+    yanked: ['lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl'],
+    requirements: 'lib\n', expect: 'same',
   },
   // --- hostile sources ---------------------------------------------------------------------
   'a .whl that is not a zip, and a file name with spaces and unicode': {
