@@ -419,6 +419,33 @@ const CASES: Record<string, Case> = {
     links: { 'x-1.0-py3-none-any.whl': '/etc/passwd' },
     requirements: 'x\n', expect: 'either',
   },
+  'an index page with an anchor inside an HTML comment or a script': {
+    wheels: [pkg('lib', '1.0', { where: 'index' }), pkg('lib', '9.0', { where: 'index' }), pkg('lib', '8.0', { where: 'index' })],
+    pages: { lib: '<html><body><!-- <a href="../../indexed/lib-9.0-py3-none-any.whl">old</a> -->\n<script>var s = \'<a href="../../indexed/lib-8.0-py3-none-any.whl">\';</script>\n<a href="../../indexed/lib-1.0-py3-none-any.whl">lib-1.0</a></body></html>' },
+    requirements: 'lib\n', expect: 'either',
+  },
+  'an index page with an anchor inside an HTML comment': {
+    wheels: [pkg('lib', '1.0', { where: 'index' }), pkg('lib', '9.0', { where: 'index' })],
+    pages: { lib: '<html><body><!-- <a href="../../indexed/lib-9.0-py3-none-any.whl">withdrawn</a> --><a href="../../indexed/lib-1.0-py3-none-any.whl">lib-1.0</a><!----></body></html>' },
+    requirements: 'lib\n', expect: 'same',
+  },
+  'an index href with a broken %-escape': {
+    wheels: [pkg('lib', '1.0', { where: 'index' })],
+    pages: { lib: '<a href="../../indexed/lib-1.0%zz-py3-none-any.whl">x</a>' },
+    requirements: 'lib\n', expect: 'either',
+  },
+  'an encoded slash in an index href': {
+    pages: { other: '<a href="../../indexed/a%2Fb/other-1.0-py3-none-any.whl">x</a>' },
+    requirements: 'other\n', expect: 'either',
+  },
+  'a file URL on another host in an index page': {
+    pages: { far: '<a href="file://elsewhere/x/far-1.0-py3-none-any.whl">x</a>' },
+    requirements: 'far\n', expect: 'either',
+  },
+  'an extra index given as a file URL on another host': {
+    wheels: [pkg('lib', '1.0')],
+    requirements: '--index-url file://elsewhere/simple\nlib\n', env: { PIP_NO_INDEX: '0' }, expect: 'either',
+  },
   'an index page linking outside the index (../../ and an absolute file URL)': {
     wheels: [pkg('safe', '1.0')],
     pages: { out: '<a href="../../../../../../../../etc/out-1.0-py3-none-any.whl">out</a><a href="file:///etc/passwd#out-2.0-py3-none-any.whl">x</a>' },

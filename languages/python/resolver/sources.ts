@@ -180,9 +180,13 @@ function readIndexPage(folder: string, reader: SourceReader): { links: Link[] } 
   const html = reader.readText(pageFile);
   if (html === undefined) return { links: [] };
   if (/<base[\s>]/i.test(html)) return { decline: `${pageFile} has a <base> tag` };
+  // pip's HTMLParser skips comments and reads script/style text as text: anchors there are not links.
+  if (/<(script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)[\s>/]|<!\[CDATA\[/i.test(html)) return { decline: `${pageFile} has markup whose text pip does not read as links` };
+  const uncommented = html.replace(/<!--[\s\S]*?-->/g, '');
+  if (uncommented.includes('<!--')) return { decline: `${pageFile} has an unterminated comment` };
   const pageUrl = pathToFileURL(`${folder}/`);
   const links: Link[] = [];
-  for (const anchor of html.matchAll(/<a\s([^>]*)>/gi)) {
+  for (const anchor of uncommented.matchAll(/<a\s([^>]*)>/gi)) {
     const attributes = parseAttributes(anchor[1]!);
     if (!attributes) return { decline: `${pageFile}: an anchor pip may read otherwise` };
     const href = attributes.get('href');
@@ -195,9 +199,16 @@ function readIndexPage(folder: string, reader: SourceReader): { links: Link[] } 
     }
     const fragment = url.hash.slice(1);
     url.hash = '';
-    const filename = decodeURIComponent(url.pathname.split('/').pop() ?? '');
-    if (!filename.endsWith('.whl')) continue;
-    if (url.protocol !== 'file:') return { decline: `${pageFile} links to ${url.protocol.replace(':', '')} (not a local file)` };
+    let filename: string;
+    let file: string;
+    try {
+      filename = decodeURIComponent(url.pathname.split('/').pop() ?? '');
+      if (!filename.endsWith('.whl')) continue;
+      if (url.protocol !== 'file:') return { decline: `${pageFile} links to ${url.protocol.replace(':', '')} (not a local file)` };
+      file = fileURLToPath(url); // a host, an encoded slash: not a local file as pip would read it
+    } catch {
+      return { decline: `${pageFile}: a link pip may read otherwise (a %-escape or a file URL that is not a local path)` };
+    }
     let sha256: string | undefined;
     if (fragment !== '') {
       const hash = /^(\w+)=([0-9a-fA-F]+)$/.exec(fragment);
@@ -205,7 +216,7 @@ function readIndexPage(folder: string, reader: SourceReader): { links: Link[] } 
       sha256 = hash[2]!.toLowerCase();
     }
     links.push({
-      filename, file: fileURLToPath(url), yanked: attributes.has('data-yanked'), ...(sha256 ? { sha256 } : {}),
+      filename, file, yanked: attributes.has('data-yanked'), ...(sha256 ? { sha256 } : {}),
       ...(attributes.has('data-requires-python') ? { requiresPython: attributes.get('data-requires-python')! } : {}),
     });
   }
