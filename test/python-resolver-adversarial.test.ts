@@ -271,6 +271,10 @@ const CASES: Record<string, Case> = {
     wheels: [pkg('dep', '1.0')],
     requirements: 'huge\nbroken\n', expect: 'either',
   },
+  'a METADATA that inflates to 17 MB (a zip bomb\'s shape)': {
+    raw: [{ file: 'bomb-1.0-py3-none-any.whl', members: distInfo('bomb-1.0.dist-info', Buffer.concat([Buffer.from('Metadata-Version: 2.1\nName: bomb\nVersion: 1.0\n\n'), Buffer.alloc(17 * 1024 * 1024, 0x20)])) }],
+    requirements: 'bomb\n', expect: 'either',
+  },
   'two dist-info folders, or none': {
     raw: [{ file: 'twice-1.0-py3-none-any.whl', members: { ...distInfo('twice-1.0.dist-info', 'Metadata-Version: 2.1\nName: twice\nVersion: 1.0\n'), ...distInfo('other-1.0.dist-info', 'Metadata-Version: 2.1\nName: other\nVersion: 1.0\n') } },
       { file: 'none-1.0-py3-none-any.whl', members: { 'none/__init__.py': '' } }],

@@ -26,6 +26,8 @@ export interface SourceReader {
   wheelMetadata(file: string): Promise<{ distInfo: string[]; metadata?: string } | undefined>;
 }
 
+const MAX_METADATA_BYTES = 16 * 1024 * 1024;
+
 /** The file system as pip sees it. */
 export const diskReader: SourceReader = {
   listFolder(folder) {
@@ -56,6 +58,8 @@ export const diskReader: SourceReader = {
       const members = readZipDirectory(fd);
       const distInfo = [...new Set(members.map((member) => member.name.split('/')[0]!).filter((top) => top.endsWith('.dist-info')))];
       const member = distInfo.length === 1 ? members.find((candidate) => candidate.name === `${distInfo[0]}/METADATA`) : undefined;
+      // A METADATA beyond any real one (a zip bomb's declared size): pip's to read, not inflated here.
+      if (member && (member.size > MAX_METADATA_BYTES || member.compressedSize > MAX_METADATA_BYTES)) return { distInfo };
       return { distInfo, ...(member ? { metadata: strictUtf8(await readMember(fd, member)) } : {}) };
     } catch {
       return undefined;
