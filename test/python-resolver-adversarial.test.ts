@@ -407,6 +407,10 @@ const CASES: Record<string, Case> = {
     yanked: ['lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl'],
     requirements: 'lib\n', expect: 'same',
   },
+  'Requires-Python on a project asked for only with an extra': {
+    wheels: [pkg('web', '1.0', { providesExtra: ['x'], requiresPython: '>=3.7', requires: ['xdep; extra == "x"'] }), pkg('xdep', '1.0'), pkg('aaa', '1.0')],
+    requirements: 'web[x]\naaa\n', expect: 'same',
+  },
   // --- hostile sources ---------------------------------------------------------------------
   'a .whl that is not a zip, and a file name with spaces and unicode': {
     raw: [{ file: 'lib-1.0-py3-none-any (1).whl', members: distInfo('lib-1.0.dist-info', 'Metadata-Version: 2.1\nName: lib\nVersion: 1.0\n') }],
@@ -456,6 +460,37 @@ const CASES: Record<string, Case> = {
     requirements: 'out\n', expect: 'either',
   },
 };
+
+/** A seeded random dependency graph: versions, specifiers, Requires-Python, extras, markers. */
+function randomGraph(seed: number, size: number): Case {
+  let state = seed;
+  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
+  const name = (index: number) => `${pick(['', 'py-', 'x'])}${['alpha', 'beta', 'gamma', 'delta', 'eps', 'zeta', 'eta', 'theta'][index % 8]}${index}`;
+  const names = Array.from({ length: size }, (_, index) => name(index));
+  const wheels: WheelSpec[] = [];
+  names.forEach((project, index) => {
+    for (const version of ['1.0', '1.1', '2.0'].filter(() => random() < 0.8).concat('0.9')) {
+      const requires: string[] = [];
+      for (let dep = index + 1; dep < size; dep++) {
+        if (random() > 3 / size) continue;
+        requires.push(`${names[dep]}${pick(['', '', '>=1.0', '<2', '!=1.1', '~=1.0', '>=0.9,<2.0'])}${pick(['', '', '; python_version >= "3.8"', '; platform_machine == "aarch64"'])}`);
+      }
+      wheels.push(pkg(project, version, { requires, ...(random() < 0.2 ? { requiresPython: pick(['>=3.8', '>=3.12', '<3.11', '>=3.6,<4']) } : {}) }));
+    }
+  });
+  const roots = names.filter(() => random() < 0.25).map((project) => `${project}${pick(['', '', '<2', '>=1.1'])}`);
+  return { wheels, requirements: `${[names[0], ...roots].join('\n')}\n`, expect: 'either' };
+}
+
+describe('pip-free resolver, seeded random graphs against pip', () => {
+  for (const seed of [7, 42, 2026]) {
+    it(`graph ${seed}`, async () => {
+      const scenario = randomGraph(seed, 14);
+      check(scenario, await both(scenario));
+    }, 180_000);
+  }
+});
 
 describe('pip-free resolver, adversarial inputs against pip', () => {
   for (const [title, scenario] of Object.entries(CASES)) {
