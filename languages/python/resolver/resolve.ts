@@ -1,5 +1,5 @@
 /**
- * The common case of pip's resolve, without pip: greedy and breadth-first, each project gets the
+ * The common case of pip's resolve, without pip: greedy, in pip's pin order, each project gets the
  * newest candidate (lib sources.ts ranks them) that every specifier seen so far allows, its
  * METADATA read from the wheel, its Requires-Dist expanded for the target's markers and the
  * extras asked for. Wherever pip's backtracking resolver could answer differently (a later
