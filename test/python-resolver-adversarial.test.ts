@@ -47,6 +47,8 @@ interface Case {
   files?: Record<string, string>;
   /** Files written as they are into the find-links folder (not zips). */
   plain?: Record<string, string>;
+  /** The second find-links folder is a symlink to a folder whose real path sorts after the first's. */
+  links2Symlinked?: boolean;
   /** Symlinks in the find-links folder: name -> target. */
   links?: Record<string, string>;
   /** Index pages written as given (project -> HTML; `<root>` is the case's folder) instead of generated ones. */
@@ -97,6 +99,10 @@ async function both(scenario: Case): Promise<{ fast: Outcome; pip: Outcome }> {
     await mkdir(linksDir, { recursive: true });
     const indexed: string[] = [];
     const links2Dir = path.join(root, 'more-wheels');
+    if (scenario.links2Symlinked) {
+      await mkdir(path.join(root, 'zz-real'));
+      await symlink(path.join(root, 'zz-real'), links2Dir);
+    }
     const place = async (where: Where | undefined, write: (folder: string) => Promise<string>) => {
       if (where === 'links2') return void (await write(links2Dir));
       if (where !== 'index') await write(linksDir);
@@ -358,6 +364,11 @@ const CASES: Record<string, Case> = {
   'equal versions in two find-links folders (pip compares their URLs)': {
     wheels: [pkg('lib', '1.0.0', { where: 'links2' }), pkg('lib', '1.0', { where: 'links' }), pkg('dep', '2.0', { where: 'links' }), pkg('dep', '2.0.0', { where: 'links2' }), pkg('plus', '1.0+a.b', { where: 'links' }), pkg('plus', '1.0+a-b', { where: 'links2' })],
     requirements: 'lib\ndep\nplus\n', expect: 'same',
+  },
+  'equal versions in a find-links folder given through a symlink (pip sorts by the real path)': {
+    wheels: [pkg('lib', '1.0.0', { where: 'links2' }), pkg('lib', '1.0', { where: 'links' })],
+    links2Symlinked: true,
+    requirements: 'lib\n', expect: 'same',
   },
   'a == pin among the user\'s requirements is pinned first': {
     wheels: [pkg('a', '1.0', { requires: ['dep'] }), pkg('b', '1.0', { requires: ['dep<2'] }), pkg('b', '2.0'), pkg('dep', '1.0'), pkg('dep', '2.0')],
