@@ -138,7 +138,10 @@ async function both(scenario: Case): Promise<{ fast: Outcome; pip: Outcome }> {
     } else {
       process.env.PIP_NO_INDEX = '1';
     }
-    for (const [name, content] of Object.entries(scenario.files ?? {})) await writeFile(path.join(root, name), content);
+    for (const [name, content] of Object.entries(scenario.files ?? {})) {
+      await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+      await writeFile(path.join(root, name), content);
+    }
     const requirementsFile = path.join(root, 'requirements.txt');
     await writeFile(requirementsFile, scenario.requirements);
     const previous = { ...process.env };
@@ -447,6 +450,18 @@ const CASES: Record<string, Case> = {
     wheels: [pkg('lib', '1.0', { where: 'index' }), pkg('lib', '9.0', { where: 'index' })],
     pages: { lib: '<html><body><!-- <a href="../../indexed/lib-9.0-py3-none-any.whl">withdrawn</a> --><a href="../../indexed/lib-1.0-py3-none-any.whl">lib-1.0</a><!----></body></html>' },
     requirements: 'lib\n', expect: 'same',
+  },
+  'an index serving PEP 658 metadata files that differ from the wheels\' METADATA': {
+    wheels: [pkg('lib', '1.0', { where: 'index', requires: ['dep'] }), pkg('dep', '1.0'), pkg('other', '1.0'), pkg('app', '1.0', { where: 'index', requires: ['dep'] })],
+    pages: {
+      lib: '<a href="../../indexed/lib-1.0-py3-none-any.whl" data-dist-info-metadata="true">lib</a>',
+      app: '<a href="../../indexed/app-1.0-py3-none-any.whl" data-core-metadata="true">app</a>',
+    },
+    files: {
+      'indexed/lib-1.0-py3-none-any.whl.metadata': 'Metadata-Version: 2.1\nName: lib\nVersion: 1.0\nRequires-Dist: other\n',
+      'indexed/app-1.0-py3-none-any.whl.metadata': 'Metadata-Version: 2.1\nName: app\nVersion: 1.0\nRequires-Dist: other\n',
+    },
+    requirements: 'lib\napp\n', expect: 'either',
   },
   'an index href with a broken %-escape': {
     wheels: [pkg('lib', '1.0', { where: 'index' })],

@@ -223,6 +223,8 @@ function readIndexPage(folder: string, reader: SourceReader): { links: Link[] } 
     } catch {
       return { decline: `${pageFile}: a link pip may read otherwise (a %-escape or a file URL that is not a local path)` };
     }
+    // PEP 658/714: pip resolves from the index's `<wheel>.metadata` file, not from the wheel's own METADATA.
+    if (attributes.has('data-dist-info-metadata') || attributes.has('data-core-metadata')) return { decline: `${pageFile}: ${filename} has a separate metadata file, which pip reads instead of the wheel's` };
     let sha256: string | undefined;
     if (fragment !== '') {
       const hash = /^(\w+)=([0-9a-fA-F]+)$/.exec(fragment);
