@@ -92,7 +92,9 @@ export function effectiveOptions(request: OptionsRequest): Effective {
   const indexes: string[] = [];
   for (const url of indexUrls) {
     if (!/^file:/i.test(url)) return { decline: /^https?:/i.test(url) ? 'an index on the network (an HTTP source is pip\'s to read)' : 'an index that is not a file:// URL' };
-    indexes.push(fileURLToPath(url).replace(/\/+$/, ''));
+    const folder = localFileUrl(url);
+    if (folder === undefined) return { decline: 'an index file:// URL that is not a local path (a host, an encoded slash)' };
+    indexes.push(folder.replace(/\/+$/, ''));
   }
   const constraintFiles = words(value('constraint')?.value).map((file) => path.resolve(request.cwd, file));
   return { sources: { findLinks: [...new Set(findLinks)], indexes: [...new Set(indexes)] }, constraintFiles };
@@ -106,12 +108,25 @@ function words(text: string | undefined): string[] {
 function findLinksLocation(link: string, cwd: string): { folder?: string } | { decline: string } {
   const expanded = link.startsWith('~') ? path.join(process.env.HOME ?? '~', link.slice(1)) : link;
   let location: string;
-  if (/^file:/i.test(expanded)) location = fileURLToPath(expanded);
+  if (/^file:/i.test(expanded)) {
+    const local = localFileUrl(expanded);
+    if (local === undefined) return { decline: 'a find-links file:// URL that is not a local path (a host, an encoded slash)' };
+    location = local;
+  }
   else if (/^[a-z][a-z0-9+.-]*:/i.test(expanded)) return { decline: 'find-links on the network (an HTTP source is pip\'s to read)' };
   else location = path.resolve(cwd, expanded);
   if (!existsSync(location)) return {};
   if (!isFolder(location)) return { decline: `a find-links location that is a file, not a folder (${path.basename(location)})` };
   return { folder: location };
+}
+
+/** The path of a file:// URL, or undefined where Node cannot read it as one (a host, an encoded slash, a broken escape). */
+function localFileUrl(url: string): string | undefined {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return undefined;
+  }
 }
 
 function isFolder(location: string): boolean {

@@ -1,5 +1,5 @@
 /**
- * The common case of pip's resolve, without pip: greedy and breadth-first, each project gets the
+ * The common case of pip's resolve, without pip: greedy, in pip's pin order, each project gets the
  * newest candidate (lib sources.ts ranks them) that every specifier seen so far allows, its
  * METADATA read from the wheel, its Requires-Dist expanded for the target's markers and the
  * extras asked for. Wherever pip's backtracking resolver could answer differently (a later
@@ -68,7 +68,12 @@ export type Resolution = { wheels: Picked[] } | { decline: string };
 interface Chosen extends Picked {
   requiresDist: string[];
   providesExtra: string[];
+  /** METADATA gives a Requires-Python: pip adds an edge to its Python vertex. */
+  requiresPython: boolean;
 }
+
+/** pip's REQUIRES_PYTHON_IDENTIFIER: a vertex of its result graph, so it shapes the install order. */
+const PYTHON_VERTEX = '<Python from Requires-Python>';
 
 interface Node {
   key: string;
@@ -152,9 +157,43 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
   const rootChildren = new Set<string>();
   const queue: string[] = [];
   const requested = new Set(input.requirements.map((wanted) => wanted.key));
+  // What pip's provider.get_preference reads: requirements on each identifier and their parents.
+  const information = new Map<string, { parents: (string | null)[]; pinned: boolean; unfree: boolean; direct: boolean }>();
+  const depths = new Map<string | null, number>([[null, 0]]);
+  const requestedOrder = new Map<string, number>();
+  input.requirements.forEach((wanted, index) => {
+    const id = identifier(wanted.key, wanted.extras);
+    if (!requestedOrder.has(id)) requestedOrder.set(id, index);
+  });
+  const inform = (id: string, parent: Node | undefined, specifier: SpecifierSet | undefined) => {
+    const info = information.get(id) ?? { parents: [], pinned: false, unfree: false, direct: false };
+    info.parents.push(parent ? identifier(parent.key, parent.extras) : null);
+    if (specifier) {
+      info.pinned ||= specifier.specifiers.some((one) => one.operator.startsWith('=='));
+      info.unfree ||= specifier.specifiers.length > 0;
+    } else {
+      info.direct = true; // an extras candidate's requirement on its exact base
+    }
+    information.set(id, info);
+  };
+  /** The queued identifier pip pins next, and its depth (provider.get_preference without backtracking). */
+  const next = (): string => {
+    let best: { id: string; key: (number | string)[]; depth: number } | undefined;
+    for (const id of queue) {
+      const info = information.get(id)!;
+      const order = requestedOrder.get(id);
+      const depth = order !== undefined ? 1 : Math.min(...info.parents.map((parent) => depths.get(parent) ?? Infinity)) + 1;
+      const key = [info.direct ? 0 : 1, info.pinned ? 0 : 1, depth, order ?? Infinity, info.unfree ? 0 : 1, id];
+      if (!best || compareKeys(key, best.key) < 0) best = { id, key, depth };
+    }
+    queue.splice(queue.indexOf(best!.id), 1);
+    depths.set(best!.id, best!.depth);
+    return best!.id;
+  };
 
   const require = (parent: Node | undefined, wanted: Wanted) => {
     const id = identifier(wanted.key, wanted.extras);
+    inform(id, parent, wanted.specifier);
     specs.set(wanted.key, [...(specs.get(wanted.key) ?? []), wanted.specifier]);
     const pinned = chosen.get(wanted.key);
     if (pinned && !allows(wanted.specifier, pinned.version)) {
@@ -169,7 +208,8 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
 
   for (const wanted of input.requirements) require(undefined, wanted);
   while (queue.length > 0) {
-    const node = nodes.get(queue.shift()!)!;
+    // In pip's order, not breadth-first: which specifiers are known when a project is chosen decides its version.
+    const node = nodes.get(next())!;
     const pick = chosen.get(node.key) ?? (await choose(node.key, input, [...(specs.get(node.key) ?? []), ...(input.constraints.get(node.key) ?? [])], requested));
     chosen.set(node.key, pick);
     let contexts = [''];
@@ -180,10 +220,13 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
         queue.push(base);
       }
       node.children.add(base);
+      inform(base, node, undefined);
       const provided = new Set(pick.providesExtra.map(safeExtra));
       const valid = node.extras.filter((extra) => provided.has(extra));
       if (valid.length > 0) contexts = valid; // an extra the wheel lacks: pip warns and goes on without it
     }
+    // pip's base candidate (not an extras one) depends on the Python vertex when METADATA has a Requires-Python.
+    if (node.extras.length === 0 && pick.requiresPython) node.children.add(PYTHON_VERTEX);
     for (const line of pick.requiresDist) {
       const wanted = wantedFrom(line, input.environment, contexts);
       if (wanted === 'skip') continue;
@@ -196,6 +239,7 @@ async function resolve(input: ResolveInput): Promise<Picked[]> {
     if (!against.every((specifier) => allows(specifier, pick.version))) throw new Decline(`${key} ${pick.version} does not satisfy every requirement on it`);
   }
   const graph = new Map<string | null, Set<string>>([[null, rootChildren], ...[...nodes].map(([id, node]) => [id, node.children] as [string, Set<string>])]);
+  if ([...chosen.values()].some((pick) => pick.requiresPython)) graph.set(PYTHON_VERTEX, new Set());
   if (hasCycle(graph)) throw new Decline('a dependency cycle (pip breaks it at a point of its own)');
   const weights = topologicalWeights(graph, new Set(chosen.keys()));
   return [...chosen.values()].sort((a, b) => weights.get(b.key)! - weights.get(a.key)! || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
@@ -233,10 +277,18 @@ async function choose(key: string, input: ResolveInput, specifiers: SpecifierSet
     }
     return {
       key, name: metadata.name, version: metadata.version, candidate, requested: requested.has(key),
-      requiresDist: metadata.requiresDist, providesExtra: metadata.providesExtra,
+      requiresDist: metadata.requiresDist, providesExtra: metadata.providesExtra, requiresPython: (parseSpecifierSet(metadata.requiresPython ?? '')?.specifiers.length ?? 0) > 0,
     };
   }
   throw new Decline(`no wheel of ${key} admits Python ${input.pythonVersion} (pip says why)`);
+}
+
+function compareKeys(a: (number | string)[], b: (number | string)[]): number {
+  for (let index = 0; index < a.length; index++) {
+    if (a[index]! < b[index]!) return -1;
+    if (a[index]! > b[index]!) return 1;
+  }
+  return 0;
 }
 
 /** specifier.contains(version, prereleases=True), as pip's resolver asks it; where pip's packaging versions disagree, pip decides. */

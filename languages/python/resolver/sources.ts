@@ -8,7 +8,7 @@
  * Requires-Python or version) declines: pip then decides.
  * All file system access goes through a SourceReader, so tests can pass fakes.
  */
-import { closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readMember, readZipDirectory } from '../../../lib/zip-read.js';
@@ -25,6 +25,8 @@ export interface SourceReader {
   /** The wheel's `*.dist-info/` folder names at its top level and the METADATA text of the one there is (undefined: unreadable). */
   wheelMetadata(file: string): Promise<{ distInfo: string[]; metadata?: string } | undefined>;
 }
+
+const MAX_METADATA_BYTES = 16 * 1024 * 1024;
 
 /** The file system as pip sees it. */
 export const diskReader: SourceReader = {
@@ -56,7 +58,9 @@ export const diskReader: SourceReader = {
       const members = readZipDirectory(fd);
       const distInfo = [...new Set(members.map((member) => member.name.split('/')[0]!).filter((top) => top.endsWith('.dist-info')))];
       const member = distInfo.length === 1 ? members.find((candidate) => candidate.name === `${distInfo[0]}/METADATA`) : undefined;
-      return { distInfo, ...(member ? { metadata: (await readMember(fd, member)).toString('utf8') } : {}) };
+      // A METADATA beyond any real one (a zip bomb's declared size): pip's to read, not inflated here.
+      if (member && (member.size > MAX_METADATA_BYTES || member.compressedSize > MAX_METADATA_BYTES)) return { distInfo };
+      return { distInfo, ...(member ? { metadata: strictUtf8(await readMember(fd, member)) } : {}) };
     } catch {
       return undefined;
     } finally {
@@ -64,6 +68,15 @@ export const diskReader: SourceReader = {
     }
   },
 };
+
+/**
+ * METADATA as pip reads it (bytes.decode("utf-8")): invalid UTF-8 fails pip, and a BOM stays a
+ * character that ends email's headers at once (pip then finds no Name): both left to pip (throws).
+ */
+function strictUtf8(bytes: Buffer): string {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) throw new Error('a byte order mark');
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+}
 
 /** Where pip looks, as local folders. */
 export interface LocalSources {
@@ -109,18 +122,24 @@ interface Link {
  */
 export function candidatesFor(name: string, sources: LocalSources, ranks: Map<string, number>, pythonVersion: string, reader: SourceReader = diskReader): Offer {
   const key = normalizeProjectName(name);
-  const links: Link[] = [];
+  const fileLinks: Link[] = [];
   for (const folder of sources.findLinks) {
     const entries = reader.listFolder(folder);
     if (!entries) continue; // pip ignores a find-links location it cannot read
     if (entries.some((entry) => /\.html?$/i.test(entry))) return { decline: `a find-links folder holds an HTML page (${entries.find((entry) => /\.html?$/i.test(entry))}), which pip reads as a links page` };
-    for (const entry of entries) if (entry.endsWith('.whl')) links.push({ filename: entry, file: path.join(folder, entry), yanked: false });
+    for (const entry of entries) if (entry.endsWith('.whl')) fileLinks.push({ filename: entry, file: path.join(folder, entry), yanked: false });
   }
+  const pageLinks: Link[] = [];
   for (const index of sources.indexes) {
     const page = readIndexPage(path.join(index, key), reader);
     if ('decline' in page) return page;
-    links.push(...page.links);
+    pageLinks.push(...page.links);
   }
+  // pip ranks `find-links files by URL, descending, then index links in page order` with a stable
+  // sort and takes the last of equals: listed in reverse here, so the first of equals is pip's.
+  const real = new Map(sources.findLinks.map((folder) => [folder, realFolder(folder)]));
+  const byUrl = fileLinks.map((link) => [pipFileUrl(path.join(real.get(path.dirname(link.file)) ?? path.dirname(link.file), link.filename)), link] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const links = [...pageLinks.reverse(), ...byUrl.map(([, link]) => link)];
   const candidates: Candidate[] = [];
   const seen = new Map<string, string>();
   for (const link of links) {
@@ -151,6 +170,20 @@ export function candidatesFor(name: string, sources: LocalSources, ranks: Map<st
   return { candidates };
 }
 
+/** pip reads a find-links folder at its real path (symlinks resolved), so its URLs sort by that. */
+function realFolder(folder: string): string {
+  try {
+    return realpathSync(folder);
+  } catch {
+    return folder;
+  }
+}
+
+/** pip's path_to_url of a local file (urllib's quote: unreserved characters and `/` kept, the rest %XX). */
+function pipFileUrl(file: string): string {
+  return [...Buffer.from(file, 'utf8')].map((byte) => (/[A-Za-z0-9_.~/-]/.test(String.fromCharCode(byte)) && byte < 0x80 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+}
+
 function expand(pythons: string, abis: string, platforms: string): string[] {
   return pythons.split('.').flatMap((python) => abis.split('.').flatMap((abi) => platforms.split('.').map((platform) => `${python}-${abi}-${platform}`)));
 }
@@ -161,9 +194,13 @@ function readIndexPage(folder: string, reader: SourceReader): { links: Link[] } 
   const html = reader.readText(pageFile);
   if (html === undefined) return { links: [] };
   if (/<base[\s>]/i.test(html)) return { decline: `${pageFile} has a <base> tag` };
+  // pip's HTMLParser skips comments and reads script/style text as text: anchors there are not links.
+  if (/<(script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)[\s>/]|<!\[CDATA\[/i.test(html)) return { decline: `${pageFile} has markup whose text pip does not read as links` };
+  const uncommented = html.replace(/<!--[\s\S]*?-->/g, '');
+  if (uncommented.includes('<!--')) return { decline: `${pageFile} has an unterminated comment` };
   const pageUrl = pathToFileURL(`${folder}/`);
   const links: Link[] = [];
-  for (const anchor of html.matchAll(/<a\s([^>]*)>/gi)) {
+  for (const anchor of uncommented.matchAll(/<a\s([^>]*)>/gi)) {
     const attributes = parseAttributes(anchor[1]!);
     if (!attributes) return { decline: `${pageFile}: an anchor pip may read otherwise` };
     const href = attributes.get('href');
@@ -176,9 +213,18 @@ function readIndexPage(folder: string, reader: SourceReader): { links: Link[] } 
     }
     const fragment = url.hash.slice(1);
     url.hash = '';
-    const filename = decodeURIComponent(url.pathname.split('/').pop() ?? '');
-    if (!filename.endsWith('.whl')) continue;
-    if (url.protocol !== 'file:') return { decline: `${pageFile} links to ${url.protocol.replace(':', '')} (not a local file)` };
+    let filename: string;
+    let file: string;
+    try {
+      filename = decodeURIComponent(url.pathname.split('/').pop() ?? '');
+      if (!filename.endsWith('.whl')) continue;
+      if (url.protocol !== 'file:') return { decline: `${pageFile} links to ${url.protocol.replace(':', '')} (not a local file)` };
+      file = fileURLToPath(url); // a host, an encoded slash: not a local file as pip would read it
+    } catch {
+      return { decline: `${pageFile}: a link pip may read otherwise (a %-escape or a file URL that is not a local path)` };
+    }
+    // PEP 658/714: pip resolves from the index's `<wheel>.metadata` file, not from the wheel's own METADATA.
+    if (attributes.has('data-dist-info-metadata') || attributes.has('data-core-metadata')) return { decline: `${pageFile}: ${filename} has a separate metadata file, which pip reads instead of the wheel's` };
     let sha256: string | undefined;
     if (fragment !== '') {
       const hash = /^(\w+)=([0-9a-fA-F]+)$/.exec(fragment);
@@ -186,7 +232,7 @@ function readIndexPage(folder: string, reader: SourceReader): { links: Link[] } 
       sha256 = hash[2]!.toLowerCase();
     }
     links.push({
-      filename, file: fileURLToPath(url), yanked: attributes.has('data-yanked'), ...(sha256 ? { sha256 } : {}),
+      filename, file, yanked: attributes.has('data-yanked'), ...(sha256 ? { sha256 } : {}),
       ...(attributes.has('data-requires-python') ? { requiresPython: attributes.get('data-requires-python')! } : {}),
     });
   }
