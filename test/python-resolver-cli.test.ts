@@ -4,7 +4,9 @@
  * under the same name, and hands whatever it does not model to pip, whose result is packaged as
  * before.
  */
-import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -110,4 +112,24 @@ describe('package without pip', () => {
       expect(JSON.parse(result.stdout).distributions.map((d: { name: string; version: string }) => `${d.name} ${d.version}`)).toEqual(['app-core 1.0', `helper ${helper}`]);
     });
   }
+  it('never takes an index page\'s #sha256 for the file: a page naming a cached wheel\'s hash does not ship that wheel', async () => {
+    const own = await tempDir('lambda-cd-index-hash-');
+    const v1 = await buildWheel(own, { name: 'pinned', version: '1.0', files: { 'pinned/__init__.py': 'V = "1.0"\n' } });
+    const v2 = await buildWheel(own, { name: 'pinned', version: '2.0', files: { 'pinned/__init__.py': 'V = "2.0"\n' } });
+    const sha1 = createHash('sha256').update(await readFile(v1)).digest('hex');
+    await mkdir(path.join(own, 'simple/pinned'), { recursive: true });
+    // 2.0's link claims 1.0's hash: a stale or hostile page.
+    await writeFile(path.join(own, 'simple/pinned/index.html'), `<a href="${pathToFileURL(v1).href}#sha256=${sha1}">1.0</a>\n<a href="${pathToFileURL(v2).href}#sha256=${sha1}">2.0</a>\n`);
+    const env = { PIP_NO_INDEX: '0', PIP_INDEX_URL: pathToFileURL(path.join(own, 'simple')).href };
+    const root = await makeRepo({ 'requirements.txt': 'pinned==1.0\n' });
+    const first = await packageRepo(root, env);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.started, first.stderr).toEqual([]);
+    await writeFile(path.join(root, 'requirements.txt'), 'pinned\n');
+    const second = await packageRepo(root, env);
+    // pip gets the resolve (the page and the file disagree) and refuses the hash; never 1.0's bytes as 2.0.
+    expect(second.started.length).toBeGreaterThan(0);
+    if (second.exitCode === 0) expect((await zipText(path.join(root, 'dist/function.zip')))['pinned/__init__.py']).toBe('V = "2.0"\n');
+    else expect(second.stderr).toMatch(/hash/i);
+  });
 });

@@ -93,10 +93,15 @@ export async function resolveWithoutPip(request: LocalResolveRequest): Promise<L
     metadata: (candidate) => reader.wheelMetadata(candidate.file),
   });
   if ('decline' in resolution) return { fallback: resolution.decline };
+  // The file's own hash, never the index page's word alone: a wheel the cache already holds under
+  // the page's #sha256 would otherwise ship in place of the file whose METADATA was read. A page
+  // that disagrees with its file is pip's to report (it checks link hashes).
   const wheels = await mapLimited(resolution.wheels, 4, async (pick): Promise<LocalWheel> => ({
     name: pick.name, version: pick.version, file: pick.candidate.file, requested: pick.requested,
-    sha256: pick.candidate.sha256 ?? (await knownHash(pick.candidate.file, request.knownSha256)) ?? (await sha256File(pick.candidate.file)), sha256FromIndex: pick.candidate.sha256 !== undefined,
+    sha256: (await knownHash(pick.candidate.file, request.knownSha256)) ?? (await sha256File(pick.candidate.file)), sha256FromIndex: pick.candidate.sha256 !== undefined,
   }));
+  const mismatch = resolution.wheels.find((pick, index) => pick.candidate.sha256 !== undefined && pick.candidate.sha256 !== wheels[index]!.sha256);
+  if (mismatch) return { fallback: `the index's #sha256 for ${mismatch.candidate.filename} is not the file's` };
   return { wheels };
 }
 
