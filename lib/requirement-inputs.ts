@@ -118,7 +118,7 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
       }
       const findLinks = FIND_LINKS.exec(line.text);
       if (findLinks) {
-        const location = localLocation(findLinks[1]!, [path.dirname(absolute), options.cwd]);
+        const location = localLocation(findLinks[1]!, [path.dirname(absolute), options.cwd], where(line));
         if (location !== undefined) {
           requireExisting(location, line);
           inputs.findLinks.push(location);
@@ -144,7 +144,7 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
         continue;
       }
       list.push(line);
-      const local = requirementPath(line.text, options.cwd);
+      const local = requirementPath(line.text, options.cwd, where(line));
       if (local !== undefined) {
         requireExisting(local, line);
         inputs.localPaths.push(local);
@@ -169,7 +169,7 @@ export function readRequirementInputs(requirementsFile: string, options: ReadReq
   }
   for (const name of [...variables].sort()) add(`env ${name}`, process.env[name] === undefined ? '\0unset' : process.env[name]!);
   for (const link of options.extraFindLinks ?? []) {
-    const location = localLocation(link, [options.cwd]);
+    const location = localLocation(link, [options.cwd], '--find-links/PIP_FIND_LINKS');
     if (location === undefined) continue;
     // A missing folder given on the command line is pip's to report; hash what there is.
     add(`extra find-links ${named(location)}`, '');
@@ -213,17 +213,21 @@ function readRegularFile(file: string, from?: RequirementLine, read = true): Buf
 }
 
 /** Hashes a file in chunks (vendored wheels can be large: never held whole). */
-function addFile(hash: Hash, label: string, file: string): void {
+function addFile(hash: Hash, label: string, file: string, line?: RequirementLine): void {
+  const at = line ? `${where(line)}: ` : '';
   let fd: number;
   try {
     fd = openSync(file, 'r');
   } catch (error) {
-    throw new ConfigError(`${hideReferenced(displayPath(file))}: cannot be read (${(error as NodeJS.ErrnoException).code})`);
+    throw new ConfigError(`${at}${hideReferenced(displayPath(file))}: cannot be read (${(error as NodeJS.ErrnoException).code})`);
   }
   try {
     hash.update(`${label}\0${statSync(file).size}\0`);
     const chunk = Buffer.allocUnsafe(1 << 20);
     for (let read = readSync(fd, chunk); read > 0; read = readSync(fd, chunk)) hash.update(chunk.subarray(0, read));
+  } catch (error) {
+    // A kernel pseudo-file (/proc, /sys) opens but does not read: a path pointing far too high.
+    throw new ConfigError(`${at}${hideReferenced(displayPath(file))}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'read failed'}); point the requirement at the package's own folder`);
   } finally {
     closeSync(fd);
   }
@@ -280,8 +284,17 @@ export function logicalLines(file: string, bytes: Buffer): RequirementLine[] {
 }
 
 /** A --find-links value as a local folder, or undefined for a remote URL. */
-function localLocation(value: string, bases: string[]): string | undefined {
-  if (/^file:/i.test(value)) return fileURLToPath(value);
+/** The path a `file:` URL names; one with a host or a broken escape is the user's to fix (pip cannot read it either). */
+function localFilePath(url: string, from: string): string {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    throw new ConfigError(`${from}: ${safeName(url, 200)}: not a local file URL (expected file:///absolute/path, or a path)`);
+  }
+}
+
+function localLocation(value: string, bases: string[], from: string): string | undefined {
+  if (/^file:/i.test(value)) return localFilePath(value, from);
   if (URL_SCHEME.test(value)) return undefined;
   const candidates = bases.map((base) => path.resolve(base, value));
   return candidates.find((candidate) => isDirectory(candidate) || existsQuietly(candidate)) ?? candidates[candidates.length - 1];
@@ -302,14 +315,14 @@ function existsQuietly(location: string): boolean {
  * path separator before any version specifier, ends in an archive suffix, or is a `file:` URL
  * (also after `name @`); `-e PATH` likewise.
  */
-function requirementPath(text: string, cwd: string): string | undefined {
+function requirementPath(text: string, cwd: string, from: string): string | undefined {
   let spec = text.split(/\s+--hash[=\s]|\s+--(?:global-option|config-settings)[=\s]/)[0]!.trim();
   const editable = EDITABLE.exec(spec);
   if (editable) spec = editable[1]!;
   const direct = /^[A-Za-z0-9._-]+(?:\[[^\]]*\])?\s*@\s*(\S+)/.exec(spec);
   if (direct) spec = direct[1]!;
   spec = spec.split(/\s*;\s*/)[0]!.trim(); // environment marker
-  if (/^file:/i.test(spec)) return fileURLToPath(spec.split('#')[0]!);
+  if (/^file:/i.test(spec)) return localFilePath(spec.split('#')[0]!, from);
   if (URL_SCHEME.test(spec)) return undefined;
   const looksLikePath = /^(\.{1,2}[/\\]|\/|~)/.test(spec) || /^[^<>=!~ ]*[/\\]/.test(spec) || /\.(whl|zip|tar\.gz|tgz|tar\.bz2|tar\.xz)$/i.test(spec);
   if (!looksLikePath) return undefined;
@@ -327,7 +340,13 @@ function addFolder(hash: Hash, label: string, folder: string, recursive: boolean
     const real = realpathOrSelf(dir);
     if (seen.has(real)) return; // a symlink loop
     seen.add(real);
-    for (const name of readdirSync(dir).sort()) {
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch (error) {
+      throw new ConfigError(`${line ? `${where(line)}: ` : ''}${hideReferenced(displayPath(dir))}: cannot be listed (${(error as NodeJS.ErrnoException).code ?? 'readdir failed'})`);
+    }
+    for (const name of names) {
       if (IGNORED_IN_FOLDERS.test(name)) continue;
       const absolute = path.join(dir, name);
       let info: Stats;
@@ -344,7 +363,7 @@ function addFolder(hash: Hash, label: string, folder: string, recursive: boolean
       if (++files > MAX_FOLDER_FILES) {
         throw new ConfigError(`${line ? `${where(line)}: ` : ''}${hideReferenced(displayPath(folder))}: more than ${MAX_FOLDER_FILES.toLocaleString('en-US')} files; point it at the package's own folder`);
       }
-      addFile(hash, `${label} ${prefix}${name} ${info.mode & 0o111 ? 'x' : '-'}`, absolute);
+      addFile(hash, `${label} ${prefix}${name} ${info.mode & 0o111 ? 'x' : '-'}`, absolute, line);
     }
   };
   walk(folder, '');

@@ -124,6 +124,17 @@ describe('readRequirementInputs', () => {
     }
   });
 
+  it('names the line of a file: URL it cannot use, and of a folder that holds unreadable pseudo-files', async () => {
+    const root = await repo({ 'requirements.txt': '' });
+    for (const line of ['-f file://buildhost/wheels', '-e file:///tmp/%zz', 'mylib @ file://server/share/mylib-1.0-py3-none-any.whl']) {
+      await writeFile(path.join(root, 'requirements.txt'), `six\n${line}\n`);
+      expect(failure(() => read(root)).message).toMatch(/requirements\.txt line 2: .*: not a local file URL \(expected file:\/\/\/absolute\/path, or a path\)$/);
+    }
+    // A folder requirement pointing at the filesystem's root walks into /proc: a clear error, not a crash.
+    await writeFile(path.join(root, 'requirements.txt'), '-e /proc/self\n');
+    expect(failure(() => read(root)).message).toMatch(/requirements\.txt line 1: .*cannot be (read|listed) \(\w+\)/);
+  });
+
   it('escapes control characters of a line it names', async () => {
     const root = await repo({ 'requirements.txt': '-r ./x\u001b[31m.txt\n' });
     expect(failure(() => read(root)).message).toContain('\\x1b[31m');
