@@ -256,12 +256,20 @@ const CASES: Record<string, Case> = {
     wheels: [pkg('dep', '1.0')],
     requirements: 'bom\n', expect: 'either',
   },
-  'METADATA with folded lines, CRLF, duplicate and no Requires-Dist': {
+  'METADATA with CRLF, a folded Summary, duplicate and no Requires-Dist': {
     raw: [
-      { file: 'folded-1.0-py3-none-any.whl', members: { ...distInfo('folded-1.0.dist-info', 'Metadata-Version: 2.1\r\nName: folded\r\nVersion: 1.0\r\nRequires-Dist: dep\r\n  >=1.5\r\nRequires-Dist: dep>=1.5\r\nRequires-Dist: other;\r\n python_version < "3"\r\n\r\nRequires-Dist: body-not-header\r\n') } },
+      { file: 'folded-1.0-py3-none-any.whl', members: { ...distInfo('folded-1.0.dist-info', 'Metadata-Version: 2.1\r\nName: folded\r\nVersion: 1.0\r\nSummary: one\r\n  two\r\nRequires-Dist: dep>=1.5\r\nRequires-Dist: dep>=1.5\r\n\r\nRequires-Dist: body-not-header\r\n') } },
     ],
-    wheels: [pkg('dep', '1.0'), pkg('dep', '1.6'), pkg('other', '1.0'), pkg('body-not-header', '1.0'), pkg('bare', '1.0')],
+    wheels: [pkg('dep', '1.0'), pkg('dep', '1.6'), pkg('body-not-header', '1.0'), pkg('bare', '1.0')],
     requirements: 'folded\nbare\n', expect: 'same',
+  },
+  // A folded Requires-Dist keeps its line break: packaging 21.3 (pip 23) reads it, 26 refuses it, so pip decides.
+  'METADATA with a folded Requires-Dist': {
+    raw: [
+      { file: 'folded-1.0-py3-none-any.whl', members: { ...distInfo('folded-1.0.dist-info', 'Metadata-Version: 2.1\r\nName: folded\r\nVersion: 1.0\r\nRequires-Dist: dep\r\n  >=1.5\r\nRequires-Dist: other;\r\n python_version < "3"\r\n') } },
+    ],
+    wheels: [pkg('dep', '1.0'), pkg('dep', '1.6'), pkg('other', '1.0')],
+    requirements: 'folded\n', expect: 'declines',
   },
   'METADATA that names another project or version than its file': {
     raw: [{ file: 'liar-2.0-py3-none-any.whl', members: distInfo('liar-2.0.dist-info', 'Metadata-Version: 2.1\nName: liar\nVersion: 3.0\n') },
