@@ -1,5 +1,5 @@
 /** Keeping paths named by a user's configuration inside the user's repository. */
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** True when `candidate` is `root` or lies below it (both absolute). */
@@ -32,4 +32,22 @@ export function resolveInside(root: string, relative: string): Containment {
 /** POSIX-style relative path, for messages and configuration that must not vary by OS. */
 export function toPosix(relative: string): string {
   return relative.split(path.sep).join('/');
+}
+
+/** The path with symlinks resolved, or as given when it cannot be (missing, unreadable). */
+export function realpathOrSelf(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
+}
+
+/** True when `location` is a folder (following symlinks); false when it is anything else or missing. */
+export function isDirectory(location: string): boolean {
+  try {
+    return statSync(location).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -15,11 +15,12 @@
  * is never read), a local path that does not exist.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
 import { displayPath } from './output.js';
+import { isDirectory, realpathOrSelf } from './paths.js';
 import { escapeControl, safeName } from './redact.js';
 
 export interface RequirementLine {
@@ -230,22 +231,6 @@ function addFile(hash: Hash, label: string, file: string, line?: RequirementLine
     throw new ConfigError(`${at}${hideReferenced(displayPath(file))}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'read failed'}); point the requirement at the package's own folder`);
   } finally {
     closeSync(fd);
-  }
-}
-
-function realpathOrSelf(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file;
-  }
-}
-
-function isDirectory(location: string): boolean {
-  try {
-    return statSync(location).isDirectory();
-  } catch {
-    return false;
   }
 }
 

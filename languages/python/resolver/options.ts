@@ -6,7 +6,8 @@
  * requirements files, applied in pip's order. Any index or find-links on the network (pip's
  * default https://pypi.org/simple included), and any option not modelled here, declines.
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { isDirectory, realpathOrSelf } from '../../../lib/paths.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pipBoolean, pipConfigFiles, pipInstallSettings, type PipSetting } from '../../../lib/pip-config.js';
@@ -116,7 +117,7 @@ function findLinksLocation(link: string, cwd: string): { folder?: string } | { d
   else if (/^[a-z][a-z0-9+.-]*:/i.test(expanded)) return { decline: 'find-links on the network (an HTTP source is pip\'s to read)' };
   else location = path.resolve(cwd, expanded);
   if (!existsSync(location)) return {};
-  if (!isFolder(location)) return { decline: `a find-links location that is a file, not a folder (${path.basename(location)})` };
+  if (!isDirectory(location)) return { decline: `a find-links location that is a file, not a folder (${path.basename(location)})` };
   return { folder: location };
 }
 
@@ -126,14 +127,6 @@ function localFileUrl(url: string): string | undefined {
     return fileURLToPath(url);
   } catch {
     return undefined;
-  }
-}
-
-function isFolder(location: string): boolean {
-  try {
-    return statSync(location).isDirectory();
-  } catch {
-    return false;
   }
 }
 
@@ -150,10 +143,3 @@ function sitePipConf(python: string | undefined, env: NodeJS.ProcessEnv): string
   return prefixes.map((prefix) => path.join(prefix, 'pip.conf')).find((file) => !known.has(file) && existsSync(file));
 }
 
-function realpathOrSelf(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file;
-  }
-}

@@ -8,7 +8,8 @@
  * Requires-Python or version) declines: pip then decides.
  * All file system access goes through a SourceReader, so tests can pass fakes.
  */
-import { closeSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { realpathOrSelf } from '../../../lib/paths.js';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readMember, readZipDirectory } from '../../../lib/zip-read.js';
@@ -137,7 +138,8 @@ export function candidatesFor(name: string, sources: LocalSources, ranks: Map<st
   }
   // pip ranks `find-links files by URL, descending, then index links in page order` with a stable
   // sort and takes the last of equals: listed in reverse here, so the first of equals is pip's.
-  const real = new Map(sources.findLinks.map((folder) => [folder, realFolder(folder)]));
+  // pip reads a find-links folder at its real path (symlinks resolved), so its URLs sort by that.
+  const real = new Map(sources.findLinks.map((folder) => [folder, realpathOrSelf(folder)]));
   const byUrl = fileLinks.map((link) => [pipFileUrl(path.join(real.get(path.dirname(link.file)) ?? path.dirname(link.file), link.filename)), link] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const links = [...pageLinks.reverse(), ...byUrl.map(([, link]) => link)];
   const candidates: Candidate[] = [];
@@ -168,15 +170,6 @@ export function candidatesFor(name: string, sources: LocalSources, ranks: Map<st
     });
   }
   return { candidates };
-}
-
-/** pip reads a find-links folder at its real path (symlinks resolved), so its URLs sort by that. */
-function realFolder(folder: string): string {
-  try {
-    return realpathSync(folder);
-  } catch {
-    return folder;
-  }
 }
 
 /** pip's path_to_url of a local file (urllib's quote: unreserved characters and `/` kept, the rest %XX). */
